@@ -1,0 +1,47 @@
+// Upstream failures answered by the gateway: refused/unreachable -> 502, silent too long -> 504.
+// Under /api/ the body is Prometheus's API error JSON so clients (Grafana, promtool) parse it.
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from '../../src/logger.ts';
+
+export const UPSTREAM_TIMEOUT_CODE = 'PROMGATE_UPSTREAM_TIMEOUT';
+
+export class UpstreamTimeoutError extends Error {
+  readonly code = UPSTREAM_TIMEOUT_CODE;
+  constructor(timeoutMs: number) {
+    super(`upstream sent nothing for ${timeoutMs} ms`);
+  }
+}
+
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'connection timed out',
+  EPIPE: 'connection closed',
+};
+
+export function answerUpstreamError(error: Error & { code?: string }, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+  const timedOut = error.code === UPSTREAM_TIMEOUT_CODE;
+  const reason = timedOut ? error.message : REASONS[error.code ?? ''] ?? 'bad response';
+  const path = (req.url ?? '').split('?')[0] ?? '';
+  logger.warn({ method: req.method, path, code: error.code ?? 'unknown', reason }, 'upstream request failed');
+  if (res.headersSent) {
+    res.destroy(); // mid-body: the client must see a broken response, not a truncated "success"
+    return;
+  }
+  if (res.destroyed || req.socket.destroyed) return;
+  const status = timedOut ? 504 : 502;
+  const message = timedOut ? `upstream timed out: ${reason}` : `upstream unavailable: ${reason}`;
+  if (path.startsWith('/api/')) {
+    const body = JSON.stringify({ status: 'error', errorType: timedOut ? 'timeout' : 'unavailable', error: message });
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  } else {
+    const body = `${status} ${STATUS_CODES[status]}: ${message}\n`;
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+}

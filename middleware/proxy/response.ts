@@ -1,0 +1,109 @@
+// Writes the upstream's response to the client: status, headers minus hop-by-hop ones and the
+// security headers the gateway owns, Location kept under the base path, body streamed. HTML pages
+// (small, and only UI navigations) are read whole so their inline scripts can be hashed into the CSP.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import type { SecurityHeaders } from '../security-headers/index.ts';
+import { CSP_HEADER } from '../security-headers/index.ts';
+import { rewriteLocation } from './redirect.ts';
+
+/** Larger HTML is streamed unhashed: the UI pages are a few KiB. */
+export const MAX_HASHED_HTML_BYTES = 1 << 20;
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+export interface ResponseWriterOptions {
+  upstream: URL;
+  securityHeaders: SecurityHeaders;
+}
+
+export type ResponseWriter = (proxyRes: IncomingMessage, req: IncomingMessage & { baseUrl?: string }, res: ServerResponse) => void;
+
+export function createResponseWriter(options: ResponseWriterOptions): ResponseWriter {
+  const { upstream, securityHeaders } = options;
+  const skipped = new Set([...HOP_BY_HOP, ...securityHeaders.managed]);
+
+  return function writeResponse(proxyRes, req, res) {
+    const headers = proxyRes.headers;
+    const connection = headers.connection;
+    const dropped = connection ? new Set(connection.split(',').map((token) => token.trim().toLowerCase())) : undefined;
+    res.statusCode = proxyRes.statusCode ?? 502;
+    if (proxyRes.statusMessage) res.statusMessage = proxyRes.statusMessage;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined || skipped.has(name) || dropped?.has(name)) continue;
+      res.setHeader(name, value);
+    }
+    const location = headers.location;
+    if (location) {
+      const scheme = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
+      const gatewayOrigin = `${scheme}://${req.headers.host ?? upstream.host}`;
+      res.setHeader('location', rewriteLocation(location, req.baseUrl ?? '', upstream, gatewayOrigin));
+    }
+    const contentType = headers['content-type'];
+    if (contentType?.startsWith('text/html') && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts) {
+      sendHtmlWithScriptHashes(proxyRes, res, securityHeaders);
+    } else {
+      proxyRes.pipe(res);
+    }
+  };
+}
+
+function sendHtmlWithScriptHashes(proxyRes: IncomingMessage, res: ServerResponse, securityHeaders: SecurityHeaders): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > MAX_HASHED_HTML_BYTES) {
+      // Too big to be a UI page: give up hashing and stream the rest.
+      proxyRes.off('data', onData).off('end', onEnd);
+      proxyRes.pause();
+      res.write(Buffer.concat(chunks));
+      proxyRes.pipe(res);
+    }
+  };
+  const onEnd = () => {
+    const body = Buffer.concat(chunks);
+    const policy = securityHeaders.htmlPolicy(inlineScripts(decode(body, proxyRes.headers['content-encoding'])));
+    if (policy) res.setHeader(CSP_HEADER, policy);
+    res.end(body);
+  };
+  proxyRes.on('data', onData).on('end', onEnd);
+}
+
+function decode(body: Buffer, encoding: string | undefined): Buffer | undefined {
+  try {
+    switch (encoding?.trim().toLowerCase()) {
+      case undefined:
+      case '':
+      case 'identity':
+        return body;
+      case 'gzip':
+      case 'x-gzip':
+        return gunzipSync(body);
+      case 'deflate':
+        return inflateSync(body);
+      case 'br':
+        return brotliDecompressSync(body);
+      default:
+        return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+const INLINE_SCRIPT = /<script(\s[^>]*)?>([\s\S]*?)<\/script\s*>/gi;
+
+/** The bytes of each inline <script> (no src), exactly as the browser hashes them. */
+export function inlineScripts(html: Buffer | undefined): Buffer[] {
+  if (!html) return [];
+  const text = html.toString('latin1'); // one char per byte, so slices map back to exact bytes
+  const scripts: Buffer[] = [];
+  for (const match of text.matchAll(INLINE_SCRIPT)) {
+    if (/\ssrc\s*=/i.test(match[1] ?? '')) continue;
+    scripts.push(Buffer.from(match[2] ?? '', 'latin1'));
+  }
+  return scripts;
+}

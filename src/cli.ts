@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// promgate's command line: run the gateway, check a config, generate a certificate.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs, type ParseArgsOptionDescriptor } from 'node:util';
+import { closest } from 'fastest-levenshtein';
+import { loadConfig, type FlagValues } from './config/load.ts';
+import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, OPTIONS, type OptionSpec } from './config/options.ts';
+import { ConfigError, errorMessage } from './errors.ts';
+import { createLogfmtLogger } from './logger.ts';
+import { createServer } from './server.ts';
+import {
+  certificatePaths,
+  DEFAULT_CERT_DAYS,
+  generateCertificate,
+  loadServerCredentials,
+  writeCertificateFiles,
+} from './tls/certificates.ts';
+
+const COMMANDS = ['run', 'check-config', 'gen-cert', 'help', 'version'] as const;
+type Command = (typeof COMMANDS)[number];
+
+const GEN_CERT_OPTIONS = {
+  cn: { type: 'string' },
+  san: { type: 'string', multiple: true },
+  out: { type: 'string', default: 'certs' },
+  days: { type: 'string', default: String(DEFAULT_CERT_DAYS) },
+  'key-type': { type: 'string', default: 'ec' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Record<string, ParseArgsOptionDescriptor>;
+
+function gatewayFlagOptions(): Record<string, ParseArgsOptionDescriptor> {
+  const options: Record<string, ParseArgsOptionDescriptor> = {
+    [CONFIG_FILE_FLAG]: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
+  };
+  for (const option of OPTIONS) {
+    options[option.flag] =
+      option.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: option.kind === 'list' || option.kind === 'map' };
+  }
+  return options;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  const command: Command = first && !first.startsWith('-') ? (first as Command) : 'run';
+  const args = command === first ? rest : argv;
+  if (!COMMANDS.includes(command)) throw new ConfigError(`unknown command "${command}"${hint(command, [...COMMANDS])}; see promgate --help`);
+  switch (command) {
+    case 'help':
+      process.stdout.write(usage());
+      return 0;
+    case 'version':
+      process.stdout.write(`promgate ${packageVersion()}\n`);
+      return 0;
+    case 'gen-cert':
+      return genCert(args);
+    default:
+      return command === 'check-config' ? checkConfig(args) : run(args);
+  }
+}
+
+function parseGatewayFlags(args: string[]): { flags: FlagValues; help: boolean; version: boolean } {
+  const options = gatewayFlagOptions();
+  const { values } = parse(args, options, true);
+  const { help, version, ...flags } = values;
+  return { flags: flags as FlagValues, help: help === true, version: version === true };
+}
+
+async function run(args: string[]): Promise<number> {
+  const { flags, help, version } = parseGatewayFlags(args);
+  if (help) return process.stdout.write(usage()), 0;
+  if (version) return process.stdout.write(`promgate ${packageVersion()}\n`), 0;
+  const logger = createLogfmtLogger('info');
+  const { config, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
+  for (const warning of warnings) logger.warn({}, warning);
+  const handle = await createServer({ config, logger });
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    void handle.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return -1; // keep running
+}
+
+async function checkConfig(args: string[]): Promise<number> {
+  const { flags } = parseGatewayFlags(args);
+  const { config, configFile, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
+  const credentials = await loadServerCredentials(config.tls, process.cwd(), { generate: false });
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+  const tls = credentials ? `certificate ${credentials.certFile} (SHA-256 ${credentials.fingerprint})` : 'no certificate: a development certificate will be generated at start';
+  process.stdout.write(`config OK${configFile ? ` (${configFile})` : ''}: ${config.upstream.url} under ${config.basePath}, ${tls}\n`);
+  return 0;
+}
+
+async function genCert(args: string[]): Promise<number> {
+  const { values } = parse(args, GEN_CERT_OPTIONS, false);
+  if (values.help) return process.stdout.write(GEN_CERT_USAGE), 0;
+  if (!values.cn) throw new ConfigError('--cn is required, e.g. promgate gen-cert --cn prometheus.example.com');
+  const days = Number(values.days);
+  if (!Number.isInteger(days) || days < 1) throw new ConfigError(`--days must be a whole number of days, got "${values.days}"`);
+  const keyType = values['key-type'];
+  if (keyType !== 'rsa' && keyType !== 'ec') throw new ConfigError(`--key-type must be rsa or ec, got "${keyType}"`);
+  const material = await generateCertificate({ commonName: values.cn, subjectAltNames: values.san ?? [], days, keyType });
+  const { certFile, keyFile } = certificatePaths(values.out);
+  writeCertificateFiles(material, certFile, keyFile);
+  process.stdout.write(`wrote ${certFile} and ${keyFile} (mode 0600), valid ${days} days\n`);
+  return 0;
+}
+
+function parse<T extends Record<string, ParseArgsOptionDescriptor>>(args: string[], options: T, allowNegative: boolean) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false, allowNegative });
+  } catch (error) {
+    const message = errorMessage(error);
+    const unknown = /Unknown option '(--?[^']+)'/.exec(message)?.[1];
+    if (unknown) {
+      const name = unknown.replace(/^-+/, '').split('=')[0] ?? '';
+      throw new ConfigError(`unknown flag ${unknown}${hint(name, Object.keys(options), '--')}; see promgate --help`);
+    }
+    throw new ConfigError(message.split('. ')[0] ?? message);
+  }
+}
+
+function hint(word: string, candidates: string[], prefix = ''): string {
+  const best = closest(word, candidates);
+  return best ? ` (did you mean "${prefix}${best}"?)` : '';
+}
+
+function packageVersion(): string {
+  for (let dir = import.meta.dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'promgate') return pkg.version ?? 'unknown';
+    } catch {
+      // not here; look one folder up
+    }
+  }
+  return 'unknown';
+}
+
+function describeOption(option: OptionSpec): string {
+  const value = option.kind === 'boolean' ? '' : option.kind === 'list' ? '=A,B' : option.kind === 'map' ? '=NAME=VALUE' : '=VALUE';
+  const shown = option.default === undefined || (Array.isArray(option.default) && option.default.length === 0) || (typeof option.default === 'object' && option.default !== null && Object.keys(option.default).length === 0);
+  const defaultText = shown ? '' : ` (default: ${JSON.stringify(option.default)})`;
+  return `  --${option.flag}${value}\n      ${option.description}${defaultText}\n      env ${option.env}, config key ${option.key}\n`;
+}
+
+const GEN_CERT_USAGE = `Usage: promgate gen-cert --cn NAME [--san NAME|IP]... [--out DIR] [--days N] [--key-type ec|rsa]
+
+Writes DIR/tls.crt and DIR/tls.key (mode 0600): a self-signed server certificate whose
+subjectAltName holds the CN and every --san (modern clients ignore the CN).
+  --out       default certs
+  --days      default ${DEFAULT_CERT_DAYS}
+  --key-type  default ec (P-256); rsa is 2048-bit
+`;
+
+function usage(): string {
+  return `Usage: promgate [run] [flags]            serve HTTPS in front of Prometheus
+       promgate check-config [flags]     validate the configuration and certificate, exit 0 or 1
+       promgate gen-cert --cn NAME ...   write a self-signed certificate (see promgate gen-cert --help)
+       promgate --help | --version
+
+Precedence: flags > environment (PROMGATE_*) > config file > defaults.
+
+  --${CONFIG_FILE_FLAG}=FILE
+      YAML file with the settings below (camelCase keys, nested by the dots).
+      env ${CONFIG_FILE_ENV}
+${OPTIONS.map(describeOption).join('')}`;
+}
+
+// Run only as the entry point, so tests can import main().
+if (process.argv[1] && import.meta.filename === (await import('node:fs')).realpathSync(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`promgate: ${error instanceof ConfigError ? error.message : `error: ${errorMessage(error)}`}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,248 @@
+// Builds the validated Config from defaults < YAML file < env vars < flags, remembering where each
+// value came from so that any error names the file and line, env var or flag that set it.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { closest } from 'fastest-levenshtein';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, errorMessage } from '../errors.ts';
+import { CONFIG_FILE_ENV, ENV_PREFIX, knownKeysAt, OPTIONS, type OptionSpec } from './options.ts';
+import { configSchema, type Config, type ConfigInput } from './schema.ts';
+
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface LoadConfigOptions {
+  /** Flag values keyed by flag name without dashes (`upstream.url`), as the CLI parsed them. */
+  flags?: FlagValues;
+  /** Environment; only `PROMGATE_*` variables are read. */
+  env?: Record<string, string | undefined>;
+  /** YAML config file (`--config.file`); overrides `PROMGATE_CONFIG_FILE`. */
+  configFile?: string;
+  /** Folder relative paths given by flags or env are resolved against. */
+  cwd?: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  configFile: string | undefined;
+  /** Things worth a log line that are not errors (e.g. unknown PROMGATE_* variables). */
+  warnings: string[];
+}
+
+interface Origin {
+  name: string;
+  line?: number;
+  /** Folder that relative paths set here are resolved against. */
+  baseDir: string;
+}
+
+type PlainObject = Record<string, unknown>;
+
+/** Path-valued settings; relative values resolve against the file (or cwd) that set them. */
+const PATH_KEYS = ['tls.certFile', 'tls.keyFile'];
+
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? {};
+  const cwd = options.cwd ?? process.cwd();
+  const input: PlainObject = {};
+  const origins = new Map<string, Origin>();
+  const warnings: string[] = [];
+
+  const configFile = options.configFile ?? env[CONFIG_FILE_ENV];
+  if (configFile) {
+    const file = resolve(cwd, configFile);
+    readYamlLayer(file, input, origins);
+  }
+
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith(ENV_PREFIX) || name === CONFIG_FILE_ENV) continue;
+    const option = OPTIONS.find((candidate) => candidate.env === name);
+    // Kubernetes injects PROMGATE_SERVICE_HOST & co. for a Service named promgate: warn, don't fail.
+    if (!option) warnings.push(`ignoring unknown environment variable ${name}${hint(name, OPTIONS.map((o) => o.env))}`);
+  }
+  for (const option of OPTIONS) {
+    const raw = env[option.env];
+    if (raw === undefined) continue;
+    const origin = { name: option.env, baseDir: cwd };
+    setPath(input, option.path, parseEnvValue(option, raw, origin));
+    origins.set(option.key, origin);
+  }
+
+  for (const option of OPTIONS) {
+    const raw = options.flags?.[option.flag];
+    if (raw === undefined) continue;
+    const origin = { name: `--${option.flag}`, baseDir: cwd };
+    setPath(input, option.path, parseFlagValue(option, raw, origin));
+    origins.set(option.key, origin);
+  }
+
+  for (const key of PATH_KEYS) {
+    const path = key.split('.');
+    const value = getPath(input, path);
+    const origin = origins.get(key);
+    if (typeof value === 'string' && origin && !isAbsolute(value)) setPath(input, path, resolve(origin.baseDir, value));
+  }
+
+  const config = validate(input, origins);
+  return { config, configFile: configFile ? resolve(cwd, configFile) : undefined, warnings };
+}
+
+/** Validates library options the same way as a config file, with errors naming the key. */
+export function validateConfig(input: ConfigInput, originName = 'options'): Config {
+  return validate(input as PlainObject, new Map([['', { name: originName, baseDir: process.cwd() }]]));
+}
+
+function validate(input: PlainObject, origins: Map<string, Origin>): Config {
+  const result = configSchema.safeParse(input);
+  if (result.success) return result.data;
+  const [issue] = result.error.issues;
+  if (!issue) throw new ConfigError('invalid configuration');
+  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem(s))` : '';
+  throw issueToError(issue, origins, more);
+}
+
+function issueToError(issue: z.core.$ZodIssue, origins: Map<string, Origin>, more: string): ConfigError {
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    const [unknown = ''] = issue.keys;
+    const fullPath = [...path, unknown];
+    const origin = findOrigin(origins, fullPath);
+    return new ConfigError(`unknown key${hint(unknown, knownKeysAt(path))}${more}`, {
+      key: fullPath.join('.'),
+      origin: origin?.name,
+      line: origin?.line,
+    });
+  }
+  const origin = findOrigin(origins, path);
+  return new ConfigError(`${issue.message}${more}`, { key: path.join('.') || undefined, origin: origin?.name, line: origin?.line });
+}
+
+function findOrigin(origins: Map<string, Origin>, path: string[]): Origin | undefined {
+  for (let length = path.length; length >= 0; length--) {
+    const origin = origins.get(path.slice(0, length).join('.'));
+    if (origin) return origin;
+  }
+  return undefined;
+}
+
+function hint(word: string, candidates: string[]): string {
+  if (candidates.length === 0) return '';
+  const best = closest(word, candidates);
+  return best && best !== word ? ` (did you mean "${best}"?)` : '';
+}
+
+function readYamlLayer(file: string, input: PlainObject, origins: Map<string, Origin>): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file: ${errorMessage(error)}`, { origin: file });
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const [yamlError] = doc.errors;
+  if (yamlError) {
+    const line = yamlError.linePos?.[0].line;
+    throw new ConfigError(`invalid YAML: ${yamlError.message.split('\n')[0]}`, { origin: file, line });
+  }
+  const value: unknown = doc.toJS();
+  if (value === null || value === undefined) return; // an empty file means defaults
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError('the top level must be a mapping of settings', { origin: file, line: 1 });
+  }
+  const baseDir = dirname(file);
+  origins.set('', { name: file, baseDir });
+  recordOrigins(doc, lineCounter, value as PlainObject, [], file, baseDir, origins);
+  Object.assign(input, value);
+}
+
+function recordOrigins(
+  doc: Document,
+  lineCounter: LineCounter,
+  value: PlainObject,
+  path: string[],
+  file: string,
+  baseDir: string,
+  origins: Map<string, Origin>,
+): void {
+  const node = path.length === 0 ? doc.contents : doc.getIn(path, true);
+  if (!isMap(node)) return;
+  for (const pair of node.items) {
+    if (!isScalar(pair.key)) continue;
+    const key = String(pair.key.value);
+    const offset = pair.key.range?.[0];
+    const line = offset === undefined ? undefined : lineCounter.linePos(offset).line;
+    const childPath = [...path, key];
+    origins.set(childPath.join('.'), { name: file, line, baseDir });
+    const child = value[key];
+    if (child && typeof child === 'object' && !Array.isArray(child)) {
+      recordOrigins(doc, lineCounter, child as PlainObject, childPath, file, baseDir, origins);
+    }
+  }
+}
+
+function parseEnvValue(option: OptionSpec, raw: string, origin: Origin): unknown {
+  switch (option.kind) {
+    case 'boolean':
+      return parseBoolean(raw, origin.name);
+    case 'list':
+      return splitList(raw);
+    case 'map':
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        throw new ConfigError('must be a JSON object, e.g. {"X-Frame-Options":"DENY"}', { origin: origin.name });
+      }
+    default:
+      return raw;
+  }
+}
+
+function parseFlagValue(option: OptionSpec, raw: string | boolean | string[], origin: Origin): unknown {
+  const values = Array.isArray(raw) ? raw : [raw];
+  switch (option.kind) {
+    case 'boolean':
+      return typeof raw === 'boolean' ? raw : parseBoolean(String(raw), origin.name);
+    case 'list':
+      return values.flatMap((value) => splitList(String(value)));
+    case 'map':
+      return Object.fromEntries(
+        values.map((value) => {
+          const text = String(value);
+          const index = text.indexOf('=');
+          if (index <= 0) throw new ConfigError('must be NAME=VALUE, e.g. X-Frame-Options=DENY', { origin: origin.name });
+          return [text.slice(0, index), text.slice(index + 1)];
+        }),
+      );
+    default:
+      return String(values[values.length - 1]);
+  }
+}
+
+function parseBoolean(raw: string, originName: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError('must be true or false', { origin: originName });
+}
+
+const splitList = (raw: string) => raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+
+function setPath(target: PlainObject, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const segment of path.slice(0, -1)) {
+    const next = node[segment];
+    if (!next || typeof next !== 'object' || Array.isArray(next)) node[segment] = {};
+    node = node[segment] as PlainObject;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function getPath(target: PlainObject, path: readonly string[]): unknown {
+  let node: unknown = target;
+  for (const segment of path) {
+    if (!node || typeof node !== 'object') return undefined;
+    node = (node as PlainObject)[segment];
+  }
+  return node;
+}

@@ -1,0 +1,137 @@
+// The one description of promgate's settings. Flags, env var names, `--help` and the README's
+// config reference are all derived from this schema (see ./options.ts), so they cannot drift.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+/** Prometheus-style duration: 30s, 2m, 1h30m, 500ms. */
+export const DURATION_PATTERN = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
+
+export const DEFAULT_LISTEN_ADDRESS = '0.0.0.0:8443';
+export const DEFAULT_BASE_PATH = '/prometheus';
+export const DEFAULT_UPSTREAM_URL = 'http://localhost:9090';
+/** Above Prometheus's own default query timeout (2m), so a slow query fails in Prometheus, not here. */
+export const DEFAULT_UPSTREAM_TIMEOUT = '3m';
+export const DEFAULT_CERT_FILE = 'certs/tls.crt';
+export const DEFAULT_KEY_FILE = 'certs/tls.key';
+
+const duration = z
+  .string()
+  .refine((value) => value !== '' && DURATION_PATTERN.test(value), {
+    message: 'must be a duration such as 30s, 3m or 1h30m',
+  });
+
+const listenAddress = z.string().refine(isHostPort, {
+  message: 'must be host:port, e.g. 0.0.0.0:8443 or [::]:8443',
+});
+
+const basePath = z
+  .string()
+  .regex(/^\/$|^(\/[A-Za-z0-9._~-]+)+\/?$/, {
+    message: 'must be "/" or a path such as /prometheus (letters, digits, . _ ~ - only)',
+  })
+  .refine((value) => !value.split('/').some((segment) => segment === '.' || segment === '..'), {
+    message: 'must not contain . or .. segments',
+  });
+
+const upstreamUrl = z.string().refine(isHttpUrl, {
+  message: 'must be an http:// or https:// URL without query or fragment, e.g. http://localhost:9090',
+});
+
+const ipOrCidr = z.string().refine(isIpOrCidr, {
+  message: 'must be an IP address or CIDR range, e.g. 10.0.0.0/8 or ::1',
+});
+
+export const configSchema = z.strictObject({
+  web: z
+    .strictObject({
+      listenAddress: listenAddress
+        .default(DEFAULT_LISTEN_ADDRESS)
+        .describe('Address the HTTPS listener binds to.'),
+    })
+    .default({ listenAddress: DEFAULT_LISTEN_ADDRESS }),
+  basePath: basePath
+    .default(DEFAULT_BASE_PATH)
+    .describe('Path prefix the gateway serves under; stripped before forwarding. May be "/".'),
+  upstream: z
+    .strictObject({
+      url: upstreamUrl.default(DEFAULT_UPSTREAM_URL).describe('Prometheus to forward to.'),
+      timeout: duration
+        .default(DEFAULT_UPSTREAM_TIMEOUT)
+        .describe('Upstream idle timeout; a request silent this long answers 504.'),
+      forwardAuthorization: z
+        .boolean()
+        .default(false)
+        .describe("Forward the client's Authorization header to the upstream."),
+    })
+    .default({
+      url: DEFAULT_UPSTREAM_URL,
+      timeout: DEFAULT_UPSTREAM_TIMEOUT,
+      forwardAuthorization: false,
+    }),
+  tls: z
+    .strictObject({
+      certFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(`Server certificate (PEM). Default ${DEFAULT_CERT_FILE}, generated for development if absent.`),
+      keyFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(`Private key (PEM) of the certificate. Default ${DEFAULT_KEY_FILE}.`),
+    })
+    .default({}),
+  trustProxy: z
+    .array(ipOrCidr)
+    .default([])
+    .describe('Peers (IPs or CIDRs) whose X-Forwarded-* headers are kept and extended.'),
+  headers: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' }),
+      z.string().refine((value) => !/[\r\n]/.test(value), { message: 'must not contain line breaks' }),
+    )
+    .default({})
+    .describe('Response headers that replace the security preset ("" removes one), e.g. Content-Security-Policy.'),
+});
+
+/** Settings as written by a user (YAML, flags, library options): everything optional. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** Settings after validation, with every default filled in. */
+export type Config = z.output<typeof configSchema>;
+
+export function parseDuration(value: string): number {
+  const match = DURATION_PATTERN.exec(value);
+  if (!match) throw new Error(`not a duration: ${value}`);
+  const [, hours = '0', minutes = '0', seconds = '0', millis = '0'] = match;
+  return ((Number(hours) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000 + Number(millis);
+}
+
+function isHostPort(value: string): boolean {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]*):(\d{1,5})$/.exec(value);
+  if (!match) return false;
+  const port = Number(match[2]);
+  return port >= 0 && port <= 65535;
+}
+
+function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash && !url.username;
+}
+
+function isIpOrCidr(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
+
+/** Splits host:port as written in web.listenAddress. */
+export function splitHostPort(value: string): { host: string; port: number } {
+  const index = value.lastIndexOf(':');
+  const host = value.slice(0, index).replace(/^\[(.*)\]$/, '$1');
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(value.slice(index + 1)) };
+}

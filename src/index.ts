@@ -1,0 +1,17 @@
+// promgate's public API. Mount the gateway in your own Express app, or run the HTTPS server.
+export { createGateway, chainStages, HOOKS } from './gateway.ts';
+export type { Gateway, GatewayOptions, HookName, Stage } from './gateway.ts';
+export { createServer, DEFAULT_TLS12_CIPHERS } from './server.ts';
+export type { GatewayServer, ServerOptions } from './server.ts';
+export { loadConfig, validateConfig } from './config/load.ts';
+export type { LoadConfigOptions, LoadedConfig } from './config/load.ts';
+export { configSchema } from './config/schema.ts';
+export type { Config, ConfigInput } from './config/schema.ts';
+export { OPTIONS } from './config/options.ts';
+export type { OptionSpec } from './config/options.ts';
+export { ConfigError } from './errors.ts';
+export { createLogfmtLogger, silentLogger } from './logger.ts';
+export type { Logger, LogLevel } from './logger.ts';
+export { generateCertificate, loadServerCredentials } from './tls/certificates.ts';
+export type { GenerateCertificateOptions, ServerCredentials } from './tls/certificates.ts';
+export type { ProxyEvents } from '../middleware/proxy/index.ts';

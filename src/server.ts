@@ -1,0 +1,125 @@
+// The standalone HTTPS server: the gateway mounted at the base path, everything else 404, behind
+// a TLS listener with modern defaults.
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { ConfigError, errorMessage } from './errors.ts';
+import { assembleGateway, toConfigInput, type Gateway, type GatewayOptions } from './gateway.ts';
+import { validateConfig } from './config/load.ts';
+import { splitHostPort, type Config } from './config/schema.ts';
+import { silentLogger, type Logger } from './logger.ts';
+import { loadServerCredentials, type ServerCredentials } from './tls/certificates.ts';
+
+/** Mozilla "intermediate" TLS 1.2 suites: forward secret AEAD only. TLS 1.3 suites are Node's. */
+export const DEFAULT_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+export interface ServerOptions extends GatewayOptions {
+  /** An already validated config (the CLI passes what loadConfig built); wins over the flat options. */
+  config?: Config;
+  /** Folder relative certificate paths resolve against. */
+  cwd?: string;
+}
+
+export interface GatewayServer {
+  server: Server;
+  gateway: Gateway;
+  address: AddressInfo;
+  /** https://host:port<basePath>/ */
+  url: string;
+  credentials: ServerCredentials;
+  /** Stops listening, closes idle connections, waits for in-flight requests. */
+  close(): Promise<void>;
+}
+
+export async function createServer(options: ServerOptions = {}): Promise<GatewayServer> {
+  const { config: given, cwd, middleware, on, logger = silentLogger, helmet, ...settings } = options;
+  const config = given ?? validateConfig(toConfigInput(settings), 'createServer options');
+  const credentials = await loadServerCredentials(config.tls, cwd);
+  if (credentials.generated) {
+    logger.warn(
+      { cert_file: credentials.certFile, key_file: credentials.keyFile, sha256_fingerprint: credentials.fingerprint },
+      'no certificate configured: generated a self-signed development certificate; configure tls.certFile/tls.keyFile in production',
+    );
+  }
+  const gateway = assembleGateway(config, { middleware, on, logger, helmet });
+  const app = createApp(config, gateway, logger);
+  const server = createHttpsServer(
+    { cert: credentials.cert, key: credentials.key, minVersion: 'TLSv1.2', ciphers: DEFAULT_TLS12_CIPHERS },
+    app,
+  );
+  const { host, port } = splitHostPort(config.web.listenAddress);
+  try {
+    await listen(server, host, port);
+  } catch (error) {
+    gateway.close();
+    throw new ConfigError(`cannot listen: ${errorMessage(error)}`, { key: 'web.listenAddress' });
+  }
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const basePath = config.basePath === '/' ? '' : config.basePath.replace(/\/$/, '');
+  logger.info({ address: `${urlHost}:${address.port}`, base_path: config.basePath, upstream: config.upstream.url }, 'promgate listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    gateway,
+    address,
+    url: `https://${urlHost}:${address.port}${basePath}/`,
+    credentials,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => {
+          gateway.close();
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function createApp(config: Config, gateway: Gateway, logger: Logger): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('case sensitive routing', true); // nginx locations are case-sensitive; so are we
+  const basePath = config.basePath === '/' ? '/' : config.basePath.replace(/\/$/, '');
+  app.use(basePath, gateway);
+  app.use((_req: Request, res: Response) => {
+    sendText(res, 404, '404 Not Found\n');
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    logger.error({ method: req.method, path: req.path, error: errorMessage(error) }, 'request failed in middleware');
+    if (res.headersSent) return void res.destroy();
+    const status = statusOf(error);
+    sendText(res, status, `${status} ${status >= 500 ? 'Internal Server Error' : 'Request Error'}\n`);
+  });
+  return app;
+}
+
+function sendText(res: Response, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function statusOf(error: unknown): number {
+  const status = (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

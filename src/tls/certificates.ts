@@ -1,0 +1,147 @@
+// Server certificate material: loading a cert/key pair with errors that name the file, and
+// generating self-signed certificates (the dev default and `promgate gen-cert`).
+import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+// @peculiar/x509 needs a Reflect metadata polyfill loaded before it.
+import '@abraham/reflection';
+import * as x509 from '@peculiar/x509';
+import { ConfigError, errorMessage } from '../errors.ts';
+import { DEFAULT_CERT_FILE, DEFAULT_KEY_FILE } from '../config/schema.ts';
+
+export interface ServerCredentials {
+  cert: Buffer;
+  key: Buffer;
+  certFile: string;
+  keyFile: string;
+  /** SHA-256 fingerprint, colon-separated hex, as `openssl x509 -fingerprint -sha256` prints it. */
+  fingerprint: string;
+  /** Set when the credentials were generated for development at this start. */
+  generated: boolean;
+}
+
+export interface GenerateCertificateOptions {
+  commonName: string;
+  /** DNS names and IP addresses; the common name is always included. */
+  subjectAltNames?: string[];
+  days?: number;
+  keyType?: 'rsa' | 'ec';
+}
+
+export const DEFAULT_CERT_DAYS = 365;
+export const DEV_CERT_SUBJECT_ALT_NAMES = ['localhost', '127.0.0.1', '::1'];
+
+/**
+ * Loads the configured pair, or, when nothing was configured and the default files are absent,
+ * generates a development certificate into certs/. A configured file that is missing, unreadable
+ * or does not match is a ConfigError naming it.
+ */
+export async function loadServerCredentials(
+  tls: { certFile?: string | undefined; keyFile?: string | undefined },
+  cwd?: string,
+  options?: { generate: true },
+): Promise<ServerCredentials>;
+export async function loadServerCredentials(
+  tls: { certFile?: string | undefined; keyFile?: string | undefined },
+  cwd: string | undefined,
+  options: { generate: boolean },
+): Promise<ServerCredentials | undefined>;
+export async function loadServerCredentials(
+  tls: { certFile?: string | undefined; keyFile?: string | undefined },
+  cwd = process.cwd(),
+  { generate = true }: { generate?: boolean } = {},
+): Promise<ServerCredentials | undefined> {
+  const configured = tls.certFile !== undefined || tls.keyFile !== undefined;
+  const certFile = resolve(cwd, tls.certFile ?? DEFAULT_CERT_FILE);
+  const keyFile = resolve(cwd, tls.keyFile ?? DEFAULT_KEY_FILE);
+  if (!configured && !existsSync(certFile) && !existsSync(keyFile)) {
+    if (!generate) return undefined;
+    const generated = await generateCertificate({
+      commonName: 'localhost',
+      subjectAltNames: [...DEV_CERT_SUBJECT_ALT_NAMES, hostname()],
+    });
+    writeCertificateFiles(generated, certFile, keyFile);
+    return { ...readPair(certFile, keyFile), generated: true };
+  }
+  return { ...readPair(certFile, keyFile), generated: false };
+}
+
+function readPair(certFile: string, keyFile: string): Omit<ServerCredentials, 'generated'> {
+  const cert = readTlsFile(certFile, 'tls.certFile');
+  const key = readTlsFile(keyFile, 'tls.keyFile');
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch (error) {
+    throw new ConfigError(`not a PEM certificate (${errorMessage(error)})`, { key: 'tls.certFile', origin: certFile });
+  }
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    // The parser's message can quote key material; say only what is wrong.
+    throw new ConfigError('not a PEM private key, or it is encrypted', { key: 'tls.keyFile', origin: keyFile });
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new ConfigError(`does not match the certificate in ${certFile}`, { key: 'tls.keyFile', origin: keyFile });
+  }
+  return { cert, key, certFile, keyFile, fingerprint: certificate.fingerprint256 };
+}
+
+function readTlsFile(file: string, key: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file does not exist' : errorMessage(error);
+    throw new ConfigError(`cannot read: ${reason}`, { key, origin: file });
+  }
+}
+
+/** Creates a self-signed server certificate with SANs (modern clients ignore the CN). */
+export async function generateCertificate(options: GenerateCertificateOptions): Promise<{ cert: string; key: string }> {
+  const days = options.days ?? DEFAULT_CERT_DAYS;
+  const algorithm =
+    options.keyType === 'rsa'
+      ? { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }
+      : { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const names = [...new Set([options.commonName, ...(options.subjectAltNames ?? [])])].map((name) => ({
+    type: isIP(name) ? ('ip' as const) : ('dns' as const),
+    value: name,
+  }));
+  const notBefore = new Date(Date.now() - 60_000);
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: `01${randomBytes(15).toString('hex')}`,
+      name: [{ CN: [options.commonName] }],
+      notBefore,
+      notAfter: new Date(notBefore.getTime() + days * 86_400_000),
+      signingAlgorithm: algorithm,
+      keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension(names),
+      ],
+    },
+    webcrypto as unknown as Crypto,
+  );
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  const key = x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
+  return { cert: certificate.toString('pem') + '\n', key: key + '\n' };
+}
+
+/** Writes cert (0644) and key (0600), creating the folder. */
+export function writeCertificateFiles(material: { cert: string; key: string }, certFile: string, keyFile: string): void {
+  for (const file of [certFile, keyFile]) mkdirSync(resolve(file, '..'), { recursive: true });
+  writeFileSync(certFile, material.cert, { mode: 0o644 });
+  writeFileSync(keyFile, material.key, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+}
+
+export function certificatePaths(outDir: string): { certFile: string; keyFile: string } {
+  return { certFile: join(outDir, 'tls.crt'), keyFile: join(outDir, 'tls.key') };
+}
