@@ -12,6 +12,6 @@ export type { OptionSpec } from './config/options.ts';
 export { ConfigError } from './errors.ts';
 export { createLogfmtLogger, silentLogger } from './logger.ts';
 export type { Logger, LogLevel } from './logger.ts';
-export { generateCertificate, loadServerCredentials } from './tls/certificates.ts';
+export { generateCertificate, loadServerCredentials, writeCertificateFiles } from './tls/certificates.ts';
 export type { GenerateCertificateOptions, ServerCredentials } from './tls/certificates.ts';
 export type { ProxyEvents } from '../middleware/proxy/index.ts';
