@@ -139,11 +139,12 @@ function readYamlLayer(file: string, input: PlainObject, origins: Map<string, Or
     throw new ConfigError(`cannot read config file: ${errorMessage(error)}`, { origin: file });
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
   const [yamlError] = doc.errors;
   if (yamlError) {
     const line = yamlError.linePos?.[0].line;
-    throw new ConfigError(`invalid YAML: ${yamlError.message.split('\n')[0]}`, { origin: file, line });
+    const summary = (yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(`invalid YAML: ${summary}`, { origin: file, line });
   }
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return; // an empty file means defaults

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { request } from 'node:https';
+import { describe, it } from 'node:test';
+import { startTestGateway } from '../helpers/gateway.ts';
+import { startUpstream } from '../helpers/upstream.ts';
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('upstream failures', () => {
+  it('answers 502 with Prometheus API error JSON under /api/ when the upstream refuses', async () => {
+    const gateway = await startTestGateway({ upstream: `http://127.0.0.1:${await closedPort()}` });
+    try {
+      const api = await gateway.request('/prometheus/api/v1/query?query=up');
+      assert.equal(api.status, 502);
+      assert.equal(api.headers['content-type'], 'application/json');
+      assert.deepEqual(JSON.parse(api.text), { status: 'error', errorType: 'unavailable', error: 'upstream unavailable: connection refused' });
+      const ui = await gateway.request('/prometheus/graph');
+      assert.equal(ui.status, 502);
+      assert.match(ui.text, /^502 Bad Gateway: upstream unavailable: connection refused/);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('answers 504 when the upstream stays silent past the timeout', async () => {
+    const upstream = await startUpstream(() => {
+      /* never answers */
+    });
+    const gateway = await startTestGateway({ upstream: { url: upstream.url, timeout: '300ms' } });
+    try {
+      const api = await gateway.request('/prometheus/api/v1/query?query=up');
+      assert.equal(api.status, 504);
+      assert.equal(JSON.parse(api.text).errorType, 'timeout');
+      const ui = await gateway.request('/prometheus/graph');
+      assert.equal(ui.status, 504);
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+
+  it('breaks the client response when the upstream dies mid-body instead of ending it as complete', async () => {
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"status":"succ');
+      setImmediate(() => res.socket?.destroy());
+    });
+    const gateway = await startTestGateway({ upstream: upstream.url });
+    try {
+      const outcome = await new Promise<string>((resolve) => {
+        const req = request(
+          { hostname: '127.0.0.1', port: gateway.handle.address.port, path: '/prometheus/api/v1/query', ca: gateway.cert.cert, servername: 'localhost' },
+          (res) => {
+            res.on('error', () => resolve('broken'));
+            res.on('aborted', () => resolve('broken'));
+            res.on('end', () => resolve('complete'));
+            res.resume();
+          },
+        );
+        req.on('error', () => resolve('broken'));
+        req.end();
+      });
+      assert.equal(outcome, 'broken');
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+
+  it('cancels the upstream request when the client goes away', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    const upstream = await startUpstream();
+    upstream.server.prependListener('request', (_req, res) => res.on('close', () => upstreamClosed()));
+    upstream.handle(() => {
+      /* a slow query: never answers */
+    });
+    const gateway = await startTestGateway({ upstream: upstream.url });
+    try {
+      const req = request({ hostname: '127.0.0.1', port: gateway.handle.address.port, path: '/prometheus/api/v1/query_range', ca: gateway.cert.cert, servername: 'localhost' });
+      req.on('error', () => undefined);
+      req.end();
+      await upstream.nextRequest();
+      req.destroy();
+      await closed; // resolves only if the gateway closed its upstream request
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+});
