@@ -3,8 +3,12 @@
 import type { BlockList } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 
-/** RFC 9110 7.6.1 plus the de-facto ones; `transfer-encoding` stays, the body framing needs it. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade'];
+/**
+ * RFC 9110 7.6.1 plus the de-facto ones; `transfer-encoding` stays, the body framing needs it.
+ * `expect` too: Node already answered the client's 100-continue, and httpxy skips its proxyReq
+ * event (where the upstream timeout is armed) for requests that carry one.
+ */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'expect'];
 /** Client-supplied forwarding headers: only a trusted proxy may set these. */
 const FORWARDING = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix', 'x-forwarded-port', 'x-real-ip'];
 

@@ -150,3 +150,27 @@ describe('upstream with a path', () => {
     }
   });
 });
+
+describe('absolute-form request targets', () => {
+  it('forward the path in origin form', async () => {
+    const upstream = await startUpstream();
+    const gateway = await startTestGateway({ upstream: upstream.url });
+    try {
+      const { connect } = await import('node:tls');
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.1', port: gateway.handle.address.port, ca: gateway.cert.cert, servername: 'localhost' }, () => {
+          socket.write('GET https://elsewhere.example/prometheus/api/v1/query?query=up HTTP/1.1\r\nHost: elsewhere.example\r\nConnection: close\r\n\r\n');
+        });
+        let data = '';
+        socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
+        socket.on('end', () => resolve(data));
+        socket.on('error', reject);
+      });
+      assert.match(raw, /^HTTP\/1\.1 200/);
+      assert.equal(upstream.requests.at(-1)?.url, '/api/v1/query?query=up');
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+});

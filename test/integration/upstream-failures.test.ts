@@ -96,3 +96,25 @@ describe('upstream failures', () => {
     }
   });
 });
+
+describe('requests with Expect: 100-continue', () => {
+  it('still time out with 504 (the header is not forwarded)', async () => {
+    const upstream = await startUpstream(() => {
+      /* never answers */
+    });
+    const gateway = await startTestGateway({ upstream: { url: upstream.url, timeout: '300ms' } });
+    try {
+      const response = await gateway.request('/prometheus/api/v1/query', {
+        method: 'POST',
+        headers: { expect: '100-continue', 'content-type': 'application/x-www-form-urlencoded', 'content-length': '8' },
+        body: 'query=up',
+      });
+      assert.equal(response.status, 504);
+      assert.equal(upstream.requests.at(-1)?.headers.expect, undefined);
+      assert.equal(upstream.requests.at(-1)?.body.toString(), 'query=up');
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+});
