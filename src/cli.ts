@@ -8,6 +8,7 @@ import { loadConfig, type FlagValues } from './config/load.ts';
 import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, OPTIONS, type OptionSpec } from './config/options.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { createLogfmtLogger } from './logger.ts';
+import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from './hash-password.ts';
 import { createServer } from './server.ts';
 import {
   certificatePaths,
@@ -17,8 +18,14 @@ import {
   writeCertificateFiles,
 } from './tls/certificates.ts';
 
-const COMMANDS = ['run', 'check-config', 'gen-cert', 'help', 'version'] as const;
+const COMMANDS = ['run', 'check-config', 'gen-cert', 'hash-password', 'help', 'version'] as const;
 type Command = (typeof COMMANDS)[number];
+
+const HASH_PASSWORD_OPTIONS = {
+  user: { type: 'string' },
+  cost: { type: 'string', default: String(DEFAULT_BCRYPT_COST) },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Record<string, ParseArgsOptionDescriptor>;
 
 const GEN_CERT_OPTIONS = {
   cn: { type: 'string' },
@@ -56,6 +63,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'gen-cert':
       return genCert(args);
+    case 'hash-password':
+      return hashPassword(args);
     default:
       return command === 'check-config' ? checkConfig(args) : run(args);
   }
@@ -110,6 +119,15 @@ async function genCert(args: string[]): Promise<number> {
   return 0;
 }
 
+async function hashPassword(args: string[]): Promise<number> {
+  const { values } = parse(args, HASH_PASSWORD_OPTIONS, false);
+  if (values.help) return process.stdout.write(HASH_PASSWORD_USAGE), 0;
+  const cost = Number(values.cost);
+  const password = await readPassword(process.stdin, process.stderr);
+  process.stdout.write(`${await hashPasswordLine(password, { user: values.user, cost })}\n`);
+  return 0;
+}
+
 function parse<T extends Record<string, ParseArgsOptionDescriptor>>(args: string[], options: T, allowNegative: boolean) {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false, allowNegative });
@@ -157,10 +175,18 @@ subjectAltName holds the CN and every --san (modern clients ignore the CN).
   --key-type  default ec (P-256); rsa is 2048-bit
 `;
 
+const HASH_PASSWORD_USAGE = `Usage: promgate hash-password [--user NAME] [--cost N]
+
+Reads a password from standard input (or asks twice at a hidden prompt) and prints a bcrypt
+htpasswd line, NAME:$2y$..., like htpasswd -nB; without --user, only the hash (for web-config.yml).
+  --cost  bcrypt cost, ${DEFAULT_BCRYPT_COST} to 31 (default ${DEFAULT_BCRYPT_COST})
+`;
+
 function usage(): string {
   return `Usage: promgate [run] [flags]            serve HTTPS in front of Prometheus
        promgate check-config [flags]     validate the configuration and certificate, exit 0 or 1
        promgate gen-cert --cn NAME ...   write a self-signed certificate (see promgate gen-cert --help)
+       promgate hash-password [--user NAME] [--cost 10]   print an htpasswd bcrypt line
        promgate --help | --version
 
 Precedence: flags > environment (PROMGATE_*) > config file > defaults.

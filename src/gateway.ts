@@ -4,6 +4,7 @@ import { BlockList } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { HelmetOptions } from 'helmet';
 import { createBasePathRedirect } from '../middleware/base-path/index.ts';
+import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
 import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts';
 import { createSecurityHeaders } from '../middleware/security-headers/index.ts';
 import { validateConfig } from './config/load.ts';
@@ -64,6 +65,17 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     logger: extensions.logger,
     events: extensions.on,
   });
+  const auth = config.auth.htpasswdFile
+    ? createBasicAuthStage({
+        htpasswdFile: config.auth.htpasswdFile,
+        realm: config.auth.realm,
+        allowPlaintext: config.auth.allowPlaintext,
+        cacheSize: config.auth.cacheSize,
+        cacheTtlMs: parseDuration(config.auth.cacheTtl),
+        unauthenticatedPaths: config.auth.unauthenticatedPaths,
+        logger: extensions.logger,
+      })
+    : undefined;
   const hook = (name: HookName): Stage[] =>
     [extensions.middleware?.[name] ?? []].flat().map((handle, index) => ({ name: `${name}[${index}]`, handle }));
 
@@ -71,6 +83,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     { name: 'security-headers', handle: securityHeaders.handle },
     { name: 'base-path-redirect', handle: createBasePathRedirect() },
     ...hook('beforeAuth'),
+    ...(auth ? [{ name: 'basic-auth', handle: auth.handle }] : []),
     ...hook('afterAuth'),
     ...hook('beforeProxy'),
     { name: 'proxy', handle: proxy.handle },
@@ -78,7 +91,11 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
 
   const router = express.Router({ caseSensitive: true, strict: true });
   router.use(chainStages(stages));
-  return Object.assign(router, { stages: stages.map((stage) => stage.name), close: () => proxy.close() });
+  const close = () => {
+    auth?.close();
+    proxy.close();
+  };
+  return Object.assign(router, { stages: stages.map((stage) => stage.name), close });
 }
 
 /**

@@ -39,7 +39,7 @@ interface Origin {
 type PlainObject = Record<string, unknown>;
 
 /** Path-valued settings; relative values resolve against the file (or cwd) that set them. */
-const PATH_KEYS = ['tls.certFile', 'tls.keyFile'];
+const PATH_KEYS = ['tls.certFile', 'tls.keyFile', 'auth.htpasswdFile'];
 
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? {};
@@ -184,6 +184,8 @@ function recordOrigins(
 
 function parseEnvValue(option: OptionSpec, raw: string, origin: Origin): unknown {
   switch (option.kind) {
+    case 'number':
+      return parseNumber(raw);
     case 'boolean':
       return parseBoolean(raw, origin.name);
     case 'list':
@@ -202,6 +204,8 @@ function parseEnvValue(option: OptionSpec, raw: string, origin: Origin): unknown
 function parseFlagValue(option: OptionSpec, raw: string | boolean | string[], origin: Origin): unknown {
   const values = Array.isArray(raw) ? raw : [raw];
   switch (option.kind) {
+    case 'number':
+      return parseNumber(String(values[values.length - 1]));
     case 'boolean':
       return typeof raw === 'boolean' ? raw : parseBoolean(String(raw), origin.name);
     case 'list':
@@ -219,6 +223,9 @@ function parseFlagValue(option: OptionSpec, raw: string | boolean | string[], or
       return String(values[values.length - 1]);
   }
 }
+
+/** Leaves non-numbers as strings, so the schema reports them with the key. */
+const parseNumber = (raw: string): unknown => (/^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw);
 
 function parseBoolean(raw: string, originName: string): boolean {
   const value = raw.trim().toLowerCase();

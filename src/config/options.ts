@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { configSchema } from './schema.ts';
 
-export type OptionKind = 'string' | 'boolean' | 'list' | 'map';
+export type OptionKind = 'string' | 'number' | 'boolean' | 'list' | 'map';
 
 export interface OptionSpec {
   /** Key path in the config object, e.g. ['upstream', 'url']. */
@@ -40,7 +40,7 @@ function collect(node: JsonSchemaNode, path: string[], out: OptionSpec[]): void 
     for (const [name, child] of Object.entries(node.properties)) collect(child, [...path, name], out);
     return;
   }
-  const kind: OptionKind = isMap ? 'map' : node.type === 'array' ? 'list' : node.type === 'boolean' ? 'boolean' : 'string';
+  const kind: OptionKind = isMap ? 'map' : node.type === 'array' ? 'list' : node.type === 'boolean' ? 'boolean' : node.type === 'integer' || node.type === 'number' ? 'number' : 'string';
   out.push({
     path,
     key: path.join('.'),

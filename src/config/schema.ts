@@ -13,6 +13,9 @@ export const DEFAULT_UPSTREAM_URL = 'http://localhost:9090';
 export const DEFAULT_UPSTREAM_TIMEOUT = '3m';
 export const DEFAULT_CERT_FILE = 'certs/tls.crt';
 export const DEFAULT_KEY_FILE = 'certs/tls.key';
+export const DEFAULT_REALM = 'promgate';
+export const DEFAULT_AUTH_CACHE_SIZE = 1024;
+export const DEFAULT_AUTH_CACHE_TTL = '5m';
 
 const duration = z
   .string()
@@ -82,6 +85,41 @@ export const configSchema = z.strictObject({
         .describe(`Private key (PEM) of the certificate. Default ${DEFAULT_KEY_FILE}.`),
     })
     .default({}),
+  auth: z
+    .strictObject({
+      htpasswdFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('Apache .htpasswd file; enables basic auth for everything under the base path. Reloaded on change.'),
+      realm: z
+        .string()
+        .regex(/^[^"\\\r\n]*$/, { message: 'must not contain quotes, backslashes or line breaks' })
+        .default(DEFAULT_REALM)
+        .describe('Realm shown in the browser login prompt.'),
+      allowPlaintext: z
+        .boolean()
+        .default(false)
+        .describe('Accept plain-text passwords ({PLAIN} or htpasswd -p) in the htpasswd file.'),
+      cacheSize: z
+        .number()
+        .int()
+        .min(0)
+        .default(DEFAULT_AUTH_CACHE_SIZE)
+        .describe('Successful password checks remembered, so bcrypt runs once per user and password.'),
+      cacheTtl: duration.default(DEFAULT_AUTH_CACHE_TTL).describe('How long a successful check is remembered.'),
+      unauthenticatedPaths: z
+        .array(z.string().regex(/^\/[^?#\s]*$/, { message: 'must be a path such as /-/healthy (a trailing * matches a prefix)' }))
+        .default([])
+        .describe('Paths below the base path that skip auth, e.g. /-/healthy,/-/ready. A trailing * matches a prefix.'),
+    })
+    .default({
+      realm: DEFAULT_REALM,
+      allowPlaintext: false,
+      cacheSize: DEFAULT_AUTH_CACHE_SIZE,
+      cacheTtl: DEFAULT_AUTH_CACHE_TTL,
+      unauthenticatedPaths: [],
+    }),
   trustProxy: z
     .array(ipOrCidr)
     .default([])

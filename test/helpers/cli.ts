@@ -14,7 +14,9 @@ export interface CliResult {
 
 export async function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: options.env ?? cleanEnv(), cwd: options.cwd, timeout: 30_000 });
+    const child = run(process.execPath, [CLI, ...args], { env: options.env ?? cleanEnv(), cwd: options.cwd, timeout: 30_000 });
+    child.child.stdin?.end(options.input ?? '');
+    const { stdout, stderr } = await child;
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };

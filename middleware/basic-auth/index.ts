@@ -1,0 +1,89 @@
+// The basic-auth stage: express-basic-auth asks our verifier (htpasswd users, cached bcrypt) and
+// answers 401 with a browser prompt; the user name is handed on as req.promgate.user.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import basicAuth from 'express-basic-auth';
+import type { Logger } from '../../src/logger.ts';
+import '../../src/request-state.ts';
+import { watchHtpasswdFile } from './htpasswd-file.ts';
+import { createVerifier } from './verifier.ts';
+
+export interface BasicAuthOptions {
+  htpasswdFile: string;
+  realm: string;
+  allowPlaintext: boolean;
+  cacheSize: number;
+  cacheTtlMs: number;
+  /** Paths below the base path that skip auth: exact, or a prefix when ending in `*`. */
+  unauthenticatedPaths: readonly string[];
+  logger: Logger;
+  checkIntervalMs?: number;
+}
+
+export interface BasicAuthStage {
+  handle: RequestHandler;
+  close(): void;
+}
+
+/** express-basic-auth leaves the parsed credentials on the request. */
+type WithCredentials = Request & { auth?: { user: string; password: string } };
+
+/** Paths whose meaning an upstream could change by normalizing never skip auth. */
+const AMBIGUOUS_PATH = /(^|\/)(\.|%2e){1,2}(\/|$)|\/\/|\\|%2f|%5c/i;
+
+export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage {
+  const { logger } = options;
+  const source = watchHtpasswdFile(options.htpasswdFile, {
+    allowPlaintext: options.allowPlaintext,
+    logger,
+    checkIntervalMs: options.checkIntervalMs,
+    onReload: (users) => verifier.setUsers(users),
+  });
+  const verifier = createVerifier(source.users(), { cacheSize: options.cacheSize, cacheTtlMs: options.cacheTtlMs });
+  const skipsAuth = compilePathPatterns(options.unauthenticatedPaths);
+
+  const authenticate = basicAuth({
+    challenge: true,
+    // express-basic-auth writes `Basic realm="<realm>"`; the schema forbids quotes in the realm.
+    realm: `${options.realm}", charset="UTF-8`,
+    authorizeAsync: true,
+    // Its callback must never get an error (it would throw in a promise and crash the process).
+    authorizer: (user: string, password: string, callback: (error: null, approved: boolean) => void) => {
+      verifier.verify(user, password).then(
+        (result) => callback(null, result === 'ok'),
+        (error: unknown) => {
+          logger.error({ error: error instanceof Error ? error.message : String(error) }, 'password check failed');
+          callback(null, false);
+        },
+      );
+    },
+    unauthorizedResponse: (req: WithCredentials) => {
+      const reason = !req.auth ? 'missing_credentials' : source.users().has(req.auth.user) ? 'wrong_password' : 'unknown_user';
+      logger.info({ method: req.method, path: req.path, reason, user: req.auth?.user }, 'authentication failed');
+      delete req.auth; // holds the password
+      if (req.path.startsWith('/api/')) return { status: 'error', errorType: 'unauthorized', error: 'authentication required' };
+      req.res?.type('text/plain');
+      return '401 Unauthorized\n';
+    },
+  });
+
+  return {
+    handle(req: WithCredentials, res: Response, next: NextFunction) {
+      if (skipsAuth(req.path)) return next();
+      authenticate(req, res, (error?: unknown) => {
+        if (error) return next(error);
+        const user = req.auth?.user;
+        delete req.auth;
+        req.promgate = { ...req.promgate, user };
+        next();
+      });
+    },
+    close: () => source.close(),
+  };
+}
+
+function compilePathPatterns(patterns: readonly string[]): (path: string) => boolean {
+  if (patterns.length === 0) return () => false;
+  const exact = new Set(patterns.filter((pattern) => !pattern.endsWith('*')));
+  const prefixes = patterns.filter((pattern) => pattern.endsWith('*')).map((pattern) => pattern.slice(0, -1));
+  return (path) => !AMBIGUOUS_PATH.test(path) && (exact.has(path) || prefixes.some((prefix) => path.startsWith(prefix)));
+}

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { OPTIONS } from '../../src/index.ts';
+import { cleanEnv, runCli, startCli } from '../helpers/cli.ts';
+import { makeTestCertificate } from '../helpers/tls.ts';
+import { startUpstream } from '../helpers/upstream.ts';
+import { requireCommands } from '../helpers/requirements.ts';
+
+const exec = promisify(execFile);
+const temp = (name: string) => mkdtempSync(join(tmpdir(), `promgate-${name}-`));
+
+describe('promgate CLI', () => {
+  it('prints its version from package.json', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const result = await runCli(['--version']);
+    assert.equal(result.stdout, `promgate ${pkg.version}\n`);
+  });
+
+  it('documents every option with its flag and env var in --help', async () => {
+    const { stdout, code } = await runCli(['--help']);
+    assert.equal(code, 0);
+    for (const option of OPTIONS) {
+      assert.ok(stdout.includes(`--${option.flag}`), option.flag);
+      assert.ok(stdout.includes(option.env), option.env);
+    }
+  });
+
+  it('fails with one line and a suggestion on an unknown flag or command', async () => {
+    const flag = await runCli(['--upstream.ulr=http://x']);
+    assert.equal(flag.code, 1);
+    assert.equal(flag.stderr, 'promgate: unknown flag --upstream.ulr (did you mean "--upstream.url"?); see promgate --help\n');
+    const command = await runCli(['chek-config']);
+    assert.equal(command.code, 1);
+    assert.match(command.stderr, /did you mean "check-config"/);
+  });
+
+  it('check-config exits 0 on a good config and 1 naming the file and line of a bad one', async () => {
+    const cert = await makeTestCertificate();
+    const dir = temp('check');
+    const good = join(dir, 'good.yml');
+    writeFileSync(good, `upstream:\n  url: http://prometheus:9090\ntls:\n  certFile: ${cert.certFile}\n  keyFile: ${cert.keyFile}\n`);
+    const ok = await runCli(['check-config', '--config.file', good]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^config OK .*http:\/\/prometheus:9090 under \/prometheus, certificate /);
+    const bad = join(dir, 'bad.yml');
+    writeFileSync(bad, 'upstream:\n  url: http://prometheus:9090\nbasepath: /x\n');
+    const failed = await runCli(['check-config', '--config.file', bad]);
+    assert.equal(failed.code, 1);
+    assert.equal(failed.stderr, `promgate: ${bad}:3: basepath: unknown key (did you mean "basePath"?)\n`);
+  });
+
+  it('check-config reads the same env vars as the server', async () => {
+    const failed = await runCli(['check-config'], { env: cleanEnv({ PROMGATE_UPSTREAM_URL: 'prometheus:9090' }) });
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /^promgate: PROMGATE_UPSTREAM_URL: upstream\.url: must be an http/);
+  });
+
+  for (const keyType of ['ec', 'rsa'] as const) {
+    it(`gen-cert writes a ${keyType} certificate with the SANs, as openssl reads it`, { skip: requireCommands('openssl') }, async () => {
+      const out = temp('gencert');
+      const result = await runCli(['gen-cert', '--cn', 'prom.example.com', '--san', 'prom.internal', '--san', '10.1.2.3', '--days', '30', '--key-type', keyType, '--out', out]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(statSync(join(out, 'tls.key')).mode & 0o777, 0o600);
+      const { stdout } = await exec('openssl', ['x509', '-in', join(out, 'tls.crt'), '-noout', '-subject', '-ext', 'subjectAltName', '-enddate']);
+      assert.match(stdout, /subject=CN = prom\.example\.com/);
+      assert.match(stdout, /DNS:prom\.example\.com, DNS:prom\.internal, IP Address:10\.1\.2\.3/);
+      const notAfter = new Date(/notAfter=(.*)/.exec(stdout)?.[1] ?? '');
+      const days = (notAfter.getTime() - Date.now()) / 86_400_000;
+      assert.ok(days > 29 && days < 31, `valid for ${days} days`);
+      const { stdout: keyText } = await exec('openssl', ['pkey', '-in', join(out, 'tls.key'), '-noout', '-text']);
+      assert.match(keyText, keyType === 'rsa' ? /2048 bit/ : /prime256v1|P-256/);
+    });
+  }
+
+  it('hash-password prints a bcrypt htpasswd line that Apache htpasswd verifies', { skip: requireCommands('htpasswd') }, async () => {
+    const result = await runCli(['hash-password', '--user', 'bob'], { input: 'pässwörd 1\n' });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^bob:\$2y\$10\$[./A-Za-z0-9]{53}\n$/);
+    const file = join(temp('hashpw'), '.htpasswd');
+    writeFileSync(file, result.stdout);
+    await exec('htpasswd', ['-vb', file, 'bob', 'pässwörd 1']);
+    await assert.rejects(exec('htpasswd', ['-vb', file, 'bob', 'pässwörd 1\n']));
+    const low = await runCli(['hash-password', '--cost', '4'], { input: 'x' });
+    assert.equal(low.code, 1);
+    assert.match(low.stderr, /--cost must be a whole number from 10 to 31/);
+  });
+
+  it('gen-cert requires --cn and checks its values', async () => {
+    assert.match((await runCli(['gen-cert'])).stderr, /--cn is required/);
+    assert.match((await runCli(['gen-cert', '--cn', 'x', '--key-type', 'dsa'])).stderr, /--key-type must be rsa or ec/);
+  });
+
+  it('serves Prometheus JSON to curl --cacert, configured by env vars and flags, and stops on SIGTERM', { skip: requireCommands('curl') }, async () => {
+    const upstream = await startUpstream((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"status":"success","data":["${req.url}"]}`));
+    const cert = await makeTestCertificate();
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const cli = startCli(['--web.listen-address', `127.0.0.1:${port}`, '--tls.cert-file', cert.certFile], {
+      env: cleanEnv({ PROMGATE_UPSTREAM_URL: upstream.url, PROMGATE_TLS_KEY_FILE: cert.keyFile }),
+    });
+    try {
+      await cli.listening;
+      const { stdout } = await exec('curl', ['-sS', '--cacert', cert.certFile, `https://localhost:${port}/prometheus/api/v1/label/job/values`, '--resolve', `localhost:${port}:127.0.0.1`]);
+      assert.equal(stdout, '{"status":"success","data":["/api/v1/label/job/values"]}');
+    } finally {
+      const code = await cli.stop('SIGTERM');
+      await upstream.close();
+      assert.equal(code, 0, cli.logs());
+    }
+  });
+});
