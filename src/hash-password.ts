@@ -1,5 +1,5 @@
 // `promgate hash-password`: an htpasswd line like `htpasswd -nB`, bcrypt cost 10 by default.
-import { hash } from '@node-rs/bcrypt';
+import bcrypt from 'bcrypt';
 import { ConfigError } from './errors.ts';
 
 export const DEFAULT_BCRYPT_COST = 10;
@@ -14,7 +14,8 @@ export async function hashPasswordLine(password: string, options: { user?: strin
     throw new ConfigError('--user must be non-empty and must not contain ":"');
   }
   if (password === '') throw new ConfigError('the password is empty');
-  const hashed = await hash(password, { cost, version: '2y' });
+  // Apache htpasswd -B writes $2y$; the algorithm is the one bcrypt calls $2b$.
+  const hashed = (await bcrypt.hash(password, cost)).replace(/^\$2b\$/, '$2y$');
   return options.user === undefined ? hashed : `${options.user}:${hashed}`;
 }
 

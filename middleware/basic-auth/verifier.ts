@@ -2,7 +2,7 @@
 // per (user, hash, password) and its success is cached; identical checks in flight share one run.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import bcrypt from 'bcrypt';
 import { LRUCache } from 'lru-cache';
 import type { PasswordEntry } from './htpasswd.ts';
 
@@ -77,7 +77,8 @@ function pickDummy(users: ReadonlyMap<string, PasswordEntry>): PasswordEntry {
 export async function checkPassword(entry: PasswordEntry, password: string): Promise<boolean> {
   switch (entry.scheme) {
     case 'bcrypt':
-      return bcryptVerify(password, entry.hash); // off the event loop, in libuv's pool
+      // In libuv's thread pool, off the event loop. $2y$ (Apache, PHP) is $2b$ under another name.
+      return bcrypt.compare(password, entry.hash.startsWith('$2y$') ? `$2b$${entry.hash.slice(4)}` : entry.hash);
     case 'apr1':
       return constantTimeEqual(apacheMd5(utf8Bytes(password), entry.hash), entry.hash);
     case 'sha1':

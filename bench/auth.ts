@@ -1,0 +1,78 @@
+// F2's benchmark: the same gateway with and without basic auth (bcrypt cost 10 user from an
+// Apache htpasswd file), measured by wrk over TLS, alternating A/B/A/B; prints medians and the
+// ratio and writes bench/results/auth.json. Run: npm run bench:auth
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateCertificate, writeCertificateFiles } from '../src/index.ts';
+import { median, runWrk, startProcess, stopProcess, type WrkResult } from './lib.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'promgate-bench-'));
+
+const material = await generateCertificate({ commonName: 'localhost', subjectAltNames: ['127.0.0.1'] });
+writeCertificateFiles(material, join(work, 'tls.crt'), join(work, 'tls.key'));
+const htpasswd = join(work, '.htpasswd');
+execFileSync('htpasswd', ['-cbB', '-C', '10', htpasswd, 'bench', 'bench password'], { stdio: 'ignore' });
+
+const upstream = await startProcess(process.execPath, [join(root, 'bench/static-upstream.ts')], /upstream listening on (\d+)/);
+const upstreamPort = await new Promise<string>((resolve) => upstream.stdout?.once('data', (d: Buffer) => resolve(/(\d+)/.exec(d.toString())?.[1] ?? '')));
+
+const variants = [
+  { name: 'promgate, no auth', port: 18601, extra: [] as string[], headers: {} as Record<string, string> },
+  {
+    name: 'promgate, basic auth (bcrypt-10, cached)',
+    port: 18602,
+    extra: ['--auth.htpasswd-file', htpasswd],
+    headers: { authorization: `Basic ${Buffer.from('bench:bench password').toString('base64')}` },
+  },
+];
+const gateways = await Promise.all(
+  variants.map((variant) =>
+    startProcess(
+      process.execPath,
+      [join(root, 'src/cli.ts'), '--web.listen-address', `127.0.0.1:${variant.port}`, '--upstream.url', `http://127.0.0.1:${upstreamPort}`,
+        '--tls.cert-file', join(work, 'tls.crt'), '--tls.key-file', join(work, 'tls.key'), ...variant.extra],
+      /promgate listening/,
+    ),
+  ),
+);
+
+const results = new Map<string, WrkResult[]>(variants.map((variant) => [variant.name, []]));
+try {
+  for (const variant of variants) {
+    await runWrk(`https://127.0.0.1:${variant.port}/prometheus/api/v1/label/job/values`, { connections: CONNECTIONS, seconds: 1, headers: variant.headers }); // warm-up
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const variant of variants) {
+      const result = await runWrk(`https://127.0.0.1:${variant.port}/prometheus/api/v1/label/job/values`, { connections: CONNECTIONS, seconds: SECONDS, headers: variant.headers });
+      if (result.errors > 0) throw new Error(`${variant.name}: ${result.errors} failed requests`);
+      results.get(variant.name)!.push(result);
+    }
+  }
+} finally {
+  await Promise.all([...gateways, upstream].map(stopProcess));
+}
+
+const summary = variants.map((variant) => {
+  const runs = results.get(variant.name)!;
+  return {
+    name: variant.name,
+    requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
+    p50Ms: median(runs.map((run) => run.p50Ms)),
+    p99Ms: median(runs.map((run) => run.p99Ms)),
+    runs: runs.map((run) => Math.round(run.requestsPerSecond)),
+  };
+});
+const ratio = summary[1]!.requestsPerSecond / summary[0]!.requestsPerSecond;
+console.log(`\nwrk -t1 -c${CONNECTIONS} -d${SECONDS}s over TLS, ${ROUNDS} alternating rounds, medians (node ${process.version})`);
+console.log('| variant | req/s | p50 ms | p99 ms | runs (req/s) |\n|---|---|---|---|---|');
+for (const row of summary) console.log(`| ${row.name} | ${Math.round(row.requestsPerSecond)} | ${row.p50Ms.toFixed(2)} | ${row.p99Ms.toFixed(2)} | ${row.runs.join(', ')} |`);
+console.log(`\nauthenticated / unauthenticated: ${ratio.toFixed(2)}x (target >= 0.90x)`);
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+writeFileSync(join(root, 'bench/results/auth.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, summary, ratio }, null, 2));

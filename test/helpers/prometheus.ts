@@ -1,0 +1,195 @@
+// A real Prometheus for end-to-end tests, and the setup both e2e files share: the gateway at
+// /prometheus in front of it, Prometheus started with the guide's --web.external-url/--web.route-prefix.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { startTestGateway, type TestGateway } from './gateway.ts';
+import { freePort } from './ports.ts';
+
+export const PROMETHEUS_BINARY = 'prometheus';
+export const BASE_PATH = '/prometheus';
+/**
+ * Ready takes ~0.1 s, but the first scrape only comes ~5 s after start (service discovery hands
+ * targets to the scrape manager on a 5 s tick, with no flag to shorten it in 2.42); slow CI needs slack.
+ */
+export const READY_TIMEOUT_MS = 30_000;
+export const STOP_TIMEOUT_MS = 10_000;
+const POLL_INTERVAL_MS = 100;
+const MAX_LOG_CHARS = 64 * 1024;
+
+export interface TestPrometheus {
+  /** http://127.0.0.1:<port>, Prometheus itself (no gateway). */
+  url: string;
+  port: number;
+  /** What it was started with as --web.external-url. */
+  externalUrl: string;
+  /** The tail of its stdout and stderr, for assertion messages. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartPrometheusOptions {
+  /** --web.external-url: where users reach it (the gateway's origin plus base path). */
+  externalUrl: string;
+  /** Loopback port to listen on; a free one when omitted. */
+  port?: number;
+  binary?: string;
+}
+
+/**
+ * Starts Prometheus scraping itself every second, waits for /-/ready and for the first `up`
+ * sample, so queries made right after return results.
+ */
+export async function startPrometheus(options: StartPrometheusOptions): Promise<TestPrometheus> {
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'promgate-prometheus-'));
+  const configFile = join(dir, 'prometheus.yml');
+  const dataDir = join(dir, 'data');
+  writeFileSync(
+    configFile,
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: prometheus',
+      '    static_configs:',
+      `      - targets: ['127.0.0.1:${port}']`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(
+    options.binary ?? PROMETHEUS_BINARY,
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${dataDir}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.external-url=${options.externalUrl}`,
+      '--web.route-prefix=/',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-MAX_LOG_CHARS);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = exitOf(child);
+  // Safety net for a test process that exits without running its after hooks.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const url = `http://127.0.0.1:${port}`;
+
+  let stopping: Promise<void> | undefined;
+  const prometheus: TestPrometheus = {
+    url,
+    port,
+    externalUrl: options.externalUrl,
+    logs: () => output,
+    stop() {
+      stopping ??= (async () => {
+        await terminate(child, exited);
+        process.off('exit', killOnExit);
+        rmSync(dir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+
+  try {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    await pollUntil('answers GET /-/ready with 200', deadline, exited, prometheus.logs, async () => (await get(`${url}/-/ready`))?.status === 200);
+    // Whoever took the port in the race after freePort() would answer the polls in our stead.
+    const flags = await get(`${url}/api/v1/status/flags`);
+    if (flags?.status !== 200 || (JSON.parse(flags.text) as { data: Record<string, string> }).data['storage.tsdb.path'] !== dataDir) {
+      throw new Error(`another process answers on 127.0.0.1:${port} (address already in use); prometheus output:\n${output}`);
+    }
+    await pollUntil('has scraped itself (the `up` series exists)', deadline, exited, prometheus.logs, async () => {
+      const response = await get(`${url}/api/v1/query?query=up`);
+      return response?.status === 200 && (JSON.parse(response.text) as { data: { result: unknown[] } }).data.result.length > 0;
+    });
+  } catch (error) {
+    await prometheus.stop();
+    throw error;
+  }
+  return prometheus;
+}
+
+export interface PrometheusBehindGateway {
+  gateway: TestGateway;
+  prometheus: TestPrometheus;
+  /** https://127.0.0.1:<gateway port>/prometheus */
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The deployment the README describes: gateway at /prometheus, Prometheus on loopback with
+ * --web.external-url=https://127.0.0.1:<gateway port>/prometheus --web.route-prefix=/.
+ * The gateway needs Prometheus's port and Prometheus the gateway's: Prometheus's port is reserved
+ * first, so on the rare race where someone takes it before Prometheus binds, start over.
+ */
+export async function startPrometheusBehindGateway(attempts = 3): Promise<PrometheusBehindGateway> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const gateway = await startTestGateway({ basePath: BASE_PATH, upstream: `http://127.0.0.1:${port}` });
+    const baseUrl = `${gateway.origin}${BASE_PATH}`;
+    try {
+      const prometheus = await startPrometheus({ port, externalUrl: baseUrl });
+      return {
+        gateway,
+        prometheus,
+        baseUrl,
+        async close() {
+          await Promise.allSettled([gateway.close(), prometheus.stop()]);
+          rmSync(gateway.cert.dir, { recursive: true, force: true });
+        },
+      };
+    } catch (error) {
+      await gateway.close();
+      rmSync(gateway.cert.dir, { recursive: true, force: true });
+      if (attempt >= attempts || !/address already in use/.test(String(error))) throw error;
+    }
+  }
+}
+
+/** Polls `check` until it holds; fails at the deadline, or at once if Prometheus exits. */
+async function pollUntil(what: string, deadline: number, exited: Promise<number | string | null>, logs: () => string, check: () => Promise<boolean>): Promise<void> {
+  const exit = exited.then((code): never => {
+    throw new Error(`prometheus exited (${code}) before it ${what}; output:\n${logs()}`);
+  });
+  exit.catch(() => undefined); // only raced below; exiting later, when stopped, is not an error
+  for (;;) {
+    if (await Promise.race([check(), exit])) return;
+    if (Date.now() > deadline) throw new Error(`prometheus never ${what} within ${READY_TIMEOUT_MS} ms; output:\n${logs()}`);
+    await Promise.race([delay(POLL_INTERVAL_MS), exit]);
+  }
+}
+
+async function get(url: string): Promise<{ status: number; text: string } | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return { status: response.status, text: await response.text() };
+  } catch {
+    return undefined; // not listening yet
+  }
+}
+
+function exitOf(child: ChildProcess): Promise<number | string | null> {
+  return new Promise((resolve) => {
+    child.once('error', (error) => resolve(error.message)); // e.g. ENOENT
+    child.once('exit', (code, signal) => resolve(code ?? signal));
+  });
+}
+
+async function terminate(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  child.kill('SIGTERM');
+  const stopped = await Promise.race([exited.then(() => true), delay(STOP_TIMEOUT_MS, false, { ref: false })]);
+  if (stopped) return;
+  child.kill('SIGKILL'); // a hung shutdown must not hang the test run
+  await exited;
+}
