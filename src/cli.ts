@@ -9,7 +9,7 @@ import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, OPTIONS, type OptionSpec } from './c
 import { ConfigError, errorMessage } from './errors.ts';
 import { createLogfmtLogger } from './logger.ts';
 import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from './hash-password.ts';
-import { createServer } from './server.ts';
+import { createServer, type GatewayServer } from './server.ts';
 import {
   certificatePaths,
   DEFAULT_CERT_DAYS,
@@ -82,15 +82,24 @@ async function run(args: string[]): Promise<number> {
   if (help) return process.stdout.write(usage()), 0;
   if (version) return process.stdout.write(`promgate ${packageVersion()}\n`), 0;
   const logger = createLogfmtLogger('info');
-  const { config, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
-  for (const warning of warnings) logger.warn({}, warning);
-  const handle = await createServer({ config, logger });
+  // Installed before startup: as PID 1 in a container, a signal without a handler is ignored.
+  let handle: GatewayServer | undefined;
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting for requests in flight');
+      process.exit(1);
+    }
+    stopping = true;
     logger.info({ signal }, 'shutting down');
+    if (!handle) process.exit(0);
     void handle.close().then(() => process.exit(0));
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  const { config, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
+  for (const warning of warnings) logger.warn({}, warning);
+  handle = await createServer({ config, logger });
   return -1; // keep running
 }
 

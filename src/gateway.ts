@@ -6,7 +6,7 @@ import type { HelmetOptions } from 'helmet';
 import { createBasePathRedirect } from '../middleware/base-path/index.ts';
 import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
 import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts';
-import { createSecurityHeaders } from '../middleware/security-headers/index.ts';
+import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
 import { validateConfig } from './config/load.ts';
 import { parseDuration, type Config, type ConfigInput } from './config/schema.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -36,7 +36,9 @@ export interface Stage {
 export type Gateway = Router & {
   /** Stage names in the order a request meets them. */
   readonly stages: readonly string[];
-  /** Releases upstream connections; call when the host app shuts down. */
+  /** The precomputed security headers, for answers the host app gives itself. */
+  readonly securityHeaders: SecurityHeaders;
+  /** Releases upstream connections and file watchers; call when the host app shuts down. */
   close(): void;
 };
 
@@ -95,7 +97,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     auth?.close();
     proxy.close();
   };
-  return Object.assign(router, { stages: stages.map((stage) => stage.name), close });
+  return Object.assign(router, { stages: stages.map((stage) => stage.name), securityHeaders, close });
 }
 
 /**

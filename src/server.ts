@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { ConfigError, errorMessage } from './errors.ts';
 import { assembleGateway, toConfigInput, type Gateway, type GatewayOptions } from './gateway.ts';
 import { validateConfig } from './config/load.ts';
-import { splitHostPort, type Config } from './config/schema.ts';
+import { parseDuration, splitHostPort, type Config } from './config/schema.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { loadServerCredentials, type ServerCredentials } from './tls/certificates.ts';
 
@@ -34,7 +34,10 @@ export interface GatewayServer {
   /** https://host:port<basePath>/ */
   url: string;
   credentials: ServerCredentials;
-  /** Stops listening, closes idle connections, waits for in-flight requests. */
+  /**
+   * Stops listening, closes idle connections, lets in-flight requests finish for up to
+   * web.shutdownGracePeriod, then cuts what is left.
+   */
   close(): Promise<void>;
 }
 
@@ -75,7 +78,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     credentials,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        const deadline = setTimeout(() => {
+          logger.warn({ grace_period: config.web.shutdownGracePeriod }, 'shutdown grace period over: closing connections with requests in flight');
+          server.closeAllConnections();
+        }, parseDuration(config.web.shutdownGracePeriod));
+        deadline.unref();
         server.close(() => {
+          clearTimeout(deadline);
           gateway.close();
           resolve();
         });
@@ -92,14 +101,15 @@ function createApp(config: Config, gateway: Gateway, logger: Logger): express.Ex
   app.set('case sensitive routing', true); // nginx locations are case-sensitive; so are we
   const basePath = config.basePath === '/' ? '/' : config.basePath.replace(/\/$/, '');
   app.use(basePath, gateway);
-  app.use((_req: Request, res: Response) => {
-    sendText(res, 404, '404 Not Found\n');
+  // The gateway's own answers outside the base path carry the same security headers.
+  app.use((req: Request, res: Response) => {
+    gateway.securityHeaders.handle(req, res, () => sendText(res, 404, '404 Not Found\n'));
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     logger.error({ method: req.method, path: req.path, error: errorMessage(error) }, 'request failed in middleware');
     if (res.headersSent) return void res.destroy();
     const status = statusOf(error);
-    sendText(res, status, `${status} ${status >= 500 ? 'Internal Server Error' : 'Request Error'}\n`);
+    gateway.securityHeaders.handle(req, res, () => sendText(res, status, `${status} ${status >= 500 ? 'Internal Server Error' : 'Request Error'}\n`));
   });
   return app;
 }

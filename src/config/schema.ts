@@ -7,6 +7,8 @@ import { z } from 'zod';
 export const DURATION_PATTERN = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
 
 export const DEFAULT_LISTEN_ADDRESS = '0.0.0.0:8443';
+/** Inside Docker's default 10 s stop timeout, so in-flight requests end before a SIGKILL. */
+export const DEFAULT_SHUTDOWN_GRACE_PERIOD = '8s';
 export const DEFAULT_BASE_PATH = '/prometheus';
 export const DEFAULT_UPSTREAM_URL = 'http://localhost:9090';
 /** Above Prometheus's own default query timeout (2m), so a slow query fails in Prometheus, not here. */
@@ -50,8 +52,11 @@ export const configSchema = z.strictObject({
       listenAddress: listenAddress
         .default(DEFAULT_LISTEN_ADDRESS)
         .describe('Address the HTTPS listener binds to.'),
+      shutdownGracePeriod: duration
+        .default(DEFAULT_SHUTDOWN_GRACE_PERIOD)
+        .describe('On SIGTERM/SIGINT, how long in-flight requests may finish before connections are cut.'),
     })
-    .default({ listenAddress: DEFAULT_LISTEN_ADDRESS }),
+    .default({ listenAddress: DEFAULT_LISTEN_ADDRESS, shutdownGracePeriod: DEFAULT_SHUTDOWN_GRACE_PERIOD }),
   basePath: basePath
     .default(DEFAULT_BASE_PATH)
     .describe('Path prefix the gateway serves under; stripped before forwarding. May be "/".'),
