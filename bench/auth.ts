@@ -1,5 +1,5 @@
 // F2's benchmark: the same gateway with and without basic auth (bcrypt cost 10 user from an
-// Apache htpasswd file), measured by wrk over TLS, alternating A/B/A/B; prints medians and the
+// Apache htpasswd file), measured by wrk over TLS, alternating A/B then B/A; prints medians and the
 // ratio and writes bench/results/auth.json. Run: npm run bench:auth
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateCertificate, writeCertificateFiles } from '../src/index.ts';
-import { median, runWrk, startProcess, stopProcess, type WrkResult } from './lib.ts';
+import { LOAD_CORE, median, PIN, runWrk, SERVER_CORE, startProcess, stopProcess, type WrkResult } from './lib.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -20,8 +20,8 @@ writeCertificateFiles(material, join(work, 'tls.crt'), join(work, 'tls.key'));
 const htpasswd = join(work, '.htpasswd');
 execFileSync('htpasswd', ['-cbB', '-C', '10', htpasswd, 'bench', 'bench password'], { stdio: 'ignore' });
 
-const upstream = await startProcess(process.execPath, [join(root, 'bench/static-upstream.ts')], /upstream listening on (\d+)/);
-const upstreamPort = await new Promise<string>((resolve) => upstream.stdout?.once('data', (d: Buffer) => resolve(/(\d+)/.exec(d.toString())?.[1] ?? '')));
+const { child: upstream, match } = await startProcess(LOAD_CORE, process.execPath, [join(root, 'bench/static-upstream.ts')], /upstream listening on (\d+)/);
+const upstreamPort = match[1];
 
 const variants = [
   { name: 'promgate, no auth', port: 18601, extra: [] as string[], headers: {} as Record<string, string> },
@@ -33,13 +33,14 @@ const variants = [
   },
 ];
 const gateways = await Promise.all(
-  variants.map((variant) =>
-    startProcess(
+  variants.map(async (variant) =>
+    (await startProcess(
+      SERVER_CORE,
       process.execPath,
       [join(root, 'src/cli.ts'), '--web.listen-address', `127.0.0.1:${variant.port}`, '--upstream.url', `http://127.0.0.1:${upstreamPort}`,
         '--tls.cert-file', join(work, 'tls.crt'), '--tls.key-file', join(work, 'tls.key'), ...variant.extra],
       /promgate listening/,
-    ),
+    )).child,
   ),
 );
 
@@ -49,7 +50,8 @@ try {
     await runWrk(`https://127.0.0.1:${variant.port}/prometheus/api/v1/label/job/values`, { connections: CONNECTIONS, seconds: 1, headers: variant.headers }); // warm-up
   }
   for (let round = 0; round < ROUNDS; round++) {
-    for (const variant of variants) {
+    // A B, then B A: neither variant always runs on a machine warmed by the other.
+    for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
       const result = await runWrk(`https://127.0.0.1:${variant.port}/prometheus/api/v1/label/job/values`, { connections: CONNECTIONS, seconds: SECONDS, headers: variant.headers });
       if (result.errors > 0) throw new Error(`${variant.name}: ${result.errors} failed requests`);
       results.get(variant.name)!.push(result);
@@ -70,9 +72,9 @@ const summary = variants.map((variant) => {
   };
 });
 const ratio = summary[1]!.requestsPerSecond / summary[0]!.requestsPerSecond;
-console.log(`\nwrk -t1 -c${CONNECTIONS} -d${SECONDS}s over TLS, ${ROUNDS} alternating rounds, medians (node ${process.version})`);
+console.log(`\nwrk -t1 -c${CONNECTIONS} -d${SECONDS}s over TLS, ${ROUNDS} rounds (AB, BA, ...), medians (node ${process.version}${PIN ? `; gateway on core ${SERVER_CORE}, wrk and upstream on core ${LOAD_CORE}` : ''})`);
 console.log('| variant | req/s | p50 ms | p99 ms | runs (req/s) |\n|---|---|---|---|---|');
 for (const row of summary) console.log(`| ${row.name} | ${Math.round(row.requestsPerSecond)} | ${row.p50Ms.toFixed(2)} | ${row.p99Ms.toFixed(2)} | ${row.runs.join(', ')} |`);
 console.log(`\nauthenticated / unauthenticated: ${ratio.toFixed(2)}x (target >= 0.90x)`);
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/auth.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, summary, ratio }, null, 2));
+writeFileSync(join(root, 'bench/results/auth.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, pinned: PIN, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, summary, ratio }, null, 2));

