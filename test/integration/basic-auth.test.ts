@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Agent } from 'node:https';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +135,40 @@ describe('basic auth from an htpasswd file made by Apache htpasswd', { skip: req
     renameSync(staged, file);
     await waitFor(async () => logs.some((line) => line.includes(`${file}:1: expected user:hash; keeping the previous users`)), 'the error log');
     assert.equal((await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basic('new-user', 'new pass') } })).status, 200, 'last good users stay');
+  });
+});
+
+describe('credentials accepted on a keep-alive connection', { skip: requireCommands('htpasswd') }, () => {
+  it('are re-checked against the current users, and other credentials take the full path', async () => {
+    const file = writeHtpasswd([
+      { user: 'alice', password: 'alice pw', flag: '-B' },
+      { user: 'bob', password: 'bob pw', flag: '-B' },
+    ]);
+    const upstream = await startUpstream();
+    const gateway = await startTestGateway({ upstream: upstream.url, auth: { htpasswdFile: file } });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const connections = new Set<unknown>();
+    gateway.handle.server.on('secureConnection', (socket) => connections.add(socket));
+    const status = async (user: string, password: string) =>
+      (await gateway.request('/prometheus/api/v1/query', { agent, headers: { authorization: basic(user, password) } })).status;
+    try {
+      assert.equal(await status('alice', 'alice pw'), 200);
+      assert.equal(await status('alice', 'alice pw'), 200);
+      assert.equal(await status('alice', 'wrong'), 401, 'a different password on the same connection is checked');
+      assert.equal(await status('bob', 'bob pw'), 200);
+      assert.equal(await status('alice', 'alice pw'), 200);
+      assert.equal(await status('bob', 'bob pw'), 200);
+      writeHtpasswd([{ user: 'bob', password: 'bob new pw', flag: '-B' }], `${file}.next`);
+      renameSync(`${file}.next`, file);
+      await waitFor(async () => (await status('alice', 'alice pw')) === 401, 'alice (removed) to be refused on the same connection');
+      assert.equal(await status('bob', 'bob pw'), 401, "bob's old password, accepted on this connection before, no longer counts");
+      assert.equal(await status('bob', 'bob new pw'), 200);
+      assert.equal(connections.size, 1, 'all requests used one connection');
+    } finally {
+      agent.destroy();
+      await gateway.close();
+      await upstream.close();
+    }
   });
 });
 
