@@ -1,13 +1,12 @@
 // Builds the validated Config from defaults < YAML file < env vars < flags, remembering where each
 // value came from so that any error names the file and line, env var or flag that set it.
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { closest } from 'fastest-levenshtein';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, errorMessage } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
 import { CONFIG_FILE_ENV, ENV_PREFIX, knownKeysAt, OPTIONS, type OptionSpec } from './options.ts';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
+import { readYamlFile, type YamlFile } from './yaml-file.ts';
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
@@ -132,53 +131,22 @@ function hint(word: string, candidates: string[]): string {
 }
 
 function readYamlLayer(file: string, input: PlainObject, origins: Map<string, Origin>): void {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read config file: ${errorMessage(error)}`, { origin: file });
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
-  const [yamlError] = doc.errors;
-  if (yamlError) {
-    const line = yamlError.linePos?.[0].line;
-    const summary = (yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    throw new ConfigError(`invalid YAML: ${summary}`, { origin: file, line });
-  }
-  const value: unknown = doc.toJS();
-  if (value === null || value === undefined) return; // an empty file means defaults
-  if (typeof value !== 'object' || Array.isArray(value)) {
+  const yaml = readYamlFile(file);
+  if (yaml.value === undefined) return; // an empty file means defaults
+  if (typeof yaml.value !== 'object' || Array.isArray(yaml.value)) {
     throw new ConfigError('the top level must be a mapping of settings', { origin: file, line: 1 });
   }
   const baseDir = dirname(file);
   origins.set('', { name: file, baseDir });
-  recordOrigins(doc, lineCounter, value as PlainObject, [], file, baseDir, origins);
-  Object.assign(input, value);
+  recordOrigins(yaml, yaml.value as PlainObject, [], baseDir, origins);
+  Object.assign(input, yaml.value);
 }
 
-function recordOrigins(
-  doc: Document,
-  lineCounter: LineCounter,
-  value: PlainObject,
-  path: string[],
-  file: string,
-  baseDir: string,
-  origins: Map<string, Origin>,
-): void {
-  const node = path.length === 0 ? doc.contents : doc.getIn(path, true);
-  if (!isMap(node)) return;
-  for (const pair of node.items) {
-    if (!isScalar(pair.key)) continue;
-    const key = String(pair.key.value);
-    const offset = pair.key.range?.[0];
-    const line = offset === undefined ? undefined : lineCounter.linePos(offset).line;
+function recordOrigins(yaml: YamlFile, value: PlainObject, path: string[], baseDir: string, origins: Map<string, Origin>): void {
+  for (const [key, child] of Object.entries(value)) {
     const childPath = [...path, key];
-    origins.set(childPath.join('.'), { name: file, line, baseDir });
-    const child = value[key];
-    if (child && typeof child === 'object' && !Array.isArray(child)) {
-      recordOrigins(doc, lineCounter, child as PlainObject, childPath, file, baseDir, origins);
-    }
+    origins.set(childPath.join('.'), { name: yaml.file, line: yaml.lineOf(childPath), baseDir });
+    if (child && typeof child === 'object' && !Array.isArray(child)) recordOrigins(yaml, child as PlainObject, childPath, baseDir, origins);
   }
 }
 

@@ -1,0 +1,48 @@
+// Reads a YAML file into plain data, keeping a way back from a key path to its line, so errors
+// can say `file:line: key: problem`.
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { ConfigError, errorMessage } from '../errors.ts';
+
+export interface YamlFile {
+  file: string;
+  /** The document as plain data; undefined for an empty file. */
+  value: unknown;
+  /** 1-based line of the key (or sequence item) at `path`, if it is in the file. */
+  lineOf(path: readonly (string | number)[]): number | undefined;
+}
+
+export function readYamlFile(file: string, what = 'config file'): YamlFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file does not exist' : errorMessage(error);
+    throw new ConfigError(`cannot read ${what}: ${reason}`, { origin: file });
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  const [yamlError] = doc.errors;
+  if (yamlError) {
+    const summary = (yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(`invalid YAML: ${summary}`, { origin: file, line: yamlError.linePos?.[0].line });
+  }
+  const value: unknown = doc.toJS();
+  return {
+    file,
+    value: value === null ? undefined : value,
+    lineOf(path) {
+      if (path.length === 0) return 1;
+      const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+      const last = path[path.length - 1];
+      let offset: number | undefined;
+      if (isMap(parent)) {
+        const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(last));
+        offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+      } else if (isSeq(parent) && typeof last === 'number') {
+        offset = (parent.items[last] as { range?: [number, number, number] } | undefined)?.range?.[0];
+      }
+      return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+    },
+  };
+}
