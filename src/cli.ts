@@ -7,14 +7,15 @@ import { closest } from 'fastest-levenshtein';
 import { loadConfig, type FlagValues } from './config/load.ts';
 import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, OPTIONS, type OptionSpec } from './config/options.ts';
 import { ConfigError, errorMessage } from './errors.ts';
-import { createLogfmtLogger } from './logger.ts';
 import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from './hash-password.ts';
-import { createServer, type GatewayServer } from './server.ts';
+import { loadWebConfig } from './config/web-config.ts';
+import { assembleGateway } from './gateway.ts';
+import { createLogfmtLogger, silentLogger } from './logger.ts';
+import { createServer, serverCredentials, type GatewayServer } from './server.ts';
 import {
   certificatePaths,
   DEFAULT_CERT_DAYS,
   generateCertificate,
-  loadServerCredentials,
   writeCertificateFiles,
 } from './tls/certificates.ts';
 
@@ -106,7 +107,9 @@ async function run(args: string[]): Promise<number> {
 async function checkConfig(args: string[]): Promise<number> {
   const { flags } = parseGatewayFlags(args);
   const { config, configFile, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
-  const credentials = await loadServerCredentials(config.tls, process.cwd(), { generate: false });
+  const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
+  const credentials = await serverCredentials(config, webConfig, process.cwd(), { generate: false });
+  assembleGateway(config, { logger: silentLogger, webConfig }).close(); // every stage validates what it reads
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   const tls = credentials ? `certificate ${credentials.certFile} (SHA-256 ${credentials.fingerprint})` : 'no certificate: a development certificate will be generated at start';
   process.stdout.write(`config OK${configFile ? ` (${configFile})` : ''}: ${config.upstream.url} under ${config.basePath}, ${tls}\n`);

@@ -8,6 +8,7 @@ import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
 import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
 import { validateConfig } from './config/load.ts';
+import { loadWebConfig, type WebConfig } from './config/web-config.ts';
 import { parseDuration, type Config, type ConfigInput } from './config/schema.ts';
 import { silentLogger, type Logger } from './logger.ts';
 
@@ -45,7 +46,8 @@ export type Gateway = Router & {
 export function createGateway(options: GatewayOptions = {}): Gateway {
   const { middleware, on, logger = silentLogger, helmet, ...settings } = options;
   const config = validateConfig(toConfigInput(settings), 'createGateway options');
-  return assembleGateway(config, { middleware, on, logger, helmet });
+  const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
+  return assembleGateway(config, { middleware, on, logger, helmet, webConfig });
 }
 
 export interface GatewayExtensions {
@@ -53,11 +55,15 @@ export interface GatewayExtensions {
   on?: ProxyEvents | undefined;
   logger: Logger;
   helmet?: HelmetOptions | undefined;
+  /** Prometheus's web config file, already read: its users and headers apply here. */
+  webConfig?: WebConfig | undefined;
 }
 
 /** Builds the stage list from a validated config. */
 export function assembleGateway(config: Config, extensions: GatewayExtensions): Gateway {
-  const securityHeaders = createSecurityHeaders({ overrides: config.headers, helmet: extensions.helmet });
+  const { webConfig } = extensions;
+  // promgate's own `headers` win over the web config's, which win over the preset.
+  const securityHeaders = createSecurityHeaders({ overrides: { ...webConfig?.headers, ...config.headers }, helmet: extensions.helmet });
   const proxy = createProxyStage({
     upstream: new URL(config.upstream.url),
     timeoutMs: parseDuration(config.upstream.timeout),
@@ -67,9 +73,12 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     logger: extensions.logger,
     events: extensions.on,
   });
-  const auth = config.auth.htpasswdFile
+  const auth =
+    config.auth.htpasswdFile || webConfig?.users.size
     ? createBasicAuthStage({
         htpasswdFile: config.auth.htpasswdFile,
+        staticUsers: webConfig?.users,
+        staticUsersSource: webConfig?.file,
         realm: config.auth.realm,
         allowPlaintext: config.auth.allowPlaintext,
         cacheSize: config.auth.cacheSize,

@@ -8,7 +8,8 @@ import { assembleGateway, toConfigInput, type Gateway, type GatewayOptions } fro
 import { validateConfig } from './config/load.ts';
 import { parseDuration, splitHostPort, type Config } from './config/schema.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import { loadServerCredentials, type ServerCredentials } from './tls/certificates.ts';
+import { loadServerCredentials, webConfigCredentials, type ServerCredentials } from './tls/certificates.ts';
+import { loadWebConfig, type WebConfig } from './config/web-config.ts';
 
 /** Mozilla "intermediate" TLS 1.2 suites: forward secret AEAD only. TLS 1.3 suites are Node's. */
 export const DEFAULT_TLS12_CIPHERS = [
@@ -44,17 +45,25 @@ export interface GatewayServer {
 export async function createServer(options: ServerOptions = {}): Promise<GatewayServer> {
   const { config: given, cwd, middleware, on, logger = silentLogger, helmet, ...settings } = options;
   const config = given ?? validateConfig(toConfigInput(settings), 'createServer options');
-  const credentials = await loadServerCredentials(config.tls, cwd);
+  const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
+  const credentials = await serverCredentials(config, webConfig, cwd);
   if (credentials.generated) {
     logger.warn(
       { cert_file: credentials.certFile, key_file: credentials.keyFile, sha256_fingerprint: credentials.fingerprint },
       'no certificate configured: generated a self-signed development certificate; configure tls.certFile/tls.keyFile in production',
     );
   }
-  const gateway = assembleGateway(config, { middleware, on, logger, helmet });
+  if (webConfig && !webConfig.http2) logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
+  const gateway = assembleGateway(config, { middleware, on, logger, helmet, webConfig });
   const app = createApp(config, gateway, logger);
   const server = createHttpsServer(
-    { cert: credentials.cert, key: credentials.key, minVersion: 'TLSv1.2', ciphers: DEFAULT_TLS12_CIPHERS },
+    {
+      cert: credentials.cert,
+      key: credentials.key,
+      minVersion: webConfig?.tls?.minVersion ?? 'TLSv1.2',
+      maxVersion: webConfig?.tls?.maxVersion ?? 'TLSv1.3',
+      ciphers: DEFAULT_TLS12_CIPHERS,
+    },
     app,
   );
   const { host, port } = splitHostPort(config.web.listenAddress);
@@ -93,6 +102,24 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       return closing;
     },
   };
+}
+
+/** The pair to serve: from the web config file if it has one, else tls.* (or a dev certificate). */
+export async function serverCredentials(config: Config, webConfig: WebConfig | undefined, cwd: string | undefined): Promise<ServerCredentials>;
+export async function serverCredentials(config: Config, webConfig: WebConfig | undefined, cwd: string | undefined, options: { generate: boolean }): Promise<ServerCredentials | undefined>;
+export async function serverCredentials(
+  config: Config,
+  webConfig: WebConfig | undefined,
+  cwd: string | undefined,
+  options: { generate: boolean } = { generate: true },
+): Promise<ServerCredentials | undefined> {
+  if (!webConfig?.tls) return loadServerCredentials(config.tls, cwd, options);
+  if (config.tls.certFile || config.tls.keyFile) {
+    throw new ConfigError(`the certificate is configured twice: in tls.certFile/tls.keyFile and in tls_server_config of ${webConfig.file}; keep one`, {
+      key: 'tls.certFile',
+    });
+  }
+  return webConfigCredentials(webConfig.tls, webConfig.file);
 }
 
 function createApp(config: Config, gateway: Gateway, logger: Logger): express.Express {

@@ -21,6 +21,8 @@ export interface HtpasswdFileOptions extends ParseOptions {
   logger: Logger;
   /** Called with the new users after a successful reload. */
   onReload?: (users: ReadonlyMap<string, PasswordEntry>) => void;
+  /** Turns the file's users into the table in use (may throw, like a bad line). */
+  combine?: (fromFile: Map<string, PasswordEntry>) => Map<string, PasswordEntry>;
   checkIntervalMs?: number;
 }
 
@@ -73,8 +75,9 @@ function load(file: string, options: HtpasswdFileOptions): Map<string, PasswordE
     throw new ConfigError(`cannot read htpasswd file: ${errorMessage(error)}`, { key: 'auth.htpasswdFile', origin: file });
   }
   const parsed = parseHtpasswd(text, file, options);
+  const users = options.combine ? options.combine(parsed.users) : parsed.users;
   for (const warning of parsed.warnings) options.logger.warn({}, warning);
-  return parsed.users;
+  return users;
 }
 
 function statOrThrow(file: string): Stats {

@@ -42,7 +42,7 @@ export function parseHtpasswd(text: string, file: string, options: ParseOptions)
     const value = line.slice(colon + 1).split(':')[0] ?? '';
     if (value === '') throw fail(`user "${user}" has no password hash`);
     if (users.has(user)) throw fail(`user "${user}" is listed twice`);
-    const entry = classify(value, options);
+    const entry = classifyPasswordHash(value, options);
     if (!entry) {
       throw fail(
         value.startsWith('$') || value.startsWith('{')
@@ -57,7 +57,8 @@ export function parseHtpasswd(text: string, file: string, options: ParseOptions)
   return { users, warnings };
 }
 
-function classify(value: string, options: ParseOptions): PasswordEntry | undefined {
+/** The scheme of one stored password value, or undefined when it is not one we accept. */
+export function classifyPasswordHash(value: string, options: ParseOptions): PasswordEntry | undefined {
   if (BCRYPT.test(value)) return { scheme: 'bcrypt', hash: value };
   if (APR1.test(value)) return { scheme: 'apr1', hash: value };
   if (value.startsWith('{SHA}')) {

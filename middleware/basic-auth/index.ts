@@ -3,6 +3,7 @@
 import type { Socket } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import basicAuth from 'express-basic-auth';
+import { ConfigError } from '../../src/errors.ts';
 import type { Logger } from '../../src/logger.ts';
 import '../../src/request-state.ts';
 import { watchHtpasswdFile } from './htpasswd-file.ts';
@@ -10,7 +11,12 @@ import type { PasswordEntry } from './htpasswd.ts';
 import { createVerifier } from './verifier.ts';
 
 export interface BasicAuthOptions {
-  htpasswdFile: string;
+  /** Apache .htpasswd file, followed for changes. */
+  htpasswdFile?: string | undefined;
+  /** Fixed users, e.g. basic_auth_users of Prometheus's web config (bcrypt). */
+  staticUsers?: ReadonlyMap<string, PasswordEntry> | undefined;
+  /** Where the fixed users come from, for the duplicate-user error. */
+  staticUsersSource?: string | undefined;
   realm: string;
   allowPlaintext: boolean;
   cacheSize: number;
@@ -34,12 +40,7 @@ const AMBIGUOUS_PATH = /(^|\/)(\.|%2e){1,2}(\/|$)|\/\/|\\|%2f|%5c/i;
 
 export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage {
   const { logger } = options;
-  const source = watchHtpasswdFile(options.htpasswdFile, {
-    allowPlaintext: options.allowPlaintext,
-    logger,
-    checkIntervalMs: options.checkIntervalMs,
-    onReload: (users) => verifier.setUsers(users),
-  });
+  const source = userSource(options, (users) => verifier.setUsers(users));
   const verifier = createVerifier(source.users(), { cacheSize: options.cacheSize, cacheTtlMs: options.cacheTtlMs });
   const skipsAuth = compilePathPatterns(options.unauthenticatedPaths);
   // The last Authorization value that succeeded on each connection. A keep-alive client repeats
@@ -93,6 +94,32 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
     },
     close: () => source.close(),
   };
+}
+
+interface UserSource {
+  users(): ReadonlyMap<string, PasswordEntry>;
+  close(): void;
+}
+
+/** The htpasswd file's users (reloaded) together with the fixed ones; a name in both is an error. */
+function userSource(options: BasicAuthOptions, onReload: (users: ReadonlyMap<string, PasswordEntry>) => void): UserSource {
+  const fixed = options.staticUsers ?? new Map<string, PasswordEntry>();
+  if (!options.htpasswdFile) return { users: () => fixed, close: () => {} };
+  const file = options.htpasswdFile;
+  return watchHtpasswdFile(file, {
+    allowPlaintext: options.allowPlaintext,
+    logger: options.logger,
+    checkIntervalMs: options.checkIntervalMs,
+    combine: (fromFile) => {
+      const both = new Map(fixed);
+      for (const [user, entry] of fromFile) {
+        if (both.has(user)) throw new ConfigError(`user "${user}" is also in ${options.staticUsersSource ?? 'the web config file'}; keep one`, { origin: file });
+        both.set(user, entry);
+      }
+      return both;
+    },
+    onReload,
+  });
 }
 
 function setUser(req: Request, user: string | undefined): void {

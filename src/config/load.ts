@@ -38,7 +38,7 @@ interface Origin {
 type PlainObject = Record<string, unknown>;
 
 /** Path-valued settings; relative values resolve against the file (or cwd) that set them. */
-const PATH_KEYS = ['tls.certFile', 'tls.keyFile', 'auth.htpasswdFile'];
+const PATH_KEYS = ['tls.certFile', 'tls.keyFile', 'auth.htpasswdFile', 'web.config.file'];
 
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? {};

@@ -55,8 +55,17 @@ export const configSchema = z.strictObject({
       shutdownGracePeriod: duration
         .default(DEFAULT_SHUTDOWN_GRACE_PERIOD)
         .describe('On SIGTERM/SIGINT, how long in-flight requests may finish before connections are cut.'),
+      config: z
+        .strictObject({
+          file: z
+            .string()
+            .min(1)
+            .optional()
+            .describe("Prometheus's web config file (exporter-toolkit format): certificate, basic_auth_users, headers."),
+        })
+        .default({}),
     })
-    .default({ listenAddress: DEFAULT_LISTEN_ADDRESS, shutdownGracePeriod: DEFAULT_SHUTDOWN_GRACE_PERIOD }),
+    .default({ listenAddress: DEFAULT_LISTEN_ADDRESS, shutdownGracePeriod: DEFAULT_SHUTDOWN_GRACE_PERIOD, config: {} }),
   basePath: basePath
     .default(DEFAULT_BASE_PATH)
     .describe('Path prefix the gateway serves under; stripped before forwarding. May be "/".'),

@@ -69,34 +69,64 @@ export async function loadServerCredentials(
 }
 
 function readPair(certFile: string, keyFile: string): Omit<ServerCredentials, 'generated'> {
-  const cert = readTlsFile(certFile, 'tls.certFile');
-  const key = readTlsFile(keyFile, 'tls.keyFile');
+  return checkPair(
+    { pem: readTlsFile(certFile, 'tls.certFile'), origin: certFile, key: 'tls.certFile' },
+    { pem: readTlsFile(keyFile, 'tls.keyFile'), origin: keyFile, key: 'tls.keyFile' },
+  );
+}
+
+/** Where one half of the pair came from: a file, or a field of a config file (inline PEM). */
+export interface PemSource {
+  pem: Buffer;
+  /** File it was read from, or that holds it inline. */
+  origin: string;
+  /** Config key that named it, e.g. tls.certFile or tls_server_config.cert. */
+  key: string;
+}
+
+/** Parses and matches a certificate and key, with errors naming where each came from. */
+export function checkPair(cert: PemSource, key: PemSource): Omit<ServerCredentials, 'generated'> {
   let certificate: X509Certificate;
   try {
-    certificate = new X509Certificate(cert);
+    certificate = new X509Certificate(cert.pem);
   } catch (error) {
-    throw new ConfigError(`not a PEM certificate (${errorMessage(error)})`, { key: 'tls.certFile', origin: certFile });
+    throw new ConfigError(`not a PEM certificate (${errorMessage(error)})`, { key: cert.key, origin: cert.origin });
   }
   let privateKey;
   try {
-    privateKey = createPrivateKey(key);
+    privateKey = createPrivateKey(key.pem);
   } catch {
     // The parser's message can quote key material; say only what is wrong.
-    throw new ConfigError('not a PEM private key, or it is encrypted', { key: 'tls.keyFile', origin: keyFile });
+    throw new ConfigError('not a PEM private key, or it is encrypted', { key: key.key, origin: key.origin });
   }
   if (!certificate.checkPrivateKey(privateKey)) {
-    throw new ConfigError(`does not match the certificate in ${certFile}`, { key: 'tls.keyFile', origin: keyFile });
+    throw new ConfigError(`does not match the certificate in ${cert.origin}`, { key: key.key, origin: key.origin });
   }
-  return { cert, key, certFile, keyFile, fingerprint: certificate.fingerprint256 };
+  return { cert: cert.pem, key: key.pem, certFile: cert.origin, keyFile: key.origin, fingerprint: certificate.fingerprint256 };
 }
 
-function readTlsFile(file: string, key: string): Buffer {
+/** Reads a PEM file with an error naming it and the key that configured it. */
+export function readTlsFile(file: string, key: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file does not exist' : errorMessage(error);
     throw new ConfigError(`cannot read: ${reason}`, { key, origin: file });
   }
+}
+
+/** The pair a web config file names (files win over inline PEM, as in Prometheus). */
+export function webConfigCredentials(
+  tls: { certFile?: string; keyFile?: string; certPem?: string; keyPem?: string },
+  webConfigFile: string,
+): ServerCredentials {
+  const cert: PemSource = tls.certFile
+    ? { pem: readTlsFile(tls.certFile, 'tls_server_config.cert_file'), origin: tls.certFile, key: 'tls_server_config.cert_file' }
+    : { pem: Buffer.from(tls.certPem ?? ''), origin: webConfigFile, key: 'tls_server_config.cert' };
+  const key: PemSource = tls.keyFile
+    ? { pem: readTlsFile(tls.keyFile, 'tls_server_config.key_file'), origin: tls.keyFile, key: 'tls_server_config.key_file' }
+    : { pem: Buffer.from(tls.keyPem ?? ''), origin: webConfigFile, key: 'tls_server_config.key' };
+  return { ...checkPair(cert, key), generated: false };
 }
 
 /** Creates a self-signed server certificate with SANs (modern clients ignore the CN). */

@@ -1,0 +1,139 @@
+// Prometheus's --web.config.file (the exporter-toolkit format), read with the same strictness and
+// checks as Prometheus: unknown keys are errors, relative *_file paths resolve against the file's
+// folder, an empty file means defaults. Errors name the file, line and field.
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { classifyPasswordHash, type PasswordEntry } from '../../middleware/basic-auth/htpasswd.ts';
+import { ConfigError } from '../errors.ts';
+import { DURATION_PATTERN } from './schema.ts';
+import { readYamlFile } from './yaml-file.ts';
+
+const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
+type TlsVersionName = keyof typeof TLS_VERSIONS;
+const CLIENT_AUTH_TYPES = ['', 'NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'RequireClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'];
+/** Prometheus's allow-list; names and listed values are case-sensitive, as in Go. */
+const HEADER_VALUES: Record<string, readonly string[] | undefined> = {
+  'Strict-Transport-Security': undefined,
+  'X-Content-Type-Options': ['nosniff'],
+  'X-Frame-Options': ['deny', 'sameorigin'],
+  'X-XSS-Protection': undefined,
+  'Content-Security-Policy': undefined,
+};
+/** Keys Prometheus accepts whose behaviour promgate does not implement yet (issue F3). */
+const NOT_YET = [
+  ['tls_server_config', 'client_auth_type'],
+  ['tls_server_config', 'client_allowed_sans'],
+  ['tls_server_config', 'cipher_suites'],
+  ['tls_server_config', 'curve_preferences'],
+  ['rate_limit'],
+  ['ip_socket_config'],
+] as const;
+
+const webConfigSchema = z.strictObject({
+  tls_server_config: z
+    .strictObject({
+      cert_file: z.string(),
+      key_file: z.string(),
+      cert: z.string(),
+      key: z.string(),
+      client_auth_type: z.string().refine((value) => CLIENT_AUTH_TYPES.includes(value), { message: 'invalid ClientAuth' }),
+      client_ca_file: z.string(),
+      client_ca: z.string(),
+      client_allowed_sans: z.array(z.string()),
+      cipher_suites: z.array(z.string()),
+      curve_preferences: z.array(z.string()),
+      min_version: z.string().refine((value) => value in TLS_VERSIONS, { message: 'unknown TLS version' }),
+      max_version: z.string().refine((value) => value in TLS_VERSIONS, { message: 'unknown TLS version' }),
+      prefer_server_cipher_suites: z.boolean(),
+    })
+    .partial()
+    .nullish(),
+  http_server_config: z.strictObject({ http2: z.boolean(), headers: z.record(z.string(), z.string()) }).partial().nullish(),
+  basic_auth_users: z.record(z.string(), z.string()).nullish(),
+  rate_limit: z
+    .strictObject({ burst: z.number().int(), interval: z.string().regex(DURATION_PATTERN, { message: 'must be a duration' }) })
+    .partial()
+    .nullish(),
+  ip_socket_config: z.strictObject({ ipv4_ttl: z.number().int(), ipv6_hop_limit: z.number().int(), dscp: z.number().int() }).partial().nullish(),
+});
+
+export interface WebConfig {
+  file: string;
+  /** The server certificate and key (a file path, else inline PEM), when the file configures TLS. */
+  tls?: {
+    certFile?: string;
+    keyFile?: string;
+    certPem?: string;
+    keyPem?: string;
+    minVersion: (typeof TLS_VERSIONS)[TlsVersionName];
+    maxVersion: (typeof TLS_VERSIONS)[TlsVersionName];
+  };
+  /** Headers that replace the security preset. */
+  headers: Record<string, string>;
+  /** basic_auth_users, bcrypt only. */
+  users: Map<string, PasswordEntry>;
+  http2: boolean;
+}
+
+export function loadWebConfig(file: string): WebConfig {
+  const yaml = readYamlFile(file, 'web config file');
+  const result = webConfigSchema.safeParse(yaml.value ?? {});
+  const fail = (message: string, path: readonly (string | number)[]) =>
+    new ConfigError(message, { origin: file, line: yaml.lineOf(path), key: path.join('.') || undefined });
+  if (!result.success) {
+    const [issue] = result.error.issues;
+    const path = issue?.path.map((segment) => (typeof segment === 'number' ? segment : String(segment))) ?? [];
+    if (issue?.code === 'unrecognized_keys') throw fail('unknown field', [...path, issue.keys[0] ?? '']);
+    const value = path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], yaml.value);
+    throw fail(issue?.message === 'invalid ClientAuth' || issue?.message === 'unknown TLS version' ? `${issue.message}: ${String(value)}` : issue?.message ?? 'invalid', path);
+  }
+  const config = result.data;
+  const dir = dirname(file);
+  const tlsConfig = config.tls_server_config ?? {};
+
+  const hasCa = Boolean(tlsConfig.client_ca_file || tlsConfig.client_ca);
+  if (hasCa && (!tlsConfig.client_auth_type || tlsConfig.client_auth_type === 'NoClientCert')) {
+    throw fail("client CA's have been configured without a Client Auth Policy", ['tls_server_config']);
+  }
+  for (const path of NOT_YET) {
+    const value = path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined | null)?.[key], config);
+    const harmless = path[1] === 'client_auth_type' && (value === '' || value === 'NoClientCert');
+    if (value !== undefined && value !== null && !harmless) {
+      throw fail('not supported by promgate yet (client certificates, cipher and curve lists, rate limits and socket options come with issue F3)', path);
+    }
+  }
+
+  const tlsEnabled = ['cert_file', 'cert', 'key_file', 'key', 'client_ca_file', 'client_ca', 'client_auth_type'].some(
+    (key) => Boolean(tlsConfig[key as keyof typeof tlsConfig]),
+  );
+  let tls: WebConfig['tls'];
+  if (tlsEnabled) {
+    if (!tlsConfig.cert_file && !tlsConfig.cert) throw fail('missing one of cert or cert_file', ['tls_server_config']);
+    if (!tlsConfig.key_file && !tlsConfig.key) throw fail('missing one of key or key_file', ['tls_server_config']);
+    // As in Prometheus, a *_file wins over the inline PEM when both are set.
+    tls = {
+      ...(tlsConfig.cert_file ? { certFile: resolve(dir, tlsConfig.cert_file) } : { certPem: tlsConfig.cert }),
+      ...(tlsConfig.key_file ? { keyFile: resolve(dir, tlsConfig.key_file) } : { keyPem: tlsConfig.key }),
+      minVersion: TLS_VERSIONS[(tlsConfig.min_version ?? 'TLS12') as TlsVersionName],
+      maxVersion: TLS_VERSIONS[(tlsConfig.max_version ?? 'TLS13') as TlsVersionName],
+    };
+  }
+
+  const headers = config.http_server_config?.headers ?? {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!(name in HEADER_VALUES)) throw fail(`HTTP header "${name}" can not be configured`, ['http_server_config', 'headers', name]);
+    const allowed = HEADER_VALUES[name];
+    if (allowed && !allowed.includes(value)) {
+      throw fail(`invalid value for ${name}. Expected one of: ${JSON.stringify(allowed)}, but got: "${value}"`, ['http_server_config', 'headers', name]);
+    }
+  }
+
+  const users = new Map<string, PasswordEntry>();
+  for (const [user, hash] of Object.entries(config.basic_auth_users ?? {})) {
+    const entry = classifyPasswordHash(hash, { allowPlaintext: false });
+    if (entry?.scheme !== 'bcrypt' || user.includes(':')) throw fail('must be a bcrypt hash (promgate hash-password or htpasswd -nB)', ['basic_auth_users', user]);
+    users.set(user, entry);
+  }
+
+  return { file, tls, headers, users, http2: config.http_server_config?.http2 ?? true };
+}

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { describe, it } from 'node:test';
+import { createServer } from '../../src/index.ts';
+import { httpsRequest } from '../helpers/client.ts';
+import { runCli } from '../helpers/cli.ts';
+import { writeHtpasswd } from '../helpers/htpasswd.ts';
+import { requireCommands } from '../helpers/requirements.ts';
+import { makeTestCertificate } from '../helpers/tls.ts';
+import { startUpstream } from '../helpers/upstream.ts';
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/** A folder like /etc/prometheus: web.yml next to certs/ with relative paths. */
+async function prometheusStyleFolder(webYml: (bcrypt: string) => string) {
+  const dir = mkdtempSync(join(tmpdir(), 'promgate-webcfg-'));
+  const cert = await makeTestCertificate();
+  mkdirSync(join(dir, 'certs'));
+  copyFileSync(cert.certFile, join(dir, 'certs/server.crt'));
+  copyFileSync(cert.keyFile, join(dir, 'certs/server.key'));
+  const hashed = await runCli(['hash-password'], { input: 'from web config' });
+  const file = join(dir, 'web.yml');
+  writeFileSync(file, webYml(hashed.stdout.trim()));
+  return { dir, file, cert };
+}
+
+describe('--web.config.file', { skip: requireCommands('htpasswd') }, () => {
+  it("serves with the file's certificate, users and headers, next to htpasswd users", async () => {
+    const { file, cert } = await prometheusStyleFolder(
+      (hash) => `tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\nbasic_auth_users:\n  webuser: ${hash}\n`,
+    );
+    const htpasswd = writeHtpasswd([{ user: 'fileuser', password: 'from htpasswd', flag: '-B' }]);
+    const upstream = await startUpstream();
+    const handle = await createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, upstream: upstream.url, auth: { htpasswdFile: htpasswd } });
+    try {
+      const origin = `https://127.0.0.1:${handle.address.port}`;
+      const get = (authorization?: string) => httpsRequest(origin, '/prometheus/api/v1/query', { ca: cert.cert, headers: authorization ? { authorization } : {} });
+      assert.equal(handle.credentials.certFile, join(file, '..', 'certs/server.crt'));
+      assert.equal((await get(basic('webuser', 'from web config'))).status, 200);
+      assert.equal((await get(basic('fileuser', 'from htpasswd'))).status, 200);
+      assert.equal((await get(basic('webuser', 'wrong'))).status, 401);
+      const anonymous = await get();
+      assert.equal(anonymous.status, 401);
+      assert.equal(anonymous.headers['x-frame-options'], 'deny');
+    } finally {
+      await handle.close();
+      await upstream.close();
+    }
+  });
+
+  it('applies min_version', async () => {
+    const { file } = await prometheusStyleFolder(() => 'tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\n  min_version: TLS13\n');
+    const handle = await createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, upstream: 'http://127.0.0.1:1' });
+    try {
+      const handshake = (maxVersion: 'TLSv1.2' | 'TLSv1.3') =>
+        new Promise<string | null>((resolve, reject) => {
+          const socket = connect({ host: '127.0.0.1', port: handle.address.port, rejectUnauthorized: false, maxVersion }, () => {
+            resolve(socket.getProtocol());
+            socket.end();
+          });
+          socket.on('error', reject);
+        });
+      assert.equal(await handshake('TLSv1.3'), 'TLSv1.3');
+      await assert.rejects(handshake('TLSv1.2'));
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('refuses a user that is in both sources, and a certificate configured twice', async () => {
+    const { file, cert } = await prometheusStyleFolder((hash) => `tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nbasic_auth_users:\n  alice: ${hash}\n`);
+    const htpasswd = writeHtpasswd([{ user: 'alice', password: 'x', flag: '-B' }]);
+    await assert.rejects(createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, auth: { htpasswdFile: htpasswd } }), {
+      message: `${htpasswd}: user "alice" is also in ${file}; keep one`,
+    });
+    await assert.rejects(createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, tls: { certFile: cert.certFile, keyFile: cert.keyFile } }), {
+      message: /the certificate is configured twice/,
+    });
+  });
+
+  it('check-config validates it the same way', async () => {
+    const good = await prometheusStyleFolder((hash) => `tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nbasic_auth_users:\n  alice: ${hash}\n`);
+    const ok = await runCli(['check-config', '--web.config.file', good.file]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /certificate .*certs\/server\.crt/);
+    const bad = await prometheusStyleFolder(() => 'tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/missing.key\n');
+    const failed = await runCli(['check-config', '--web.config.file', bad.file]);
+    assert.equal(failed.code, 1);
+    assert.equal(failed.stderr, `promgate: ${join(bad.dir, 'certs/missing.key')}: tls_server_config.key_file: cannot read: file does not exist\n`);
+  });
+});

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadWebConfig } from '../../src/config/web-config.ts';
+
+const BCRYPT = '$2y$10$ka8JfUWWbXtByJO3g0Qjn.Rdeqq7489uO9BxvDO690AiwTkO8XWzW';
+
+function webConfig(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'promgate-webconfig-')), 'web.yml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('web config file (exporter-toolkit format)', () => {
+  it('treats an empty file as defaults', () => {
+    const config = loadWebConfig(webConfig(''));
+    assert.equal(config.tls, undefined);
+    assert.deepEqual(config.headers, {});
+    assert.equal(config.users.size, 0);
+    assert.equal(config.http2, true);
+  });
+
+  it('resolves cert_file and key_file against the file folder, files winning over inline PEM', () => {
+    const file = webConfig('tls_server_config:\n  cert_file: certs/a.crt\n  key_file: /abs/a.key\n  cert: inline\n  min_version: TLS13\n');
+    const config = loadWebConfig(file);
+    assert.equal(config.tls?.certFile, join(file, '..', 'certs/a.crt'));
+    assert.equal(config.tls?.keyFile, '/abs/a.key');
+    assert.equal(config.tls?.certPem, undefined);
+    assert.equal(config.tls?.minVersion, 'TLSv1.3');
+    assert.equal(config.tls?.maxVersion, 'TLSv1.3');
+  });
+
+  const errors: Array<[string, string, RegExp]> = [
+    ['unknown top-level field', 'basic_auth_user:\n  a: b\n', /:1: basic_auth_user: unknown field$/],
+    ['unknown nested field', 'tls_server_config:\n  cert_file: a\n  keyfile: b\n', /:3: tls_server_config\.keyfile: unknown field$/],
+    ['cert without key', 'tls_server_config:\n  cert_file: a.crt\n', /:1: tls_server_config: missing one of key or key_file$/],
+    ['key without cert', 'tls_server_config:\n  key: x\n', /missing one of cert or cert_file$/],
+    ['bad client auth type', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: Sometimes\n', /:4: tls_server_config\.client_auth_type: invalid ClientAuth: Sometimes$/],
+    ['CA without client auth', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_ca_file: ca.crt\n', /client CA's have been configured without a Client Auth Policy$/],
+    ['bad TLS version', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  min_version: TLS14\n', /:4: tls_server_config\.min_version: unknown TLS version: TLS14$/],
+    ['header not allowed', 'http_server_config:\n  headers:\n    X-Custom: x\n', /:3: http_server_config\.headers\.X-Custom: HTTP header "X-Custom" can not be configured$/],
+    ['header name case matters, as in Go', 'http_server_config:\n  headers:\n    x-frame-options: deny\n', /HTTP header "x-frame-options" can not be configured/],
+    ['header value case matters, as in Go', 'http_server_config:\n  headers:\n    X-Frame-Options: DENY\n', /invalid value for X-Frame-Options\. Expected one of: \["deny","sameorigin"\], but got: "DENY"$/],
+    ['non-bcrypt user', 'basic_auth_users:\n  alice: "{SHA}km4dmDIm6QoBhsb80/Gr5L47H44="\n', /:2: basic_auth_users\.alice: must be a bcrypt hash/],
+    ['client certificates (F3)', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n', /:4: tls_server_config\.client_auth_type: not supported by promgate yet/],
+    ['rate limit (F3)', 'rate_limit:\n  interval: 1s\n  burst: 5\n', /:1: rate_limit: not supported by promgate yet/],
+  ];
+  for (const [name, text, message] of errors) {
+    it(`rejects: ${name}`, () => {
+      const file = webConfig(text);
+      assert.throws(() => loadWebConfig(file), (error: unknown) => {
+        assert.ok(error instanceof Error);
+        assert.ok(error.message.startsWith(file), error.message);
+        assert.match(error.message, message);
+        return true;
+      });
+    });
+  }
+
+  it('accepts the allowed headers and bcrypt users', () => {
+    const config = loadWebConfig(
+      webConfig(`http_server_config:\n  http2: false\n  headers:\n    X-Frame-Options: sameorigin\n    Strict-Transport-Security: max-age=60\nbasic_auth_users:\n  alice: ${BCRYPT}\n`),
+    );
+    assert.deepEqual(config.headers, { 'X-Frame-Options': 'sameorigin', 'Strict-Transport-Security': 'max-age=60' });
+    assert.equal(config.users.get('alice')?.scheme, 'bcrypt');
+    assert.equal(config.http2, false);
+  });
+
+  it('fails on a missing file, naming it', () => {
+    assert.throws(() => loadWebConfig('/nonexistent/web.yml'), { message: '/nonexistent/web.yml: cannot read web config file: file does not exist' });
+  });
+});
