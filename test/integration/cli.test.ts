@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { OPTIONS } from '../../src/index.ts';
-import { cleanEnv, runCli, startCli } from '../helpers/cli.ts';
+import { CLI, cleanEnv, runCli, startCli } from '../helpers/cli.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { requireCommands } from '../helpers/requirements.ts';
@@ -88,6 +88,32 @@ describe('promgate CLI', () => {
     const low = await runCli(['hash-password', '--cost', '4'], { input: 'x' });
     assert.equal(low.code, 1);
     assert.match(low.stderr, /--cost must be a whole number from 10 to 31/);
+  });
+
+  it('hash-password asks twice at a hidden prompt on a terminal, without echoing', { skip: requireCommands('script', 'htpasswd') }, async () => {
+    // `script` gives the CLI a real pseudo-terminal, as a person at a shell has.
+    const child = spawn('script', ['-qec', `${process.execPath} ${CLI} hash-password --user ttyuser`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    const waitFor = (text: string, from: number) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => (screen.indexOf(text, from) >= 0 ? (child.stdout.off('data', onData), resolve()) : undefined);
+        const onData = (chunk: Buffer) => ((screen += chunk.toString()), check());
+        child.stdout.on('data', onData);
+        child.once('exit', () => reject(new Error(`exited before "${text}": ${screen}`)));
+        check();
+      });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await waitFor('New password: ', 0);
+    child.stdin.write('tty secret\r');
+    await waitFor('Re-type new password: ', 0);
+    child.stdin.write('tty secret\r');
+    await waitFor('ttyuser:', 0);
+    child.stdin.end();
+    assert.equal(await exited, 0, screen);
+    assert.ok(!screen.includes('tty secret'), `the password was echoed: ${JSON.stringify(screen)}`);
+    const file = join(temp('ttyhash'), '.htpasswd');
+    writeFileSync(file, /ttyuser:\S+/.exec(screen)![0] + '\n');
+    await exec('htpasswd', ['-vb', file, 'ttyuser', 'tty secret']);
   });
 
   it('gen-cert requires --cn and checks its values', async () => {
