@@ -62,7 +62,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       key: credentials.key,
       minVersion: webConfig?.tls?.minVersion ?? 'TLSv1.2',
       maxVersion: webConfig?.tls?.maxVersion ?? 'TLSv1.3',
-      ciphers: DEFAULT_TLS12_CIPHERS,
+      ciphers: webConfig?.tls?.ciphers ?? DEFAULT_TLS12_CIPHERS,
+      ...(webConfig?.tls?.ecdhCurve ? { ecdhCurve: webConfig.tls.ecdhCurve } : {}),
     },
     app,
   );

@@ -11,6 +11,33 @@ import { readYamlFile } from './yaml-file.ts';
 const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
 type TlsVersionName = keyof typeof TLS_VERSIONS;
 const CLIENT_AUTH_TYPES = ['', 'NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'RequireClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'];
+/**
+ * Go's tls.CipherSuites() names (the ones Go does not mark insecure) -> OpenSSL's. Go ignores the
+ * TLS 1.3 ones in this list (TLS 1.3 suites are not configurable); so does Node, which keeps its
+ * TLS 1.3 suites whatever the TLS 1.2 list says.
+ */
+const GO_CIPHER_SUITES: Record<string, string | null> = {
+  TLS_AES_128_GCM_SHA256: null,
+  TLS_AES_256_GCM_SHA384: null,
+  TLS_CHACHA20_POLY1305_SHA256: null,
+  TLS_RSA_WITH_AES_128_CBC_SHA: 'AES128-SHA',
+  TLS_RSA_WITH_AES_256_CBC_SHA: 'AES256-SHA',
+  TLS_RSA_WITH_AES_128_GCM_SHA256: 'AES128-GCM-SHA256',
+  TLS_RSA_WITH_AES_256_GCM_SHA384: 'AES256-GCM-SHA384',
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: 'ECDHE-ECDSA-AES128-SHA',
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: 'ECDHE-ECDSA-AES256-SHA',
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: 'ECDHE-RSA-AES128-SHA',
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: 'ECDHE-RSA-AES256-SHA',
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 'ECDHE-RSA-AES128-GCM-SHA256',
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 'ECDHE-RSA-AES256-GCM-SHA384',
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-ECDSA-CHACHA20-POLY1305',
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
+};
+/** Go's curve names -> OpenSSL group names (Node's ecdhCurve). */
+const GO_CURVES: Record<string, string> = { CurveP256: 'P-256', CurveP384: 'P-384', CurveP521: 'P-521', X25519: 'X25519' };
+
 /** Prometheus's allow-list; names and listed values are case-sensitive, as in Go. */
 const HEADER_VALUES: Record<string, readonly string[] | undefined> = {
   'Strict-Transport-Security': undefined,
@@ -23,8 +50,6 @@ const HEADER_VALUES: Record<string, readonly string[] | undefined> = {
 const NOT_YET = [
   ['tls_server_config', 'client_auth_type'],
   ['tls_server_config', 'client_allowed_sans'],
-  ['tls_server_config', 'cipher_suites'],
-  ['tls_server_config', 'curve_preferences'],
   ['rate_limit'],
   ['ip_socket_config'],
 ] as const;
@@ -40,8 +65,8 @@ const webConfigSchema = z.strictObject({
       client_ca_file: z.string(),
       client_ca: z.string(),
       client_allowed_sans: z.array(z.string()),
-      cipher_suites: z.array(z.string()),
-      curve_preferences: z.array(z.string()),
+      cipher_suites: z.array(z.string().refine((value) => value in GO_CIPHER_SUITES, { message: 'unknown cipher' })),
+      curve_preferences: z.array(z.string().refine((value) => value in GO_CURVES, { message: 'unknown curve' })),
       min_version: z.string().refine((value) => value in TLS_VERSIONS, { message: 'unknown TLS version' }),
       max_version: z.string().refine((value) => value in TLS_VERSIONS, { message: 'unknown TLS version' }),
       prefer_server_cipher_suites: z.boolean(),
@@ -67,6 +92,10 @@ export interface WebConfig {
     keyPem?: string;
     minVersion: (typeof TLS_VERSIONS)[TlsVersionName];
     maxVersion: (typeof TLS_VERSIONS)[TlsVersionName];
+    /** OpenSSL cipher list for TLS 1.2, from cipher_suites. */
+    ciphers?: string;
+    /** OpenSSL groups, from curve_preferences (TLS 1.2 and 1.3 key exchange). */
+    ecdhCurve?: string;
   };
   /** Headers that replace the security preset. */
   headers: Record<string, string>;
@@ -85,7 +114,8 @@ export function loadWebConfig(file: string): WebConfig {
     const path = issue?.path.map((segment) => (typeof segment === 'number' ? segment : String(segment))) ?? [];
     if (issue?.code === 'unrecognized_keys') throw fail('unknown field', [...path, issue.keys[0] ?? '']);
     const value = path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], yaml.value);
-    throw fail(issue?.message === 'invalid ClientAuth' || issue?.message === 'unknown TLS version' ? `${issue.message}: ${String(value)}` : issue?.message ?? 'invalid', path);
+    const namesValue = ['invalid ClientAuth', 'unknown TLS version', 'unknown cipher', 'unknown curve'].includes(issue?.message ?? '');
+    throw fail(namesValue ? `${issue?.message}: ${String(value)}` : issue?.message ?? 'invalid', path);
   }
   const config = result.data;
   const dir = dirname(file);
@@ -117,6 +147,9 @@ export function loadWebConfig(file: string): WebConfig {
       minVersion: TLS_VERSIONS[(tlsConfig.min_version ?? 'TLS12') as TlsVersionName],
       maxVersion: TLS_VERSIONS[(tlsConfig.max_version ?? 'TLS13') as TlsVersionName],
     };
+    const tls12Ciphers = (tlsConfig.cipher_suites ?? []).map((name) => GO_CIPHER_SUITES[name]).filter((name) => name != null);
+    if (tls12Ciphers.length > 0) tls.ciphers = tls12Ciphers.join(':');
+    if (tlsConfig.curve_preferences?.length) tls.ecdhCurve = tlsConfig.curve_preferences.map((name) => GO_CURVES[name]).join(':');
   }
 
   const headers = config.http_server_config?.headers ?? {};

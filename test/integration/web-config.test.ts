@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { connect } from 'node:tls';
+import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { createServer } from '../../src/index.ts';
 import { httpsRequest } from '../helpers/client.ts';
@@ -12,6 +14,7 @@ import { requireCommands } from '../helpers/requirements.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
+const exec = promisify(execFile);
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 /** A folder like /etc/prometheus: web.yml next to certs/ with relative paths. */
@@ -65,6 +68,31 @@ describe('--web.config.file', { skip: requireCommands('htpasswd') }, () => {
         });
       assert.equal(await handshake('TLSv1.3'), 'TLSv1.3');
       await assert.rejects(handshake('TLSv1.2'));
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('applies cipher_suites and curve_preferences, as openssl s_client sees them', { skip: requireCommands('openssl') }, async () => {
+    const { file } = await prometheusStyleFolder(
+      () => 'tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n  curve_preferences: [CurveP384]\n',
+    );
+    const handle = await createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, upstream: 'http://127.0.0.1:1' });
+    // openssl s_client with stdin closed: it handshakes, prints the session and quits.
+    const sClient = async (...args: string[]) => {
+      const run = exec('openssl', ['s_client', '-connect', `127.0.0.1:${handle.address.port}`, ...args], { timeout: 10_000 });
+      run.child.stdin?.end();
+      try {
+        return (await run).stdout;
+      } catch (error) {
+        return `FAILED ${(error as { stdout?: string }).stdout ?? ''}`;
+      }
+    };
+    try {
+      assert.match(await sClient('-tls1_2', '-cipher', 'ECDHE-ECDSA-AES256-GCM-SHA384'), /Cipher is ECDHE-ECDSA-AES256-GCM-SHA384/);
+      assert.match(await sClient('-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256'), /^FAILED/);
+      assert.match(await sClient('-tls1_3', '-groups', 'P-384'), /Server Temp Key: ECDH, secp384r1/);
+      assert.match(await sClient('-tls1_3', '-groups', 'X25519'), /^FAILED/);
     } finally {
       await handle.close();
     }

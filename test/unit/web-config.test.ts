@@ -45,6 +45,8 @@ describe('web config file (exporter-toolkit format)', () => {
     ['header value case matters, as in Go', 'http_server_config:\n  headers:\n    X-Frame-Options: DENY\n', /invalid value for X-Frame-Options\. Expected one of: \["deny","sameorigin"\], but got: "DENY"$/],
     ['non-bcrypt user', 'basic_auth_users:\n  alice: "{SHA}km4dmDIm6QoBhsb80/Gr5L47H44="\n', /:2: basic_auth_users\.alice: must be a bcrypt hash/],
     ['client certificates (F3)', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n', /:4: tls_server_config\.client_auth_type: not supported by promgate yet/],
+    ['unknown cipher', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n    - TLS_RSA_WITH_RC4_128_SHA\n', /:6: tls_server_config\.cipher_suites\.1: unknown cipher: TLS_RSA_WITH_RC4_128_SHA$/],
+    ['unknown curve', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  curve_preferences: [CurveP256, P-384]\n', /tls_server_config\.curve_preferences\.1: unknown curve: P-384$/],
     ['rate limit (F3)', 'rate_limit:\n  interval: 1s\n  burst: 5\n', /:1: rate_limit: not supported by promgate yet/],
   ];
   for (const [name, text, message] of errors) {
@@ -58,6 +60,14 @@ describe('web config file (exporter-toolkit format)', () => {
       });
     });
   }
+
+  it('maps Go cipher suite and curve names to OpenSSL ones (TLS 1.3 suites are not configurable, as in Go)', () => {
+    const config = loadWebConfig(
+      webConfig('tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256]\n  curve_preferences: [X25519, CurveP384]\n'),
+    );
+    assert.equal(config.tls?.ciphers, 'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305');
+    assert.equal(config.tls?.ecdhCurve, 'X25519:P-384');
+  });
 
   it('accepts the allowed headers and bcrypt users', () => {
     const config = loadWebConfig(
