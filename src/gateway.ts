@@ -5,6 +5,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { HelmetOptions } from 'helmet';
 import { createBasePathRedirect } from '../middleware/base-path/index.ts';
 import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
+import { createClientIdentityStage } from '../middleware/client-identity/index.ts';
 import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
 import { validateConfig } from './config/load.ts';
@@ -93,6 +94,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   const stages: Stage[] = [
     { name: 'security-headers', handle: securityHeaders.handle },
     { name: 'base-path-redirect', handle: createBasePathRedirect() },
+    ...(webConfig?.tls?.clientAuth ? [{ name: 'client-identity', handle: createClientIdentityStage() }] : []),
     ...hook('beforeAuth'),
     ...(auth ? [{ name: 'basic-auth', handle: auth.handle }] : []),
     ...hook('afterAuth'),

@@ -1,7 +1,11 @@
 // What the gateway learns about a request and hands to later stages and user middleware.
+import type { ClientIdentity } from './tls/client-certificates.ts';
+
 export interface PromgateRequestState {
   /** The authenticated basic-auth user name. */
-  user?: string;
+  user?: string | undefined;
+  /** The client certificate (mTLS), when the listener asks for one and the client sent it. */
+  client?: ClientIdentity;
 }
 
 declare global {

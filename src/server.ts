@@ -8,7 +8,8 @@ import { assembleGateway, toConfigInput, type Gateway, type GatewayOptions } fro
 import { validateConfig } from './config/load.ts';
 import { parseDuration, splitHostPort, type Config } from './config/schema.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import { loadServerCredentials, webConfigCredentials, type ServerCredentials } from './tls/certificates.ts';
+import { loadServerCredentials, readTlsFile, webConfigCredentials, type ServerCredentials } from './tls/certificates.ts';
+import { clientAuthServerOptions, rejectReason, type ClientAuthSettings } from './tls/client-certificates.ts';
 import { loadWebConfig, type WebConfig } from './config/web-config.ts';
 
 /** Mozilla "intermediate" TLS 1.2 suites: forward secret AEAD only. TLS 1.3 suites are Node's. */
@@ -54,6 +55,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     );
   }
   if (webConfig && !webConfig.http2) logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
+  const clientAuth = clientAuthSettings(webConfig);
   const gateway = assembleGateway(config, { middleware, on, logger, helmet, webConfig });
   const app = createApp(config, gateway, logger);
   const server = createHttpsServer(
@@ -64,9 +66,18 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       maxVersion: webConfig?.tls?.maxVersion ?? 'TLSv1.3',
       ciphers: webConfig?.tls?.ciphers ?? DEFAULT_TLS12_CIPHERS,
       ...(webConfig?.tls?.ecdhCurve ? { ecdhCurve: webConfig.tls.ecdhCurve } : {}),
+      ...clientAuthServerOptions(clientAuth),
     },
     app,
   );
+  if (clientAuth) {
+    server.on('secureConnection', (socket) => {
+      const reason = rejectReason(clientAuth, socket);
+      if (!reason) return;
+      logger.info({ remote_address: socket.remoteAddress, reason }, 'client certificate refused');
+      socket.destroy();
+    });
+  }
   const { host, port } = splitHostPort(config.web.listenAddress);
   try {
     await listen(server, host, port);
@@ -121,6 +132,13 @@ export async function serverCredentials(
     });
   }
   return webConfigCredentials(webConfig.tls, webConfig.file);
+}
+
+function clientAuthSettings(webConfig: WebConfig | undefined): ClientAuthSettings | undefined {
+  const auth = webConfig?.tls?.clientAuth;
+  if (!auth) return undefined;
+  const ca = auth.caFile ? readTlsFile(auth.caFile, 'tls_server_config.client_ca_file') : auth.caPem ? Buffer.from(auth.caPem) : undefined;
+  return { type: auth.type, ...(ca ? { ca } : {}), ...(auth.allowedSans ? { allowedSans: auth.allowedSans } : {}) };
 }
 
 function createApp(config: Config, gateway: Gateway, logger: Logger): express.Express {

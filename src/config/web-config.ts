@@ -7,6 +7,7 @@ import { classifyPasswordHash, type PasswordEntry } from '../../middleware/basic
 import { ConfigError } from '../errors.ts';
 import { DURATION_PATTERN } from './schema.ts';
 import { readYamlFile } from './yaml-file.ts';
+import type { ClientAuthType } from '../tls/client-certificates.ts';
 
 const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
 type TlsVersionName = keyof typeof TLS_VERSIONS;
@@ -48,8 +49,6 @@ const HEADER_VALUES: Record<string, readonly string[] | undefined> = {
 };
 /** Keys Prometheus accepts whose behaviour promgate does not implement yet (issue F3). */
 const NOT_YET = [
-  ['tls_server_config', 'client_auth_type'],
-  ['tls_server_config', 'client_allowed_sans'],
   ['rate_limit'],
   ['ip_socket_config'],
 ] as const;
@@ -96,6 +95,8 @@ export interface WebConfig {
     ciphers?: string;
     /** OpenSSL groups, from curve_preferences (TLS 1.2 and 1.3 key exchange). */
     ecdhCurve?: string;
+    /** client_auth_type, the client CA (file path or inline PEM) and client_allowed_sans. */
+    clientAuth?: { type: ClientAuthType; caFile?: string; caPem?: string; allowedSans?: string[] };
   };
   /** Headers that replace the security preset. */
   headers: Record<string, string>;
@@ -127,10 +128,7 @@ export function loadWebConfig(file: string): WebConfig {
   }
   for (const path of NOT_YET) {
     const value = path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined | null)?.[key], config);
-    const harmless = path[1] === 'client_auth_type' && (value === '' || value === 'NoClientCert');
-    if (value !== undefined && value !== null && !harmless) {
-      throw fail('not supported by promgate yet (client certificates, cipher and curve lists, rate limits and socket options come with issue F3)', path);
-    }
+    if (value !== undefined && value !== null) throw fail('not supported by promgate yet (rate limits and socket options come with issue F3)', path);
   }
 
   const tlsEnabled = ['cert_file', 'cert', 'key_file', 'key', 'client_ca_file', 'client_ca', 'client_auth_type'].some(
@@ -150,6 +148,14 @@ export function loadWebConfig(file: string): WebConfig {
     const tls12Ciphers = (tlsConfig.cipher_suites ?? []).map((name) => GO_CIPHER_SUITES[name]).filter((name) => name != null);
     if (tls12Ciphers.length > 0) tls.ciphers = tls12Ciphers.join(':');
     if (tlsConfig.curve_preferences?.length) tls.ecdhCurve = tlsConfig.curve_preferences.map((name) => GO_CURVES[name]).join(':');
+    const type = tlsConfig.client_auth_type === 'RequireClientCert' ? 'RequireAnyClientCert' : (tlsConfig.client_auth_type || 'NoClientCert') as ClientAuthType;
+    if (type !== 'NoClientCert' || tlsConfig.client_allowed_sans) {
+      tls.clientAuth = {
+        type,
+        ...(tlsConfig.client_ca_file ? { caFile: resolve(dir, tlsConfig.client_ca_file) } : tlsConfig.client_ca ? { caPem: tlsConfig.client_ca } : {}),
+        ...(tlsConfig.client_allowed_sans ? { allowedSans: tlsConfig.client_allowed_sans } : {}),
+      };
+    }
   }
 
   const headers = config.http_server_config?.headers ?? {};

@@ -44,7 +44,6 @@ describe('web config file (exporter-toolkit format)', () => {
     ['header name case matters, as in Go', 'http_server_config:\n  headers:\n    x-frame-options: deny\n', /HTTP header "x-frame-options" can not be configured/],
     ['header value case matters, as in Go', 'http_server_config:\n  headers:\n    X-Frame-Options: DENY\n', /invalid value for X-Frame-Options\. Expected one of: \["deny","sameorigin"\], but got: "DENY"$/],
     ['non-bcrypt user', 'basic_auth_users:\n  alice: "{SHA}km4dmDIm6QoBhsb80/Gr5L47H44="\n', /:2: basic_auth_users\.alice: must be a bcrypt hash/],
-    ['client certificates (F3)', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n', /:4: tls_server_config\.client_auth_type: not supported by promgate yet/],
     ['unknown cipher', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n    - TLS_RSA_WITH_RC4_128_SHA\n', /:6: tls_server_config\.cipher_suites\.1: unknown cipher: TLS_RSA_WITH_RC4_128_SHA$/],
     ['unknown curve', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  curve_preferences: [CurveP256, P-384]\n', /tls_server_config\.curve_preferences\.1: unknown curve: P-384$/],
     ['rate limit (F3)', 'rate_limit:\n  interval: 1s\n  burst: 5\n', /:1: rate_limit: not supported by promgate yet/],
@@ -67,6 +66,13 @@ describe('web config file (exporter-toolkit format)', () => {
     );
     assert.equal(config.tls?.ciphers, 'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305');
     assert.equal(config.tls?.ecdhCurve, 'X25519:P-384');
+  });
+
+  it('reads client certificate settings, RequireClientCert being the old name of RequireAnyClientCert', () => {
+    const file = webConfig('tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca/clients.crt\n  client_allowed_sans: [grafana.example]\n');
+    assert.deepEqual(loadWebConfig(file).tls?.clientAuth, { type: 'RequireAndVerifyClientCert', caFile: join(file, '..', 'ca/clients.crt'), allowedSans: ['grafana.example'] });
+    const legacy = loadWebConfig(webConfig('tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireClientCert\n'));
+    assert.equal(legacy.tls?.clientAuth?.type, 'RequireAnyClientCert');
   });
 
   it('accepts the allowed headers and bcrypt users', () => {
