@@ -11,7 +11,8 @@ import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from './hash-pass
 import { loadWebConfig } from './config/web-config.ts';
 import { assembleGateway } from './gateway.ts';
 import { createLogfmtLogger, silentLogger } from './logger.ts';
-import { createServer, serverCredentials, type GatewayServer } from './server.ts';
+import { createServer, type GatewayServer } from './server.ts';
+import { serverCredentials } from './tls/listener-tls.ts';
 import {
   certificatePaths,
   DEFAULT_CERT_DAYS,

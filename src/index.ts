@@ -1,7 +1,8 @@
 // promgate's public API. Mount the gateway in your own Express app, or run the HTTPS server.
 export { createGateway, chainStages, HOOKS } from './gateway.ts';
 export type { Gateway, GatewayOptions, HookName, Stage } from './gateway.ts';
-export { createServer, DEFAULT_TLS12_CIPHERS } from './server.ts';
+export { createServer } from './server.ts';
+export { DEFAULT_TLS12_CIPHERS } from './tls/listener-tls.ts';
 export type { GatewayServer, ServerOptions } from './server.ts';
 export { loadConfig, validateConfig } from './config/load.ts';
 export type { LoadConfigOptions, LoadedConfig } from './config/load.ts';

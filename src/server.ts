@@ -8,19 +8,9 @@ import { assembleGateway, toConfigInput, type Gateway, type GatewayOptions } fro
 import { validateConfig } from './config/load.ts';
 import { parseDuration, splitHostPort, type Config } from './config/schema.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import { loadServerCredentials, readTlsFile, webConfigCredentials, type ServerCredentials } from './tls/certificates.ts';
-import { clientAuthServerOptions, rejectReason, type ClientAuthSettings } from './tls/client-certificates.ts';
-import { loadWebConfig, type WebConfig } from './config/web-config.ts';
-
-/** Mozilla "intermediate" TLS 1.2 suites: forward secret AEAD only. TLS 1.3 suites are Node's. */
-export const DEFAULT_TLS12_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
+import type { ServerCredentials } from './tls/certificates.ts';
+import { clientAuthServerOptions, rejectReason } from './tls/client-certificates.ts';
+import { loadListenerTls, reloadListenerTls } from './tls/listener-tls.ts';
 
 export interface ServerOptions extends GatewayOptions {
   /** An already validated config (the CLI passes what loadConfig built); wins over the flat options. */
@@ -35,7 +25,8 @@ export interface GatewayServer {
   address: AddressInfo;
   /** https://host:port<basePath>/ */
   url: string;
-  credentials: ServerCredentials;
+  /** The certificate served now (it changes when the files do). */
+  readonly credentials: ServerCredentials;
   /**
    * Stops listening, closes idle connections, lets in-flight requests finish for up to
    * web.shutdownGracePeriod, then cuts what is left.
@@ -46,8 +37,8 @@ export interface GatewayServer {
 export async function createServer(options: ServerOptions = {}): Promise<GatewayServer> {
   const { config: given, cwd, middleware, on, logger = silentLogger, helmet, ...settings } = options;
   const config = given ?? validateConfig(toConfigInput(settings), 'createServer options');
-  const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
-  const credentials = await serverCredentials(config, webConfig, cwd);
+  const tls = await loadListenerTls(config, cwd);
+  const { credentials, webConfig, clientAuth } = tls;
   if (credentials.generated) {
     logger.warn(
       { cert_file: credentials.certFile, key_file: credentials.keyFile, sha256_fingerprint: credentials.fingerprint },
@@ -55,24 +46,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     );
   }
   if (webConfig && !webConfig.http2) logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
-  const clientAuth = clientAuthSettings(webConfig);
   const gateway = assembleGateway(config, { middleware, on, logger, helmet, webConfig });
   const app = createApp(config, gateway, logger);
-  const server = createHttpsServer(
-    {
-      cert: credentials.cert,
-      key: credentials.key,
-      minVersion: webConfig?.tls?.minVersion ?? 'TLSv1.2',
-      maxVersion: webConfig?.tls?.maxVersion ?? 'TLSv1.3',
-      ciphers: webConfig?.tls?.ciphers ?? DEFAULT_TLS12_CIPHERS,
-      ...(webConfig?.tls?.ecdhCurve ? { ecdhCurve: webConfig.tls.ecdhCurve } : {}),
-      ...clientAuthServerOptions(clientAuth),
-    },
-    app,
-  );
+  const server = createHttpsServer({ ...tls.context, ...clientAuthServerOptions(clientAuth) }, app);
+  const tlsHolder = reloadListenerTls(server, tls, () => loadListenerTls(config, cwd, { generate: false }), logger);
   if (clientAuth) {
     server.on('secureConnection', (socket) => {
-      const reason = rejectReason(clientAuth, socket);
+      const reason = rejectReason(tlsHolder.current().clientAuth ?? clientAuth, socket);
       if (!reason) return;
       logger.info({ remote_address: socket.remoteAddress, reason }, 'client certificate refused');
       socket.destroy();
@@ -82,6 +62,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   try {
     await listen(server, host, port);
   } catch (error) {
+    tlsHolder.close();
     gateway.close();
     throw new ConfigError(`cannot listen: ${errorMessage(error)}`, { key: 'web.listenAddress' });
   }
@@ -96,7 +77,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     gateway,
     address,
     url: `https://${urlHost}:${address.port}${basePath}/`,
-    credentials,
+    get credentials() {
+      return tlsHolder.current().credentials;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         const deadline = setTimeout(() => {
@@ -104,6 +87,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
           server.closeAllConnections();
         }, parseDuration(config.web.shutdownGracePeriod));
         deadline.unref();
+        tlsHolder.close();
         server.close(() => {
           clearTimeout(deadline);
           gateway.close();
@@ -114,31 +98,6 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       return closing;
     },
   };
-}
-
-/** The pair to serve: from the web config file if it has one, else tls.* (or a dev certificate). */
-export async function serverCredentials(config: Config, webConfig: WebConfig | undefined, cwd: string | undefined): Promise<ServerCredentials>;
-export async function serverCredentials(config: Config, webConfig: WebConfig | undefined, cwd: string | undefined, options: { generate: boolean }): Promise<ServerCredentials | undefined>;
-export async function serverCredentials(
-  config: Config,
-  webConfig: WebConfig | undefined,
-  cwd: string | undefined,
-  options: { generate: boolean } = { generate: true },
-): Promise<ServerCredentials | undefined> {
-  if (!webConfig?.tls) return loadServerCredentials(config.tls, cwd, options);
-  if (config.tls.certFile || config.tls.keyFile) {
-    throw new ConfigError(`the certificate is configured twice: in tls.certFile/tls.keyFile and in tls_server_config of ${webConfig.file}; keep one`, {
-      key: 'tls.certFile',
-    });
-  }
-  return webConfigCredentials(webConfig.tls, webConfig.file);
-}
-
-function clientAuthSettings(webConfig: WebConfig | undefined): ClientAuthSettings | undefined {
-  const auth = webConfig?.tls?.clientAuth;
-  if (!auth) return undefined;
-  const ca = auth.caFile ? readTlsFile(auth.caFile, 'tls_server_config.client_ca_file') : auth.caPem ? Buffer.from(auth.caPem) : undefined;
-  return { type: auth.type, ...(ca ? { ca } : {}), ...(auth.allowedSans ? { allowedSans: auth.allowedSans } : {}) };
 }
 
 function createApp(config: Config, gateway: Gateway, logger: Logger): express.Express {

@@ -48,12 +48,21 @@ export async function makeCa(name: string): Promise<TestCa> {
 }
 
 /** A client certificate signed by `ca` (or self-signed when `ca` is undefined). */
-export async function issueClientCertificate(ca: TestCa | undefined, commonName: string, sans: SubjectAltName[] = []): Promise<IssuedCertificate> {
+export function issueClientCertificate(ca: TestCa | undefined, commonName: string, sans: SubjectAltName[] = []): Promise<IssuedCertificate> {
+  return issueCertificate(ca, commonName, sans, x509.ExtendedKeyUsage.clientAuth);
+}
+
+/** A server certificate for localhost / 127.0.0.1 signed by `ca`. */
+export function issueServerCertificate(ca: TestCa, commonName = 'localhost'): Promise<IssuedCertificate> {
+  return issueCertificate(ca, commonName, [{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }], x509.ExtendedKeyUsage.serverAuth);
+}
+
+async function issueCertificate(ca: TestCa | undefined, commonName: string, sans: SubjectAltName[], usage: string): Promise<IssuedCertificate> {
   const keys = await newKeys();
   const extensions = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+    new x509.ExtendedKeyUsageExtension([usage]),
     ...(sans.length ? [new x509.SubjectAlternativeNameExtension(sans)] : []),
   ];
   const cert = ca
@@ -65,8 +74,8 @@ export async function issueClientCertificate(ca: TestCa | undefined, commonName:
   const dir = folder();
   const certPem = cert.toString('pem') + '\n';
   const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY') + '\n';
-  const certFile = join(dir, 'client.crt');
-  const keyFile = join(dir, 'client.key');
+  const certFile = join(dir, 'tls.crt');
+  const keyFile = join(dir, 'tls.key');
   writeFileSync(certFile, certPem);
   writeFileSync(keyFile, keyPem, { mode: 0o600 });
   return { certFile, keyFile, certPem, keyPem };

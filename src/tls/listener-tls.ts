@@ -1,0 +1,113 @@
+// Everything the HTTPS listener needs from certificates and the web config, loaded as one value so
+// that a reload swaps it whole: setSecureContext replaces the entire context, so every option
+// (versions, ciphers, curves, client CA) is rebuilt with the new certificate.
+import type { Server } from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
+import type { Config } from '../config/schema.ts';
+import { loadWebConfig, type WebConfig } from '../config/web-config.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
+import { watchFileStamps } from '../file-stamps.ts';
+import type { Logger } from '../logger.ts';
+import { loadServerCredentials, readTlsFile, webConfigCredentials, type ServerCredentials } from './certificates.ts';
+import type { ClientAuthSettings } from './client-certificates.ts';
+
+/** Mozilla "intermediate" TLS 1.2 suites: forward secret AEAD only. TLS 1.3 suites are Node's. */
+export const DEFAULT_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+export interface ListenerTls {
+  credentials: ServerCredentials;
+  /** Every secure-context option, for createServer and setSecureContext alike. */
+  context: SecureContextOptions;
+  clientAuth: ClientAuthSettings | undefined;
+  webConfig: WebConfig | undefined;
+  /** Files whose change means: load again. */
+  files: string[];
+}
+
+/** Loads it all; `generate: false` (reloads) never makes a development certificate. */
+export async function loadListenerTls(config: Config, cwd: string | undefined, { generate = true } = {}): Promise<ListenerTls> {
+  const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
+  const credentials = await serverCredentials(config, webConfig, cwd, { generate });
+  if (!credentials) throw new ConfigError('the certificate files are gone', { key: 'tls.certFile' });
+  const clientAuth = clientAuthSettings(webConfig);
+  const tls = webConfig?.tls;
+  return {
+    credentials,
+    context: {
+      cert: credentials.cert,
+      key: credentials.key,
+      minVersion: tls?.minVersion ?? 'TLSv1.2',
+      maxVersion: tls?.maxVersion ?? 'TLSv1.3',
+      ciphers: tls?.ciphers ?? DEFAULT_TLS12_CIPHERS,
+      ...(tls?.ecdhCurve ? { ecdhCurve: tls.ecdhCurve } : {}),
+      ...(clientAuth?.ca ? { ca: clientAuth.ca } : {}),
+    },
+    clientAuth,
+    webConfig,
+    files: [credentials.certFile, credentials.keyFile, tls?.clientAuth?.caFile, webConfig?.file].filter(
+      (file, index, all): file is string => file !== undefined && all.indexOf(file) === index,
+    ),
+  };
+}
+
+/** The pair to serve: from the web config file if it has one, else tls.* (or a dev certificate). */
+export async function serverCredentials(config: Config, webConfig: WebConfig | undefined, cwd: string | undefined): Promise<ServerCredentials>;
+export async function serverCredentials(config: Config, webConfig: WebConfig | undefined, cwd: string | undefined, options: { generate: boolean }): Promise<ServerCredentials | undefined>;
+export async function serverCredentials(
+  config: Config,
+  webConfig: WebConfig | undefined,
+  cwd: string | undefined,
+  options: { generate: boolean } = { generate: true },
+): Promise<ServerCredentials | undefined> {
+  if (!webConfig?.tls) return loadServerCredentials(config.tls, cwd, options);
+  if (config.tls.certFile || config.tls.keyFile) {
+    throw new ConfigError(`the certificate is configured twice: in tls.certFile/tls.keyFile and in tls_server_config of ${webConfig.file}; keep one`, {
+      key: 'tls.certFile',
+    });
+  }
+  return webConfigCredentials(webConfig.tls, webConfig.file);
+}
+
+function clientAuthSettings(webConfig: WebConfig | undefined): ClientAuthSettings | undefined {
+  const auth = webConfig?.tls?.clientAuth;
+  if (!auth) return undefined;
+  const ca = auth.caFile ? readTlsFile(auth.caFile, 'tls_server_config.client_ca_file') : auth.caPem ? Buffer.from(auth.caPem) : undefined;
+  return { type: auth.type, ...(ca ? { ca } : {}), ...(auth.allowedSans ? { allowedSans: auth.allowedSans } : {}) };
+}
+
+export interface ListenerTlsHolder {
+  current(): ListenerTls;
+  close(): void;
+}
+
+/**
+ * Keeps the listener's TLS current: when a certificate, key, client CA or the web config file
+ * changes, everything is loaded again and, if it is good, swapped in for new handshakes (open
+ * connections keep theirs). If not, the old state stays and one error is logged per bad version.
+ */
+export function reloadListenerTls(server: Server, initial: ListenerTls, load: () => Promise<ListenerTls>, logger: Logger, intervalMs?: number): ListenerTlsHolder {
+  let current = initial;
+  let loading: Promise<void> | undefined;
+  const reload = () => {
+    loading ??= load()
+      .then((next) => {
+        if (next.clientAuth?.type !== current.clientAuth?.type) {
+          throw new ConfigError('client_auth_type changed: that needs a restart');
+        }
+        server.setSecureContext(next.context);
+        current = next;
+        logger.info({ cert_file: next.credentials.certFile, sha256_fingerprint: next.credentials.fingerprint }, 'reloaded TLS certificate and settings');
+      })
+      .catch((error: unknown) => logger.error({ files: current.files.join(',') }, `TLS reload failed, keeping the previous certificate: ${errorMessage(error)}`))
+      .finally(() => (loading = undefined));
+  };
+  const watcher = watchFileStamps(initial.files, reload, intervalMs);
+  return { current: () => current, close: () => watcher.close() };
+}
