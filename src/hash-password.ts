@@ -33,8 +33,9 @@ export async function readPassword(input: NodeJS.ReadStream, output: NodeJS.Writ
 }
 
 function promptHidden(input: NodeJS.ReadStream, output: NodeJS.WriteStream, prompt: string): Promise<string> {
-  output.write(prompt);
+  // Raw mode first: a password typed or pasted before it would be echoed by the terminal.
   input.setRawMode(true);
+  output.write(prompt);
   input.resume();
   return new Promise((resolve, reject) => {
     let typed = '';
