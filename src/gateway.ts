@@ -7,6 +7,7 @@ import { createBasePathRedirect } from '../middleware/base-path/index.ts';
 import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
 import { createClientIdentityStage } from '../middleware/client-identity/index.ts';
 import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts';
+import { createRateLimitStage } from '../middleware/rate-limit/index.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
 import { validateConfig } from './config/load.ts';
 import { loadWebConfig, type WebConfig } from './config/web-config.ts';
@@ -93,6 +94,8 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
 
   const stages: Stage[] = [
     { name: 'security-headers', handle: securityHeaders.handle },
+    // Built once: as in Prometheus, the limiter stays as started when the web config changes.
+    ...(webConfig?.rateLimit ? [{ name: 'rate-limit', handle: createRateLimitStage(webConfig.rateLimit) }] : []),
     { name: 'base-path-redirect', handle: createBasePathRedirect() },
     ...(webConfig?.tls?.clientAuth ? [{ name: 'client-identity', handle: createClientIdentityStage() }] : []),
     ...hook('beforeAuth'),

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { classifyPasswordHash, type PasswordEntry } from '../../middleware/basic-auth/htpasswd.ts';
 import { ConfigError } from '../errors.ts';
-import { DURATION_PATTERN } from './schema.ts';
+import { DURATION_PATTERN, parseDuration } from './schema.ts';
 import { readYamlFile } from './yaml-file.ts';
 import type { ClientAuthType } from '../tls/client-certificates.ts';
 
@@ -48,10 +48,7 @@ const HEADER_VALUES: Record<string, readonly string[] | undefined> = {
   'Content-Security-Policy': undefined,
 };
 /** Keys Prometheus accepts whose behaviour promgate does not implement yet (issue F3). */
-const NOT_YET = [
-  ['rate_limit'],
-  ['ip_socket_config'],
-] as const;
+const NOT_YET = [['ip_socket_config']] as const;
 
 const webConfigSchema = z.strictObject({
   tls_server_config: z
@@ -103,6 +100,8 @@ export interface WebConfig {
   /** basic_auth_users, bcrypt only. */
   users: Map<string, PasswordEntry>;
   http2: boolean;
+  /** rate_limit, when its interval is not 0 (as in Prometheus, where 0 turns it off). */
+  rateLimit?: { intervalMs: number; burst: number };
 }
 
 export function loadWebConfig(file: string): WebConfig {
@@ -128,7 +127,7 @@ export function loadWebConfig(file: string): WebConfig {
   }
   for (const path of NOT_YET) {
     const value = path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined | null)?.[key], config);
-    if (value !== undefined && value !== null) throw fail('not supported by promgate yet (rate limits and socket options come with issue F3)', path);
+    if (value !== undefined && value !== null) throw fail('not supported by promgate (socket options are set by the platform, e.g. Kubernetes)', path);
   }
 
   const tlsEnabled = ['cert_file', 'cert', 'key_file', 'key', 'client_ca_file', 'client_ca', 'client_auth_type'].some(
@@ -174,5 +173,7 @@ export function loadWebConfig(file: string): WebConfig {
     users.set(user, entry);
   }
 
-  return { file, tls, headers, users, http2: config.http_server_config?.http2 ?? true };
+  const interval = config.rate_limit?.interval ? parseDuration(config.rate_limit.interval) : 0;
+  const rateLimit = interval > 0 ? { intervalMs: interval, burst: config.rate_limit?.burst ?? 0 } : undefined;
+  return { file, tls, headers, users, http2: config.http_server_config?.http2 ?? true, ...(rateLimit ? { rateLimit } : {}) };
 }

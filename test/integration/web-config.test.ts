@@ -98,6 +98,25 @@ describe('--web.config.file', { skip: requireCommands('htpasswd') }, () => {
     }
   });
 
+  it('rate_limit answers 429 with Retry-After before authentication', async () => {
+    const { file, cert } = await prometheusStyleFolder((hash) => `tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nbasic_auth_users:\n  alice: ${hash}\nrate_limit:\n  interval: 1m\n  burst: 2\n`);
+    const upstream = await startUpstream();
+    const handle = await createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, upstream: upstream.url });
+    try {
+      const origin = `https://127.0.0.1:${handle.address.port}`;
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await httpsRequest(origin, '/prometheus/api/v1/query', { ca: cert.cert })).status);
+      assert.deepEqual(statuses, [401, 401, 429]);
+      const limited = await httpsRequest(origin, '/prometheus/api/v1/query', { ca: cert.cert, headers: { authorization: basic('alice', 'from web config') } });
+      assert.equal(limited.status, 429);
+      assert.equal(limited.headers['retry-after'], '60');
+      assert.equal(upstream.requests.length, 0);
+    } finally {
+      await handle.close();
+      await upstream.close();
+    }
+  });
+
   it('refuses a user that is in both sources, and a certificate configured twice', async () => {
     const { file, cert } = await prometheusStyleFolder((hash) => `tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nbasic_auth_users:\n  alice: ${hash}\n`);
     const htpasswd = writeHtpasswd([{ user: 'alice', password: 'x', flag: '-B' }]);
