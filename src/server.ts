@@ -52,7 +52,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   const tlsHolder = reloadListenerTls(server, tls, () => loadListenerTls(config, cwd, { generate: false }), logger);
   if (clientAuth) {
     server.on('secureConnection', (socket) => {
-      const reason = rejectReason(tlsHolder.current().clientAuth ?? clientAuth, socket);
+      let reason: string | undefined;
+      try {
+        reason = rejectReason(tlsHolder.current().clientAuth ?? clientAuth, socket);
+      } catch (error) {
+        reason = `client certificate check failed: ${errorMessage(error)}`; // never crash on a client's bytes
+      }
       if (!reason) return;
       logger.info({ remote_address: socket.remoteAddress, reason }, 'client certificate refused');
       socket.destroy();

@@ -1,5 +1,6 @@
 // The basic-auth stage: express-basic-auth asks our verifier (htpasswd users, cached bcrypt) and
 // answers 401 with a browser prompt; the user name is handed on as req.promgate.user.
+import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import basicAuth from 'express-basic-auth';
@@ -78,15 +79,19 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
       if (skipsAuth(req.path)) return next();
       const authorization = req.headers.authorization;
       const accepted = authorization === undefined ? undefined : acceptedOnConnection.get(req.socket);
-      if (accepted && accepted.authorization === authorization && source.users().get(accepted.user) === accepted.entry) {
+      // Constant time: a proxy in front may carry several users' requests on one connection.
+      if (accepted && sameSecret(accepted.authorization, authorization!) && source.users().get(accepted.user) === accepted.entry) {
         setUser(req, accepted.user);
         return next();
       }
+      const usersAtStart = source.users();
       authenticate(req, res, (error?: unknown) => {
         if (error) return next(error);
         const user = req.auth?.user;
         req.auth = undefined;
-        const entry = user === undefined ? undefined : source.users().get(user);
+        // Remember only if no reload happened while the check ran: the password was checked
+        // against the entry of that moment, which a new file may have changed (found in review).
+        const entry = user === undefined || source.users() !== usersAtStart ? undefined : usersAtStart.get(user);
         if (authorization !== undefined && user !== undefined && entry) acceptedOnConnection.set(req.socket, { authorization, user, entry });
         setUser(req, user);
         next();
@@ -120,6 +125,12 @@ function userSource(options: BasicAuthOptions, onReload: (users: ReadonlyMap<str
     },
     onReload,
   });
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 function setUser(req: Request, user: string | undefined): void {

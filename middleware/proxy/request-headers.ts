@@ -9,6 +9,11 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
  * event (where the upstream timeout is armed) for requests that carry one.
  */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'expect'];
+/**
+ * Never removable by naming them in Connection: dropping the body's framing would let the body
+ * reach Prometheus as a second, unauthenticated request (request smuggling).
+ */
+const NOT_CONNECTION_OPTIONS = new Set(['content-length', 'transfer-encoding', 'host']);
 /** Client-supplied forwarding headers: only a trusted proxy may set these. */
 const FORWARDING = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix', 'x-forwarded-port', 'x-real-ip'];
 
@@ -29,7 +34,12 @@ export function createRequestHeaderRewriter(options: RequestHeaderOptions): (req
     const peer = req.socket.remoteAddress ?? '';
     const trusted = trustProxy !== undefined && peer !== '' && trustProxy.check(peer, peer.includes(':') ? 'ipv6' : 'ipv4');
     const dropped = trusted ? alwaysDropped : untrustedDropped;
-    const listed = headers.connection ? headers.connection.split(',').map((token) => token.trim().toLowerCase()) : undefined;
+    const listed = headers.connection
+      ? headers.connection
+          .split(',')
+          .map((token) => token.trim().toLowerCase())
+          .filter((token) => !NOT_CONNECTION_OPTIONS.has(token))
+      : undefined;
     const outgoing: IncomingHttpHeaders = {};
     for (const name in headers) {
       if (dropped.has(name) || listed?.includes(name)) continue;

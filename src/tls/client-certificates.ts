@@ -24,6 +24,8 @@ export interface ClientIdentity {
   fingerprint: string;
   /** True when the certificate chains to a configured CA. */
   verified: boolean;
+  /** Set when the certificate could not be read; such connections are refused. */
+  unreadable?: string;
 }
 
 const SAN_PREFIX: Record<string, string> = { dns: 'DNS', email: 'email', ip: 'IP', url: 'URI' };
@@ -45,6 +47,7 @@ export function rejectReason(settings: ClientAuthSettings, socket: TLSSocket): s
     if (settings.allowedSans) return 'no client certificate, and client_allowed_sans requires one';
     return undefined;
   }
+  if (identity.unreadable) return `unreadable client certificate: ${identity.unreadable}`;
   if (settings.type === 'VerifyClientCertIfGiven' && !identity.verified) return `client certificate not verified: ${socket.authorizationError}`;
   if (settings.allowedSans && !identity.sans.some((san) => settings.allowedSans!.includes(san.slice(san.indexOf(':') + 1)))) {
     return `client certificate SANs ${JSON.stringify(identity.sans)} match none of client_allowed_sans`;
@@ -56,12 +59,13 @@ export function rejectReason(settings: ClientAuthSettings, socket: TLSSocket): s
 export function readClientIdentity(socket: TLSSocket): ClientIdentity | undefined {
   const peer = socket.getPeerX509Certificate?.();
   if (!peer) return undefined;
-  const parsed = new x509.X509Certificate(peer.raw);
-  const names = parsed.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON() ?? [];
-  return {
-    subject: peer.subject.replace(/\n/g, ', '),
-    sans: names.filter((name) => name.type in SAN_PREFIX).map((name) => `${SAN_PREFIX[name.type]}:${name.value}`),
-    fingerprint: peer.fingerprint256,
-    verified: socket.authorized,
-  };
+  const identity: ClientIdentity = { subject: peer.subject.replace(/\n/g, ', '), sans: [], fingerprint: peer.fingerprint256, verified: socket.authorized };
+  try {
+    // Any client can send any bytes here (RequestClientCert & co. accept unverified certificates).
+    const names = new x509.X509Certificate(peer.raw).getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON() ?? [];
+    identity.sans = names.filter((name) => name.type in SAN_PREFIX).map((name) => `${SAN_PREFIX[name.type]}:${name.value}`);
+  } catch (error) {
+    identity.unreadable = error instanceof Error ? error.message.split('\n')[0] : 'parse error';
+  }
+  return identity;
 }

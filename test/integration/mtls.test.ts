@@ -86,6 +86,21 @@ describe('client certificates (client_auth_type), with curl as the client', { sk
     });
   }
 
+  it('refuses a client certificate it cannot parse, and keeps serving (found in review: it crashed)', { skip: requireCommands('openssl') }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promgate-badcert-'));
+    const bad = { certFile: join(dir, 'bad.crt'), keyFile: join(dir, 'bad.key'), certPem: '', keyPem: '' };
+    await exec('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', bad.keyFile, '-out', bad.certFile, '-subj', '/CN=bad', '-days', '1', '-addext', 'subjectAltName=DER:30:03:01:01:ff']);
+    for (const mode of ['RequestClientCert', 'RequireAnyClientCert', `VerifyClientCertIfGiven\n  client_ca_file: ${ca.certFile}`]) {
+      const handle = await gateway(`  client_auth_type: ${mode}\n`);
+      try {
+        assert.equal(await curl(handle, bad), 'refused', mode);
+        assert.equal(await curl(handle, mode.startsWith('RequireAny') ? selfSigned : undefined), '200', `${mode}: still serving`);
+      } finally {
+        await handle.close();
+      }
+    }
+  });
+
   it('hands the verified certificate to later stages as req.promgate.client', async () => {
     const seen: unknown[] = [];
     const handle = await gateway(`  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${ca.certFile}\n`, seen);

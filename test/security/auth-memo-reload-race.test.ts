@@ -1,0 +1,49 @@
+// Found in review: when the htpasswd file changed while a slow bcrypt check of the old password ran,
+// the connection remembered the old password against the new entry, and kept accepting it.
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { Agent, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import bcrypt from 'bcrypt';
+import express from 'express';
+import { createBasicAuthStage } from '../../middleware/basic-auth/index.ts';
+import { silentLogger } from '../../src/index.ts';
+
+const htpasswdLine = async (user: string, password: string, cost: number) => `${user}:${(await bcrypt.hash(password, cost)).replace(/^\$2b\$/, '$2y$')}\n`;
+
+describe('password rotated during a check on a keep-alive connection', () => {
+  it('no longer accepts the old password on that connection', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'promgate-race-')), '.htpasswd');
+    writeFileSync(file, await htpasswdLine('alice', 'old', 13)); // a check takes ~0.5 s
+    const rotated = await htpasswdLine('alice', 'new', 10);
+    const stage = createBasicAuthStage({ htpasswdFile: file, realm: 'r', allowPlaintext: false, cacheSize: 100, cacheTtlMs: 60_000, unauthenticatedPaths: [], logger: silentLogger, checkIntervalMs: 50 });
+    const app = express();
+    app.use(stage.handle, (_req, res) => void res.end('in\n'));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const status = (password: string) =>
+      new Promise<number>((resolve, reject) => {
+        const headers = { authorization: `Basic ${Buffer.from(`alice:${password}`).toString('base64')}` };
+        get({ host: '127.0.0.1', port, path: '/', agent, headers }, (res) => (res.resume(), res.on('end', () => resolve(res.statusCode ?? 0)))).on('error', reject);
+      });
+    try {
+      const first = status('old');
+      setTimeout(() => writeFileSync(file, rotated), 150); // the admin rotates alice's password meanwhile
+      await first; // checked against the entry of its moment; either answer is defensible
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(await status('old'), 401);
+      assert.equal(await status('old'), 401);
+      assert.equal(await status('new'), 200);
+    } finally {
+      stage.close();
+      agent.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
