@@ -23,7 +23,13 @@ const REASONS: Record<string, string> = {
   EPIPE: 'connection closed',
 };
 
-export function answerUpstreamError(error: Error & { code?: string }, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+export function answerUpstreamError(
+  error: Error & { code?: string },
+  req: IncomingMessage,
+  res: ServerResponse,
+  logger: Logger,
+  securityHeaders: { handle(req: IncomingMessage, res: ServerResponse, next: () => void): void },
+): void {
   const timedOut = error.code === UPSTREAM_TIMEOUT_CODE;
   const reason = timedOut ? error.message : REASONS[error.code ?? ''] ?? 'bad response';
   const path = (req.url ?? '').split('?')[0] ?? '';
@@ -33,7 +39,11 @@ export function answerUpstreamError(error: Error & { code?: string }, req: Incom
     return;
   }
   if (res.destroyed || req.socket.destroyed) return;
+  // Upstream headers may already be set (it answered, then stalled): none of them describe our error.
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  securityHeaders.handle(req, res, () => {});
   const status = timedOut ? 504 : 502;
+  res.statusMessage = STATUS_CODES[status] ?? '';
   const message = timedOut ? `upstream timed out: ${reason}` : `upstream unavailable: ${reason}`;
   if (path.startsWith('/api/')) {
     const body = JSON.stringify({ status: 'error', errorType: timedOut ? 'timeout' : 'unavailable', error: message });

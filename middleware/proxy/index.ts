@@ -48,6 +48,14 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
   const agentOptions = { keepAlive: true, maxSockets: UPSTREAM_MAX_SOCKETS, maxFreeSockets: UPSTREAM_MAX_FREE_SOCKETS, timeout: timeoutMs, scheduling: 'lifo' as const };
   const agent = upstream.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   const rewriteRequestHeaders = createRequestHeaderRewriter(options);
+  // User observers run inside emitter callbacks, where a throw would take the process down.
+  const observe = (event: string, call: () => void) => {
+    try {
+      call();
+    } catch (error) {
+      logger.error({ event, error: error instanceof Error ? error.message : String(error) }, 'proxy event observer threw');
+    }
+  };
   const writeResponse = createResponseWriter(options);
 
   const proxy = createProxyMiddleware({
@@ -62,16 +70,16 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
       proxyReq(proxyReq, req, res) {
         proxyReq.once('timeout', () => proxyReq.destroy(new UpstreamTimeoutError(timeoutMs)));
         if (hasParsedBody(req)) writeParsedBody(proxyReq, req);
-        events?.proxyReq?.(proxyReq, req, res);
+        observe('proxyReq', () => events?.proxyReq?.(proxyReq, req, res));
       },
       proxyRes(proxyRes, req, res) {
-        events?.proxyRes?.(proxyRes, req, res);
+        observe('proxyRes', () => events?.proxyRes?.(proxyRes, req, res));
         writeResponse(proxyRes, req as Request, res);
       },
       error(error, req, res) {
         const response = res as ServerResponse; // never a socket: no WebSocket proxying
-        events?.error?.(error, req, response);
-        answerUpstreamError(error, req, response, logger);
+        observe('error', () => events?.error?.(error, req, response));
+        answerUpstreamError(error, req, response, logger, options.securityHeaders);
       },
     },
   });

@@ -9,6 +9,9 @@ import { rewriteLocation } from './redirect.ts';
 
 /** Larger HTML is streamed unhashed: the UI pages are a few KiB. */
 export const MAX_HASHED_HTML_BYTES = 1 << 20;
+/** A compressed page may not inflate beyond this while we look for its scripts (zip bombs). */
+export const MAX_INFLATED_HTML_BYTES = 8 << 20;
+const VALID_REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -28,7 +31,8 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
     const connection = headers.connection;
     const dropped = connection ? new Set(connection.split(',').map((token) => token.trim().toLowerCase())) : undefined;
     res.statusCode = proxyRes.statusCode ?? 502;
-    if (proxyRes.statusMessage) res.statusMessage = proxyRes.statusMessage;
+    // Node's parser accepts reason phrases that writeHead then refuses (and throws): copy only valid ones.
+    if (proxyRes.statusMessage && VALID_REASON.test(proxyRes.statusMessage)) res.statusMessage = proxyRes.statusMessage;
     for (const name in headers) {
       const value = headers[name];
       if (value === undefined || skipped.has(name) || dropped?.has(name)) continue;
@@ -81,11 +85,11 @@ function decode(body: Buffer, encoding: string | undefined): Buffer | undefined 
         return body;
       case 'gzip':
       case 'x-gzip':
-        return gunzipSync(body);
+        return gunzipSync(body, { maxOutputLength: MAX_INFLATED_HTML_BYTES });
       case 'deflate':
-        return inflateSync(body);
+        return inflateSync(body, { maxOutputLength: MAX_INFLATED_HTML_BYTES });
       case 'br':
-        return brotliDecompressSync(body);
+        return brotliDecompressSync(body, { maxOutputLength: MAX_INFLATED_HTML_BYTES });
       default:
         return undefined;
     }

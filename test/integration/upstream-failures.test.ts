@@ -118,3 +118,59 @@ describe('requests with Expect: 100-continue', () => {
     }
   });
 });
+
+describe('hostile or broken upstream responses (found in review)', () => {
+  it('a 504 after the upstream sent headers carries none of them', async () => {
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, 'All Good', { 'content-encoding': 'gzip', 'cache-control': 'max-age=3600', etag: '"x"', 'set-cookie': 'a=b', 'content-type': 'application/json' });
+      res.flushHeaders(); // then stalls
+    });
+    const gateway = await startTestGateway({ upstream: { url: upstream.url, timeout: '300ms' } });
+    try {
+      // The timeout fires only before the first byte reaches the client, so headers are still ours to drop.
+      const response = await gateway.request('/prometheus/api/v1/query');
+      assert.equal(response.status, 504);
+      for (const name of ['content-encoding', 'cache-control', 'etag', 'set-cookie']) assert.equal(response.headers[name], undefined, name);
+      assert.equal(response.headers['content-type'], 'application/json');
+      assert.equal(response.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
+      assert.equal(JSON.parse(response.text).errorType, 'timeout');
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+
+  it('an invalid reason phrase does not crash the gateway', async () => {
+    const { createServer: createNetServer } = await import('node:net');
+    const raw = createNetServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 200 O\x7fK\r\ncontent-length: 2\r\n\r\n{}')));
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const gateway = await startTestGateway({ upstream: `http://127.0.0.1:${(raw.address() as { port: number }).port}` });
+    try {
+      const response = await gateway.request('/prometheus/api/v1/query');
+      assert.equal(response.status, 200);
+      assert.equal(response.text, '{}');
+      assert.equal((await gateway.request('/prometheus/api/v1/query')).status, 200, 'still serving');
+    } finally {
+      await gateway.close();
+      raw.close();
+    }
+  });
+
+  it('a throwing proxy event observer is logged, not fatal', async () => {
+    const upstream = await startUpstream();
+    const gateway = await startTestGateway({
+      upstream: upstream.url,
+      on: {
+        proxyReq: () => {
+          throw new Error('observer bug');
+        },
+      },
+    });
+    try {
+      assert.equal((await gateway.request('/prometheus/api/v1/query')).status, 200);
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+});
