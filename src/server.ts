@@ -1,7 +1,8 @@
 // The standalone HTTPS server: the gateway mounted at the base path, everything else 404, behind
 // a TLS listener with modern defaults.
+import type { ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ConfigError, errorMessage } from './errors.ts';
 import { assembleGateway, toConfigInput, type Gateway, type GatewayOptions } from './gateway.ts';
@@ -47,8 +48,21 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   }
   if (webConfig && !webConfig.http2) logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
   const gateway = assembleGateway(config, { middleware, on, logger, helmet, webConfig });
-  const app = createApp(config, gateway, logger);
+  let closing = false;
+  const app = createApp(config, gateway, logger, () => closing);
   const server = createHttpsServer({ ...tls.context, ...clientAuthServerOptions(clientAuth) }, app);
+  // Every socket, also those still in their TLS handshake, which closeAllConnections does not see.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  // Responses not yet answered when shutdown begins still tell their keep-alive client to go.
+  const pending = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    pending.add(res);
+    res.once('close', () => pending.delete(res));
+  });
   const tlsHolder = reloadListenerTls(server, tls, () => loadListenerTls(config, cwd, { generate: false }), logger);
   if (clientAuth) {
     server.on('secureConnection', (socket) => {
@@ -76,7 +90,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   const basePath = config.basePath === '/' ? '' : config.basePath.replace(/\/$/, '');
   logger.info({ address: `${urlHost}:${address.port}`, base_path: config.basePath, upstream: config.upstream.url }, 'promgate listening');
 
-  let closing: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
   return {
     server,
     gateway,
@@ -86,10 +100,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       return tlsHolder.current().credentials;
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      closing = true;
+      for (const res of pending) if (!res.headersSent) res.setHeader('connection', 'close');
+      closed ??= new Promise<void>((resolve) => {
         const deadline = setTimeout(() => {
           logger.warn({ grace_period: config.web.shutdownGracePeriod }, 'shutdown grace period over: closing connections with requests in flight');
           server.closeAllConnections();
+          for (const socket of sockets) socket.destroy();
         }, parseDuration(config.web.shutdownGracePeriod));
         deadline.unref();
         tlsHolder.close();
@@ -100,15 +117,20 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
         });
         server.closeIdleConnections();
       });
-      return closing;
+      return closed;
     },
   };
 }
 
-function createApp(config: Config, gateway: Gateway, logger: Logger): express.Express {
+function createApp(config: Config, gateway: Gateway, logger: Logger, isClosing: () => boolean): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('case sensitive routing', true); // nginx locations are case-sensitive; so are we
+  // After SIGTERM, answers tell keep-alive clients to reconnect (to another replica).
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    if (isClosing()) res.setHeader('connection', 'close');
+    next();
+  });
   const basePath = config.basePath === '/' ? '/' : config.basePath.replace(/\/$/, '');
   app.use(basePath, gateway);
   // The gateway's own answers outside the base path carry the same security headers.

@@ -85,6 +85,45 @@ describe('shutdown', () => {
   });
 });
 
+describe('shutdown with slow or idle clients (found in review)', () => {
+  it('does not wait past the grace period for a connection stuck before its TLS handshake', async () => {
+    const gateway = await startTestGateway({ upstream: 'http://127.0.0.1:1', web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '300ms' } });
+    const { connect } = await import('node:net');
+    const idle = connect(gateway.handle.address.port, '127.0.0.1');
+    idle.on('error', () => undefined);
+    await new Promise((resolve) => idle.once('connect', resolve));
+    const started = Date.now();
+    await gateway.close();
+    assert.ok(Date.now() - started < 3000, `close took ${Date.now() - started} ms`);
+    idle.destroy();
+  });
+
+  it('tells keep-alive clients to go elsewhere once shutdown began', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const upstream = await startUpstream((req, res) => void (req.url?.includes('slow') ? released : Promise.resolve()).then(() => res.end('{}')));
+    const gateway = await startTestGateway({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '5s' } });
+    const { Agent } = await import('node:https');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const before = await gateway.request('/prometheus/api/v1/query', { agent });
+      assert.notEqual(before.headers.connection, 'close');
+      // A request in flight on a keep-alive connection when shutdown begins.
+      const inFlight = gateway.request('/prometheus/api/v1/slow', { agent });
+      await upstream.nextRequest();
+      const closing = gateway.close();
+      release();
+      const during = await inFlight;
+      assert.equal(during.status, 200);
+      assert.equal(during.headers.connection, 'close');
+      await closing;
+    } finally {
+      agent.destroy();
+      await upstream.close();
+    }
+  });
+});
+
 describe('answers outside the base path', () => {
   it('carry the security headers too', async () => {
     const gateway = await startTestGateway({ upstream: 'http://127.0.0.1:1' });
