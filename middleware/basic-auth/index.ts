@@ -36,8 +36,8 @@ export interface BasicAuthStage {
 /** express-basic-auth leaves the parsed credentials on the request. */
 type WithCredentials = Request & { auth?: { user: string; password: string } };
 
-/** Paths whose meaning an upstream could change by normalizing never skip auth. */
-const AMBIGUOUS_PATH = /(^|\/)(\.|%2e){1,2}(\/|$)|\/\/|\\|%2f|%5c/i;
+/** Paths whose meaning an upstream could change by normalizing (or a `#`) never skip auth. */
+const AMBIGUOUS_PATH = /(^|\/)(\.|%2e){1,2}(\/|$)|\/\/|\\|%2f|%5c|#/i;
 
 export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage {
   const { logger } = options;
@@ -66,7 +66,8 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
     },
     unauthorizedResponse: (req: WithCredentials) => {
       const reason = !req.auth ? 'missing_credentials' : source.users().has(req.auth.user) ? 'wrong_password' : 'unknown_user';
-      logger.info({ method: req.method, path: req.path, reason, user: req.auth?.user }, 'authentication failed');
+      // An unknown "user" is often a password typed into the wrong field: it is not logged.
+      logger.info({ method: req.method, path: req.path, reason, ...(reason === 'wrong_password' ? { user: req.auth?.user } : {}) }, 'authentication failed');
       req.auth = undefined; // holds the password (assigned, not deleted: delete slows every later access to req)
       if (req.path.startsWith('/api/')) return { status: 'error', errorType: 'unauthorized', error: 'authentication required' };
       req.res?.type('text/plain');
@@ -76,7 +77,8 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
 
   return {
     handle(req: WithCredentials, res: Response, next: NextFunction) {
-      if (skipsAuth(req.path)) return next();
+      // The raw path, as it is forwarded (req.path drops a `#...` that the upstream would still get).
+      if (skipsAuth(rawPath(req.url))) return next();
       const authorization = req.headers.authorization;
       const accepted = authorization === undefined ? undefined : acceptedOnConnection.get(req.socket);
       // Constant time: a proxy in front may carry several users' requests on one connection.
@@ -126,6 +128,11 @@ function userSource(options: BasicAuthOptions, onReload: (users: ReadonlyMap<str
     onReload,
   });
 }
+
+const rawPath = (url: string) => {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+};
 
 function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);

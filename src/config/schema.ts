@@ -39,7 +39,7 @@ const basePath = z
   });
 
 const upstreamUrl = z.string().refine(isHttpUrl, {
-  message: 'must be an http:// or https:// URL without query or fragment, e.g. http://localhost:9090',
+  message: 'must be an http:// or https:// URL without credentials, query or fragment, e.g. http://localhost:9090',
 });
 
 const ipOrCidr = z.string().refine(isIpOrCidr, {
@@ -118,10 +118,13 @@ export const configSchema = z.strictObject({
       cacheSize: z
         .number()
         .int()
-        .min(0)
+        .min(1)
         .default(DEFAULT_AUTH_CACHE_SIZE)
         .describe('Successful password checks remembered, so bcrypt runs once per user and password.'),
-      cacheTtl: duration.default(DEFAULT_AUTH_CACHE_TTL).describe('How long a successful check is remembered.'),
+      cacheTtl: duration
+        .refine((value) => parseDuration(value) > 0, { message: 'must be longer than 0s' })
+        .default(DEFAULT_AUTH_CACHE_TTL)
+        .describe('How long a successful check is remembered.'),
       unauthenticatedPaths: z
         .array(z.string().regex(/^\/[^?#\s]*$/, { message: 'must be a path such as /-/healthy (a trailing * matches a prefix)' }))
         .default([])
@@ -169,7 +172,8 @@ function isHostPort(value: string): boolean {
 function isHttpUrl(value: string): boolean {
   if (!URL.canParse(value)) return false;
   const url = new URL(value);
-  return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash && !url.username;
+  // No credentials in the URL: they would be logged with it (and are not sent upstream anyway).
+  return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash && !url.username && !url.password;
 }
 
 function isIpOrCidr(value: string): boolean {

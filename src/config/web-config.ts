@@ -105,7 +105,7 @@ export interface WebConfig {
 }
 
 export function loadWebConfig(file: string): WebConfig {
-  const yaml = readYamlFile(file, 'web config file');
+  const yaml = readYamlFile(file, 'web config file', { yaml11: true });
   const result = webConfigSchema.safeParse(yaml.value ?? {});
   const fail = (message: string, path: readonly (string | number)[]) =>
     new ConfigError(message, { origin: file, line: yaml.lineOf(path), key: path.join('.') || undefined });
@@ -124,6 +124,9 @@ export function loadWebConfig(file: string): WebConfig {
   const hasCa = Boolean(tlsConfig.client_ca_file || tlsConfig.client_ca);
   if (hasCa && (!tlsConfig.client_auth_type || tlsConfig.client_auth_type === 'NoClientCert')) {
     throw fail("client CA's have been configured without a Client Auth Policy", ['tls_server_config']);
+  }
+  if (tlsConfig.client_allowed_sans && !['RequireAnyClientCert', 'RequireClientCert', 'RequireAndVerifyClientCert'].includes(tlsConfig.client_auth_type ?? '')) {
+    throw fail('client_allowed_sans needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert', ['tls_server_config', 'client_allowed_sans']);
   }
   for (const path of NOT_YET) {
     const value = path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined | null)?.[key], config);

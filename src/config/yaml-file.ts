@@ -12,7 +12,8 @@ export interface YamlFile {
   lineOf(path: readonly (string | number)[]): number | undefined;
 }
 
-export function readYamlFile(file: string, what = 'config file'): YamlFile {
+/** `yaml11` reads booleans like Go's yaml.v2 does (yes/no/on/off), for Prometheus's files. */
+export function readYamlFile(file: string, what = 'config file', { yaml11 = false } = {}): YamlFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -21,7 +22,7 @@ export function readYamlFile(file: string, what = 'config file'): YamlFile {
     throw new ConfigError(`cannot read ${what}: ${reason}`, { origin: file });
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, ...(yaml11 ? { version: '1.1' as const } : {}) });
   const [yamlError] = doc.errors;
   if (yamlError) {
     const summary = (yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');

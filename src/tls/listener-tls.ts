@@ -95,6 +95,7 @@ export interface ListenerTlsHolder {
 export function reloadListenerTls(server: Server, initial: ListenerTls, load: () => Promise<ListenerTls>, logger: Logger, intervalMs?: number): ListenerTlsHolder {
   let current = initial;
   let loading: Promise<void> | undefined;
+  let watcher: { close(): void };
   const reload = () => {
     loading ??= load()
       .then((next) => {
@@ -102,12 +103,18 @@ export function reloadListenerTls(server: Server, initial: ListenerTls, load: ()
           throw new ConfigError('client_auth_type changed: that needs a restart');
         }
         server.setSecureContext(next.context);
+        const watchedFiles = current.files;
         current = next;
+        if (next.files.join('\n') !== watchedFiles.join('\n')) {
+          // The web config may now name other files: follow those from here on.
+          watcher.close();
+          watcher = watchFileStamps(next.files, reload, intervalMs);
+        }
         logger.info({ cert_file: next.credentials.certFile, sha256_fingerprint: next.credentials.fingerprint }, 'reloaded TLS certificate and settings');
       })
       .catch((error: unknown) => logger.error({ files: current.files.join(',') }, `TLS reload failed, keeping the previous certificate: ${errorMessage(error)}`))
       .finally(() => (loading = undefined));
   };
-  const watcher = watchFileStamps(initial.files, reload, intervalMs);
+  watcher = watchFileStamps(initial.files, reload, intervalMs);
   return { current: () => current, close: () => watcher.close() };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,32 @@ describe('certificate hot reload', () => {
     }
     assert.deepEqual(failures, []);
     assert.ok(ok > 100, `only ${ok} requests ran`);
+  });
+
+  it('follows the files a changed web config names (found in review: it kept watching the old ones)', async () => {
+    const ca = await makeCa('follow CA');
+    const [first, second, third] = await Promise.all([issueServerCertificate(ca), issueServerCertificate(ca), issueServerCertificate(ca)]);
+    const root = mkdtempSync(join(tmpdir(), 'promgate-follow-'));
+    const [a, b] = [join(root, 'a'), join(root, 'b')];
+    for (const dir of [a, b]) mkdirSync(dir);
+    install(first!, a);
+    install(second!, b);
+    const file = join(root, 'web.yml');
+    const point = (dir: string) => {
+      writeFileSync(`${file}.new`, `tls_server_config:\n  cert_file: ${dir}/tls.crt\n  key_file: ${dir}/tls.key\n`);
+      renameSync(`${file}.new`, file);
+    };
+    point(a);
+    const handle = await createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, upstream: 'http://127.0.0.1:1' });
+    const served = (pair: IssuedCertificate) => async () => (await servedFingerprint(handle.address.port, ca.certPem)) === new X509Certificate(pair.certPem).fingerprint256;
+    try {
+      point(b);
+      await until(served(second!), "b's certificate");
+      install(third!, b); // a renewal at the new place
+      await until(served(third!), "b's renewed certificate");
+    } finally {
+      await handle.close();
+    }
   });
 
   it('keeps the old certificate when the new key does not match, and logs one error', async () => {

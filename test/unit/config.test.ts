@@ -114,6 +114,9 @@ describe('config loading', () => {
     assert.throws(() => validateConfig({ basePath: '/a/../b' }), { message: /basePath: must not contain \. or \.\. segments/ });
     assert.throws(() => validateConfig({ upstream: { url: 'ftp://x' } }), { message: /upstream\.url: must be an http/ });
     assert.throws(() => validateConfig({ trustProxy: ['10.0.0.0/33'] }), { message: /trustProxy\.0: must be an IP address or CIDR/ });
+    assert.throws(() => validateConfig({ upstream: { url: 'http://:hunter2@127.0.0.1:9090' } }), { message: /upstream\.url: must be an http:\/\/ or https:\/\/ URL without credentials/ });
+    assert.throws(() => validateConfig({ auth: { cacheSize: 0 } }), { message: /auth\.cacheSize: Too small/ });
+    assert.throws(() => validateConfig({ auth: { cacheTtl: '0s' } }), { message: /auth\.cacheTtl: must be longer than 0s/ });
   });
 
   it('derives flag and env names from the schema keys', () => {

@@ -46,6 +46,7 @@ describe('web config file (exporter-toolkit format)', () => {
     ['non-bcrypt user', 'basic_auth_users:\n  alice: "{SHA}km4dmDIm6QoBhsb80/Gr5L47H44="\n', /:2: basic_auth_users\.alice: must be a bcrypt hash/],
     ['unknown cipher', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n    - TLS_RSA_WITH_RC4_128_SHA\n', /:6: tls_server_config\.cipher_suites\.1: unknown cipher: TLS_RSA_WITH_RC4_128_SHA$/],
     ['unknown curve', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  curve_preferences: [CurveP256, P-384]\n', /tls_server_config\.curve_preferences\.1: unknown curve: P-384$/],
+    ['client_allowed_sans without a required certificate', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: VerifyClientCertIfGiven\n  client_allowed_sans: [x]\n', /:5: tls_server_config\.client_allowed_sans: client_allowed_sans needs client_auth_type/],
     ['socket options', 'ip_socket_config:\n  dscp: 10\n', /:1: ip_socket_config: not supported by promgate/],
   ];
   for (const [name, text, message] of errors) {
@@ -73,6 +74,11 @@ describe('web config file (exporter-toolkit format)', () => {
     assert.deepEqual(loadWebConfig(file).tls?.clientAuth, { type: 'RequireAndVerifyClientCert', caFile: join(file, '..', 'ca/clients.crt'), allowedSans: ['grafana.example'] });
     const legacy = loadWebConfig(webConfig('tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireClientCert\n'));
     assert.equal(legacy.tls?.clientAuth?.type, 'RequireAnyClientCert');
+  });
+
+  it("reads booleans as Go's yaml.v2 does (yes/no/on/off)", () => {
+    assert.equal(loadWebConfig(webConfig('http_server_config:\n  http2: no\n')).http2, false);
+    assert.equal(loadWebConfig(webConfig('http_server_config:\n  http2: on\n')).http2, true);
   });
 
   it('reads rate_limit, where an interval of 0 turns it off', () => {
