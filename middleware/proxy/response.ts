@@ -99,14 +99,26 @@ function decode(body: Buffer, encoding: string | undefined): Buffer | undefined 
 }
 
 const INLINE_SCRIPT = /<script(\s[^>]*)?>([\s\S]*?)<\/script\s*>/gi;
+const HEAD_END = /<\/head\s*>/i;
+const TYPE_ATTRIBUTE = /\stype\s*=\s*["']?([^"'\s>]+)/i;
+const EXECUTABLE_TYPE = /^(module|(text|application)\/(java|ecma)script)$/i;
 
-/** The bytes of each inline <script> (no src), exactly as the browser hashes them. */
+/**
+ * The bytes of each executable inline <script> (no src) in the page's <head>, exactly as the
+ * browser hashes them. The Prometheus UIs keep their bootstrap script there; a script that ended
+ * up in the body (say, injected through a reflected value) gets no hash and stays blocked.
+ */
 export function inlineScripts(html: Buffer | undefined): Buffer[] {
   if (!html) return [];
   const text = html.toString('latin1'); // one char per byte, so slices map back to exact bytes
+  const headEnd = text.search(HEAD_END);
+  if (headEnd < 0) return [];
   const scripts: Buffer[] = [];
-  for (const match of text.matchAll(INLINE_SCRIPT)) {
-    if (/\ssrc\s*=/i.test(match[1] ?? '')) continue;
+  for (const match of text.slice(0, headEnd).matchAll(INLINE_SCRIPT)) {
+    const attributes = match[1] ?? '';
+    if (/\ssrc\s*=/i.test(attributes)) continue;
+    const type = TYPE_ATTRIBUTE.exec(attributes)?.[1];
+    if (type && !EXECUTABLE_TYPE.test(type)) continue; // templates and data blocks never run
     scripts.push(Buffer.from(match[2] ?? '', 'latin1'));
   }
   return scripts;

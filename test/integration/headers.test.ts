@@ -132,7 +132,7 @@ describe('upstream responses', () => {
 
   it('adds the hash of the inline script of a gzipped HTML page to its CSP, body untouched', async () => {
     const script = '\n var PATH_PREFIX = "\\/prometheus";\n';
-    const html = Buffer.from(`<!DOCTYPE html><html><head><script src="/static/a.js"></script><script>${script}</script></head></html>`);
+    const html = Buffer.from(`<!DOCTYPE html><html><head><script src="/static/a.js"></script><script>${script}</script></head><body></body></html>`);
     const compressed = gzipSync(html);
     upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip' }).end(compressed));
     const response = await gateway.request('/prometheus/classic/graph', { headers: { 'accept-encoding': 'gzip' } });

@@ -29,8 +29,11 @@ describe('security headers preset', () => {
     assert.equal(hashesInlineScripts, false);
   });
 
-  it('adds the sha256 of each inline script to script-src for HTML', () => {
-    const html = Buffer.from('<html><script src="/a.js"></script><script>var PATH_PREFIX = "/p";</script><SCRIPT type="module">\nx()\n</SCRIPT></html>');
+  it('adds the sha256 of each executable inline script in <head> to script-src for HTML', () => {
+    const html = Buffer.from(
+      '<html><head><script src="/a.js"></script><script>var PATH_PREFIX = "/p";</script><SCRIPT type="module">\nx()\n</SCRIPT>' +
+        '<script type="text/x-handlebars-template">{{x}}</script></head><body><script>injected()</script></body></html>',
+    );
     const scripts = inlineScripts(html);
     assert.deepEqual(scripts.map(String), ['var PATH_PREFIX = "/p";', '\nx()\n']);
     const policy = createSecurityHeaders().htmlPolicy(scripts) ?? '';
@@ -40,8 +43,13 @@ describe('security headers preset', () => {
     }
   });
 
+  it('hashes no script outside <head>, and none without a </head>', () => {
+    assert.deepEqual(inlineScripts(Buffer.from('<html><head></head><body><script>alert(1)</script></body></html>')), []);
+    assert.deepEqual(inlineScripts(Buffer.from('<script>alert(1)</script>')), []);
+  });
+
   it('hashes the exact bytes of non-ASCII scripts', () => {
-    const [script] = inlineScripts(Buffer.from('<script>const label = "grüße";</script>'));
+    const [script] = inlineScripts(Buffer.from('<head><script>const label = "grüße";</script></head>'));
     assert.equal(script?.toString('utf8'), 'const label = "grüße";');
   });
 });
