@@ -10,6 +10,7 @@ import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts
 import { createRateLimitStage } from '../middleware/rate-limit/index.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
 import { validateConfig } from './config/load.ts';
+import { ConfigError } from './errors.ts';
 import { loadWebConfig, type WebConfig } from './config/web-config.ts';
 import { parseDuration, type Config, type ConfigInput } from './config/schema.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -41,6 +42,11 @@ export type Gateway = Router & {
   readonly stages: readonly string[];
   /** The precomputed security headers, for answers the host app gives itself. */
   readonly securityHeaders: SecurityHeaders;
+  /**
+   * Checks a reloaded web config against this gateway (users, headers) and returns the function
+   * that applies it; throws, changing nothing, when it cannot apply.
+   */
+  prepareWebConfig(next: WebConfig | undefined): () => void;
   /** Releases upstream connections and file watchers; call when the host app shuts down. */
   close(): void;
 };
@@ -111,7 +117,17 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     auth?.close();
     proxy.close();
   };
-  return Object.assign(router, { stages: stages.map((stage) => stage.name), securityHeaders, close });
+  const prepareWebConfig = (next: WebConfig | undefined) => {
+    const users = next?.users ?? new Map();
+    if (!auth && users.size > 0) throw new ConfigError('basic_auth_users were added: turning authentication on needs a restart');
+    const applyUsers = auth ? auth.prepareStaticUsers(users) : () => {};
+    const headers = { ...next?.headers, ...config.headers };
+    return () => {
+      applyUsers();
+      securityHeaders.update(headers);
+    };
+  };
+  return Object.assign(router, { stages: stages.map((stage) => stage.name), securityHeaders, prepareWebConfig, close });
 }
 
 /**

@@ -63,7 +63,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     pending.add(res);
     res.once('close', () => pending.delete(res));
   });
-  const tlsHolder = reloadListenerTls(server, tls, () => loadListenerTls(config, cwd, { generate: false }), logger);
+  const tlsHolder = reloadListenerTls(server, tls, () => loadListenerTls(config, cwd, { generate: false }), logger, {
+    prepare: (next) => gateway.prepareWebConfig(next.webConfig),
+  });
   if (clientAuth) {
     server.on('secureConnection', (socket) => {
       let reason: string | undefined;

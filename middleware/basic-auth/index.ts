@@ -30,6 +30,8 @@ export interface BasicAuthOptions {
 
 export interface BasicAuthStage {
   handle: RequestHandler;
+  /** Validates new fixed users (a reloaded web config's) and returns the function that applies them. */
+  prepareStaticUsers(users: ReadonlyMap<string, PasswordEntry>): () => void;
   close(): void;
 }
 
@@ -99,34 +101,68 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
         next();
       });
     },
+    prepareStaticUsers: (users) => source.prepareFixed(users),
     close: () => source.close(),
   };
 }
 
 interface UserSource {
+  /** The users in force: the htpasswd file's and the fixed ones. */
   users(): ReadonlyMap<string, PasswordEntry>;
+  /** Checks new fixed users against the file's (a name in both is an error) and returns the swap. */
+  prepareFixed(next: ReadonlyMap<string, PasswordEntry>): () => void;
   close(): void;
 }
 
 /** The htpasswd file's users (reloaded) together with the fixed ones; a name in both is an error. */
-function userSource(options: BasicAuthOptions, onReload: (users: ReadonlyMap<string, PasswordEntry>) => void): UserSource {
-  const fixed = options.staticUsers ?? new Map<string, PasswordEntry>();
-  if (!options.htpasswdFile) return { users: () => fixed, close: () => {} };
+function userSource(options: BasicAuthOptions, onChange: (users: ReadonlyMap<string, PasswordEntry>) => void): UserSource {
+  let fixed: ReadonlyMap<string, PasswordEntry> = options.staticUsers ?? new Map();
+  let fromFile: ReadonlyMap<string, PasswordEntry> = new Map();
   const file = options.htpasswdFile;
-  return watchHtpasswdFile(file, {
-    allowPlaintext: options.allowPlaintext,
-    logger: options.logger,
-    checkIntervalMs: options.checkIntervalMs,
-    combine: (fromFile) => {
-      const both = new Map(fixed);
-      for (const [user, entry] of fromFile) {
-        if (both.has(user)) throw new ConfigError(`user "${user}" is also in ${options.staticUsersSource ?? 'the web config file'}; keep one`, { origin: file });
-        both.set(user, entry);
-      }
-      return both;
+  const merge = (fixedUsers: ReadonlyMap<string, PasswordEntry>, fileUsers: ReadonlyMap<string, PasswordEntry>) => {
+    const both = new Map(fixedUsers);
+    for (const [user, entry] of fileUsers) {
+      if (both.has(user)) throw new ConfigError(`user "${user}" is also in ${options.staticUsersSource ?? 'the web config file'}; keep one`, { origin: file });
+      both.set(user, entry);
+    }
+    return both;
+  };
+  let merged = fixed;
+  let pendingFileUsers = fromFile;
+  const watched = file
+    ? watchHtpasswdFile(file, {
+        allowPlaintext: options.allowPlaintext,
+        logger: options.logger,
+        checkIntervalMs: options.checkIntervalMs,
+        combine: (fileUsers) => {
+          const both = merge(fixed, fileUsers);
+          pendingFileUsers = fileUsers;
+          return both;
+        },
+        onReload: (users) => {
+          fromFile = pendingFileUsers;
+          merged = users;
+          onChange(users);
+        },
+      })
+    : undefined;
+  if (watched) {
+    fromFile = pendingFileUsers;
+    merged = watched.users();
+  }
+  return {
+    users: () => merged,
+    prepareFixed(next) {
+      if (!file && next.size === 0) throw new ConfigError('all basic_auth_users were removed: turning authentication off needs a restart');
+      const both = merge(next, fromFile);
+      return () => {
+        fixed = next;
+        merged = both;
+        onChange(both);
+      };
     },
-    onReload,
-  });
+    close: () => watched?.close(),
+  };
 }
 
 const rawPath = (url: string) => {

@@ -24,7 +24,6 @@ export type ResponseWriter = (proxyRes: IncomingMessage, req: IncomingMessage & 
 
 export function createResponseWriter(options: ResponseWriterOptions): ResponseWriter {
   const { upstream, securityHeaders } = options;
-  const skipped = new Set([...HOP_BY_HOP, ...securityHeaders.managed]);
 
   return function writeResponse(proxyRes, req, res) {
     const headers = proxyRes.headers;
@@ -35,7 +34,7 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
     if (proxyRes.statusMessage && VALID_REASON.test(proxyRes.statusMessage)) res.statusMessage = proxyRes.statusMessage;
     for (const name in headers) {
       const value = headers[name];
-      if (value === undefined || skipped.has(name) || dropped?.has(name)) continue;
+      if (value === undefined || HOP_BY_HOP.has(name) || securityHeaders.managed.has(name) || dropped?.has(name)) continue;
       res.setHeader(name, value);
     }
     const location = headers.location;

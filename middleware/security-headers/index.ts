@@ -45,45 +45,58 @@ export interface SecurityHeaders {
   readonly managed: ReadonlySet<string>;
   /** False when the user set their own CSP: HTML then passes through unread. */
   readonly hashesInlineScripts: boolean;
+  /** Replaces the overrides (e.g. a reloaded web config's headers). */
+  update(overrides: Record<string, string>): void;
   /** CSP for an HTML page carrying these inline scripts; undefined when the user set the CSP. */
   htmlPolicy(inlineScripts: readonly Buffer[]): string | undefined;
   handle(req: IncomingMessage, res: ServerResponse, next: () => void): void;
 }
 
 export function createSecurityHeaders(options: SecurityHeadersOptions = {}): SecurityHeaders {
-  const preset = new Map<string, readonly [string, string]>();
   const helmetOptions = options.helmet ? ({ ...options.helmet, contentSecurityPolicy: false } as HelmetOptions) : DEFAULT_HELMET_OPTIONS;
-  for (const [name, value] of captureHelmetHeaders(helmetOptions)) {
-    preset.set(name.toLowerCase(), [name, value]);
-  }
-  preset.set(CSP_HEADER.toLowerCase(), [CSP_HEADER, serializeCsp(DEFAULT_CSP_DIRECTIVES)]);
+  const base = new Map<string, readonly [string, string]>();
+  for (const [name, value] of captureHelmetHeaders(helmetOptions)) base.set(name.toLowerCase(), [name, value]);
+  base.set(CSP_HEADER.toLowerCase(), [CSP_HEADER, serializeCsp(DEFAULT_CSP_DIRECTIVES)]);
 
-  const overrides = Object.entries(options.overrides ?? {});
-  const managed = new Set(preset.keys());
-  for (const [name, value] of overrides) {
-    managed.add(name.toLowerCase());
-    if (value === '') preset.delete(name.toLowerCase());
-    else preset.set(name.toLowerCase(), [name, value]);
-  }
-  const headers = [...preset.values()];
-  const cspIsOurs = !overrides.some(([name]) => name.toLowerCase() === CSP_HEADER.toLowerCase());
-
+  // One value, swapped whole by update(): the handler never sees half of an update.
+  let state = compile(base, options.overrides ?? {});
   return {
-    headers,
-    managed,
-    hashesInlineScripts: cspIsOurs,
+    get headers() {
+      return state.headers;
+    },
+    get managed() {
+      return state.managed;
+    },
+    get hashesInlineScripts() {
+      return state.cspIsOurs;
+    },
+    update(overrides) {
+      state = compile(base, overrides);
+    },
     htmlPolicy(inlineScripts) {
-      if (!cspIsOurs) return undefined;
+      if (!state.cspIsOurs) return undefined;
       const hashes = inlineScripts.map((script) => `'sha256-${createHash('sha256').update(script).digest('base64')}'`);
       const scriptSrc = [...(DEFAULT_CSP_DIRECTIVES['script-src'] ?? []), ...new Set(hashes)];
       return serializeCsp({ ...DEFAULT_CSP_DIRECTIVES, 'script-src': scriptSrc });
     },
     handle(_req, res, next) {
-      for (const [name, value] of headers) res.setHeader(name, value);
+      for (const [name, value] of state.headers) res.setHeader(name, value);
       res.removeHeader('X-Powered-By'); // a host Express app may have set it
       next();
     },
   };
+}
+
+function compile(base: ReadonlyMap<string, readonly [string, string]>, overrides: Record<string, string>) {
+  const preset = new Map(base);
+  const managed = new Set(preset.keys());
+  for (const [name, value] of Object.entries(overrides)) {
+    managed.add(name.toLowerCase());
+    if (value === '') preset.delete(name.toLowerCase());
+    else preset.set(name.toLowerCase(), [name, value]);
+  }
+  const cspIsOurs = !Object.keys(overrides).some((name) => name.toLowerCase() === CSP_HEADER.toLowerCase());
+  return { headers: [...preset.values()], managed: managed as ReadonlySet<string>, cspIsOurs };
 }
 
 export function serializeCsp(directives: Readonly<Record<string, readonly string[]>>): string {

@@ -92,7 +92,14 @@ export interface ListenerTlsHolder {
  * changes, everything is loaded again and, if it is good, swapped in for new handshakes (open
  * connections keep theirs). If not, the old state stays and one error is logged per bad version.
  */
-export function reloadListenerTls(server: Server, initial: ListenerTls, load: () => Promise<ListenerTls>, logger: Logger, intervalMs?: number): ListenerTlsHolder {
+export function reloadListenerTls(
+  server: Server,
+  initial: ListenerTls,
+  load: () => Promise<ListenerTls>,
+  logger: Logger,
+  options: { intervalMs?: number; prepare?: (next: ListenerTls) => () => void } = {},
+): ListenerTlsHolder {
+  const { intervalMs, prepare } = options;
   let current = initial;
   let loading: Promise<void> | undefined;
   let watcher: { close(): void };
@@ -102,7 +109,9 @@ export function reloadListenerTls(server: Server, initial: ListenerTls, load: ()
         if (next.clientAuth?.type !== current.clientAuth?.type) {
           throw new ConfigError('client_auth_type changed: that needs a restart');
         }
+        const applyRest = prepare?.(next); // users and headers: checked before anything changes
         server.setSecureContext(next.context);
+        applyRest?.();
         const watchedFiles = current.files;
         current = next;
         if (next.files.join('\n') !== watchedFiles.join('\n')) {
@@ -110,9 +119,9 @@ export function reloadListenerTls(server: Server, initial: ListenerTls, load: ()
           watcher.close();
           watcher = watchFileStamps(next.files, reload, intervalMs);
         }
-        logger.info({ cert_file: next.credentials.certFile, sha256_fingerprint: next.credentials.fingerprint }, 'reloaded TLS certificate and settings');
+        logger.info({ cert_file: next.credentials.certFile, sha256_fingerprint: next.credentials.fingerprint }, 'reloaded TLS certificate and web config');
       })
-      .catch((error: unknown) => logger.error({ files: current.files.join(',') }, `TLS reload failed, keeping the previous certificate: ${errorMessage(error)}`))
+      .catch((error: unknown) => logger.error({ files: current.files.join(',') }, `TLS reload failed, keeping the previous certificate and settings: ${errorMessage(error)}`))
       .finally(() => (loading = undefined));
   };
   watcher = watchFileStamps(initial.files, reload, intervalMs);

@@ -125,7 +125,7 @@ describe('certificate hot reload', () => {
       writeFileSync(join(dir, 'tls.crt.new'), second!.certPem);
       renameSync(join(dir, 'tls.crt.new'), join(dir, 'tls.crt')); // the key stays the first one's
       await until(async () => errors.length > 0, 'the error');
-      assert.match(errors[0] ?? '', /TLS reload failed, keeping the previous certificate: .*tls\.key: tls\.keyFile: does not match the certificate/);
+      assert.match(errors[0] ?? '', /TLS reload failed, keeping the previous certificate and settings: .*tls\.key: tls\.keyFile: does not match the certificate/);
       assert.equal(await servedFingerprint(handle.address.port, ca.certPem), original);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       assert.equal(errors.length, 1, 'one error per bad version, not one per check');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -111,6 +111,41 @@ describe('--web.config.file', { skip: requireCommands('htpasswd') }, () => {
       assert.equal(limited.status, 429);
       assert.equal(limited.headers['retry-after'], '60');
       assert.equal(upstream.requests.length, 0);
+    } finally {
+      await handle.close();
+      await upstream.close();
+    }
+  });
+
+  it('reloads users and headers when the file changes, and keeps them when the new file is bad', async () => {
+    const bobHash = (await runCli(['hash-password'], { input: 'bob pw' })).stdout.trim();
+    const { file, cert } = await prometheusStyleFolder(
+      (hash) => `tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\nbasic_auth_users:\n  alice: ${hash}\n`,
+    );
+    const upstream = await startUpstream();
+    const errors: string[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (_fields: unknown, message: string) => void errors.push(message) };
+    const handle = await createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, upstream: upstream.url, logger });
+    const origin = `https://127.0.0.1:${handle.address.port}`;
+    const get = (user: string, password: string) => httpsRequest(origin, '/prometheus/api/v1/query', { ca: cert.cert, headers: { authorization: basic(user, password) } });
+    const replace = (text: string) => {
+      writeFileSync(`${file}.new`, text);
+      renameSync(`${file}.new`, file);
+    };
+    const waitFor = async (condition: () => Promise<boolean>, what: string) => {
+      for (const started = Date.now(); Date.now() - started < 3000; await new Promise((resolve) => setTimeout(resolve, 50))) if (await condition()) return;
+      throw new Error(`timed out waiting for ${what}`);
+    };
+    try {
+      assert.equal((await get('alice', 'from web config')).status, 200);
+      replace(`tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nhttp_server_config:\n  headers:\n    X-Frame-Options: sameorigin\nbasic_auth_users:\n  bob: ${bobHash}\n`);
+      await waitFor(async () => (await get('bob', 'bob pw')).status === 200, 'bob');
+      assert.equal((await get('alice', 'from web config')).status, 401);
+      assert.equal((await get('bob', 'bob pw')).headers['x-frame-options'], 'sameorigin');
+      replace('tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nbasic_auth_userz: {}\n');
+      await waitFor(async () => errors.length > 0, 'the error');
+      assert.match(errors[0] ?? '', /keeping the previous certificate and settings: .*web\.yml:4: basic_auth_userz: unknown field/);
+      assert.equal((await get('bob', 'bob pw')).status, 200, 'the last good users stay');
     } finally {
       await handle.close();
       await upstream.close();
