@@ -10,6 +10,11 @@ import { ConfigError, createServer, type Logger } from '../../src/index.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
 import { startCli } from '../helpers/cli.ts';
+import { requireCommands } from '../helpers/requirements.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
 
 function peerCertificate(port: number, options: { minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2'; maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' } = {}) {
   return new Promise<{ raw: Buffer; protocol: string | null }>((resolve, reject) => {
@@ -83,6 +88,17 @@ describe('TLS listener', () => {
       assert.equal((await peerCertificate(gateway.handle.address.port)).protocol, 'TLSv1.3');
       assert.equal((await peerCertificate(gateway.handle.address.port, { maxVersion: 'TLSv1.2' })).protocol, 'TLSv1.2');
       await assert.rejects(peerCertificate(gateway.handle.address.port, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }));
+      if (!requireCommands('openssl')) {
+        // The real client too: TLS 1.1 is refused, TLS 1.2 gets a forward-secret AEAD suite.
+        const sClient = async (...args: string[]) => {
+          const run = exec('openssl', ['s_client', '-connect', `127.0.0.1:${gateway.handle.address.port}`, ...args], { timeout: 10_000 });
+          run.child.stdin?.end();
+          return run.then(({ stdout }) => stdout, () => 'FAILED');
+        };
+        assert.equal(await sClient('-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0'), 'FAILED');
+        assert.match(await sClient('-tls1_2'), /Cipher is ECDHE-(ECDSA|RSA)-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)/);
+        assert.equal(await sClient('-tls1_2', '-cipher', 'AES128-SHA'), 'FAILED', 'no RSA key exchange, no CBC');
+      }
     } finally {
       await gateway.close();
     }

@@ -68,6 +68,15 @@ describe('--web.config.file', { skip: requireCommands('htpasswd') }, () => {
         });
       assert.equal(await handshake('TLSv1.3'), 'TLSv1.3');
       await assert.rejects(handshake('TLSv1.2'));
+      if (!requireCommands('openssl')) {
+        const sClient = async (flag: string) => {
+          const run = exec('openssl', ['s_client', '-connect', `127.0.0.1:${handle.address.port}`, flag], { timeout: 10_000 });
+          run.child.stdin?.end();
+          return run.then(({ stdout }) => stdout, () => 'FAILED');
+        };
+        assert.match(await sClient('-tls1_3'), /Protocol\s*: TLSv1\.3|New, TLSv1\.3/);
+        assert.equal(await sClient('-tls1_2'), 'FAILED');
+      }
     } finally {
       await handle.close();
     }
