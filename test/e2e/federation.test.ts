@@ -12,7 +12,7 @@ import { createServer, type GatewayServer } from '../../src/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { issueClientCertificate, issueServerCertificate, makeCa, type IssuedCertificate, type TestCa } from '../helpers/pki.ts';
 import { freePort } from '../helpers/ports.ts';
-import { BASE_PATH, PROMETHEUS_BINARY, READY_TIMEOUT_MS, STOP_TIMEOUT_MS, startPrometheus, type TestPrometheus } from '../helpers/prometheus.ts';
+import { BASE_PATH, exitOf, PROMETHEUS_BINARY, READY_TIMEOUT_MS, startPrometheus, terminate, type TestPrometheus } from '../helpers/prometheus.ts';
 import { requireCommands } from '../helpers/requirements.ts';
 
 const exec = promisify(execFile);
@@ -219,20 +219,4 @@ async function startFederatingPrometheus(config: string): Promise<FederatingProm
       return stopping;
     },
   };
-}
-
-function exitOf(child: ChildProcess): Promise<number | string | null> {
-  return new Promise((resolve) => {
-    child.once('error', (error) => resolve(error.message)); // e.g. ENOENT
-    child.once('exit', (code, signal) => resolve(code ?? signal));
-  });
-}
-
-async function terminate(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  child.kill('SIGTERM');
-  const stopped = await Promise.race([exited.then(() => true), delay(STOP_TIMEOUT_MS, false, { ref: false })]);
-  if (stopped) return;
-  child.kill('SIGKILL'); // a hung shutdown must not hang the test run
-  await exited;
 }

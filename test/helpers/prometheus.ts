@@ -178,14 +178,16 @@ async function get(url: string): Promise<{ status: number; text: string } | unde
   }
 }
 
-function exitOf(child: ChildProcess): Promise<number | string | null> {
+/** Resolves with the exit code (or signal, or spawn error) of a child process. */
+export function exitOf(child: ChildProcess): Promise<number | string | null> {
   return new Promise((resolve) => {
     child.once('error', (error) => resolve(error.message)); // e.g. ENOENT
     child.once('exit', (code, signal) => resolve(code ?? signal));
   });
 }
 
-async function terminate(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+/** SIGTERM, then SIGKILL after STOP_TIMEOUT_MS: a hung shutdown must not hang the test run. */
+export async function terminate(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   child.kill('SIGTERM');
   const stopped = await Promise.race([exited.then(() => true), delay(STOP_TIMEOUT_MS, false, { ref: false })]);
