@@ -1,6 +1,7 @@
 // Everything the HTTPS listener needs from certificates and the web config, loaded as one value so
 // that a reload swaps it whole: setSecureContext replaces the entire context, so every option
 // (versions, ciphers, curves, client CA) is rebuilt with the new certificate.
+import { constants } from 'node:crypto';
 import type { Server } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
 import type { Config } from '../config/schema.ts';
@@ -46,6 +47,8 @@ export async function loadListenerTls(config: Config, cwd: string | undefined, {
       minVersion: tls?.minVersion ?? 'TLSv1.2',
       maxVersion: tls?.maxVersion ?? 'TLSv1.3',
       ciphers: tls?.ciphers ?? DEFAULT_TLS12_CIPHERS,
+      // No client-initiated renegotiation (TLS 1.2); Node only rate-limits it by default.
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
       ...(tls?.ecdhCurve ? { ecdhCurve: tls.ecdhCurve } : {}),
       ...(clientAuth?.ca ? { ca: clientAuth.ca } : {}),
     },

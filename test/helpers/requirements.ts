@@ -29,7 +29,7 @@ export function requireCommands(...names: string[]): string | false {
 }
 
 /** Debian package of a command, where the names differ. */
-const PACKAGES: Record<string, string> = { htpasswd: 'apache2-utils' };
+const PACKAGES: Record<string, string> = { htpasswd: 'apache2-utils', testssl: 'testssl.sh', script: 'bsdutils' };
 
 function packageOf(command: string): string {
   const name = command.slice(command.lastIndexOf('/') + 1);
