@@ -29,3 +29,8 @@ export class ConfigError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Why a file could not be read, in words a user acts on ("file does not exist" for ENOENT). */
+export function fileErrorReason(error: unknown): string {
+  return (error as NodeJS.ErrnoException | null)?.code === 'ENOENT' ? 'file does not exist' : errorMessage(error);
+}

@@ -71,7 +71,8 @@ export interface GatewayExtensions {
 export function assembleGateway(config: Config, extensions: GatewayExtensions): Gateway {
   const { webConfig } = extensions;
   // promgate's own `headers` win over the web config's, which win over the preset.
-  const securityHeaders = createSecurityHeaders({ overrides: { ...webConfig?.headers, ...config.headers }, helmet: extensions.helmet });
+  const headerOverrides = (web: WebConfig | undefined) => ({ ...web?.headers, ...config.headers });
+  const securityHeaders = createSecurityHeaders({ overrides: headerOverrides(webConfig), helmet: extensions.helmet });
   const proxy = createProxyStage({
     upstream: new URL(config.upstream.url),
     timeoutMs: parseDuration(config.upstream.timeout),
@@ -121,7 +122,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     const users = next?.users ?? new Map();
     if (!auth && users.size > 0) throw new ConfigError('basic_auth_users were added: turning authentication on needs a restart');
     const applyUsers = auth ? auth.prepareStaticUsers(users) : () => {};
-    const headers = { ...next?.headers, ...config.headers };
+    const headers = headerOverrides(next);
     return () => {
       applyUsers();
       securityHeaders.update(headers);

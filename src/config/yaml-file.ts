@@ -2,7 +2,7 @@
 // can say `file:line: key: problem`.
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import { ConfigError, errorMessage } from '../errors.ts';
+import { ConfigError, fileErrorReason } from '../errors.ts';
 
 export interface YamlFile {
   file: string;
@@ -18,8 +18,7 @@ export function readYamlFile(file: string, what = 'config file', { yaml11 = fals
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file does not exist' : errorMessage(error);
-    throw new ConfigError(`cannot read ${what}: ${reason}`, { origin: file });
+    throw new ConfigError(`cannot read ${what}: ${fileErrorReason(error)}`, { origin: file });
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, ...(yaml11 ? { version: '1.1' as const } : {}) });

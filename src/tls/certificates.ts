@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 // @peculiar/x509 needs a Reflect metadata polyfill loaded before it.
 import '@abraham/reflection';
 import * as x509 from '@peculiar/x509';
-import { ConfigError, errorMessage } from '../errors.ts';
+import { ConfigError, errorMessage, fileErrorReason } from '../errors.ts';
 import { DEFAULT_CERT_FILE, DEFAULT_KEY_FILE } from '../config/schema.ts';
 
 export interface ServerCredentials {
@@ -110,8 +110,7 @@ export function readTlsFile(file: string, key: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file does not exist' : errorMessage(error);
-    throw new ConfigError(`cannot read: ${reason}`, { key, origin: file });
+    throw new ConfigError(`cannot read: ${fileErrorReason(error)}`, { key, origin: file });
   }
 }
 

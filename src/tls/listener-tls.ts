@@ -4,7 +4,7 @@
 import { constants } from 'node:crypto';
 import type { Server } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
-import type { Config } from '../config/schema.ts';
+import { DEFAULT_CERT_FILE, DEFAULT_KEY_FILE, type Config } from '../config/schema.ts';
 import { loadWebConfig, type WebConfig } from '../config/web-config.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { watchFileStamps } from '../file-stamps.ts';
@@ -36,7 +36,7 @@ export interface ListenerTls {
 export async function loadListenerTls(config: Config, cwd: string | undefined, { generate = true } = {}): Promise<ListenerTls> {
   const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
   const credentials = await serverCredentials(config, webConfig, cwd, { generate });
-  if (!credentials) throw new ConfigError('the certificate files are gone', { key: 'tls.certFile' });
+  if (!credentials) throw new ConfigError(`neither ${DEFAULT_CERT_FILE} nor ${DEFAULT_KEY_FILE} exists any more; put the pair back or configure tls.certFile/tls.keyFile`, { key: 'tls.certFile' });
   const clientAuth = clientAuthSettings(webConfig);
   const tls = webConfig?.tls;
   return {
