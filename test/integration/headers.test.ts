@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { startUpstream, type RecordingUpstream } from '../helpers/upstream.ts';
+import { startTestGateway, useGatewayWithUpstream } from '../helpers/gateway.ts';
+import { startUpstream } from '../helpers/upstream.ts';
 
 describe('request header hygiene', () => {
-  let upstream: RecordingUpstream;
-  let gateway: TestGateway;
-  before(async () => {
-    upstream = await startUpstream();
-    gateway = await startTestGateway({ upstream: upstream.url });
-  });
-  after(async () => {
-    await gateway.close();
-    await upstream.close();
-  });
+  const env = useGatewayWithUpstream();
 
   it('sets X-Forwarded-* itself and drops what an untrusted client sent', async () => {
-    await gateway.request('/prometheus/api/v1/query', {
+    await env.gateway.request('/prometheus/api/v1/query', {
       headers: {
         host: 'prom.example.com',
         'x-forwarded-for': '6.6.6.6',
@@ -29,26 +20,26 @@ describe('request header hygiene', () => {
         forwarded: 'for=6.6.6.6',
       },
     });
-    const { headers } = upstream.requests.at(-1)!;
+    const { headers } = env.upstream.requests.at(-1)!;
     assert.equal(headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(headers['x-forwarded-host'], 'prom.example.com');
     assert.equal(headers['x-forwarded-proto'], 'https');
     assert.equal(headers['x-forwarded-prefix'], '/prometheus');
     assert.equal(headers['x-real-ip'], undefined);
     assert.equal(headers.forwarded, undefined);
-    assert.equal(headers.host, `127.0.0.1:${upstream.port}`, 'Host is the upstream, like nginx proxy_pass');
+    assert.equal(headers.host, `127.0.0.1:${env.upstream.port}`, 'Host is the upstream, like nginx proxy_pass');
   });
 
   it('does not forward Authorization by default', async () => {
-    await gateway.request('/prometheus/api/v1/query', { headers: { authorization: 'Basic dXNlcjpzZWNyZXQ=' } });
-    assert.equal(upstream.requests.at(-1)?.headers.authorization, undefined);
+    await env.gateway.request('/prometheus/api/v1/query', { headers: { authorization: 'Basic dXNlcjpzZWNyZXQ=' } });
+    assert.equal(env.upstream.requests.at(-1)?.headers.authorization, undefined);
   });
 
   it('removes hop-by-hop headers and those the client lists in Connection', async () => {
-    await gateway.request('/prometheus/api/v1/query', {
+    await env.gateway.request('/prometheus/api/v1/query', {
       headers: { connection: 'keep-alive, x-hop', 'x-hop': 'secret', 'keep-alive': 'timeout=5', 'proxy-authorization': 'Basic eDp5', te: 'trailers', 'x-end-to-end': 'kept' },
     });
-    const { headers } = upstream.requests.at(-1)!;
+    const { headers } = env.upstream.requests.at(-1)!;
     assert.equal(headers['x-hop'], undefined);
     assert.equal(headers['proxy-authorization'], undefined);
     assert.equal(headers.te, undefined);
@@ -58,9 +49,9 @@ describe('request header hygiene', () => {
   it('reuses upstream connections (keep-alive)', async () => {
     const sockets = new Set<unknown>();
     const onConnection = (socket: unknown) => sockets.add(socket);
-    upstream.server.on('connection', onConnection);
-    for (let i = 0; i < 5; i++) await gateway.request('/prometheus/api/v1/query');
-    upstream.server.off('connection', onConnection);
+    env.upstream.server.on('connection', onConnection);
+    for (let i = 0; i < 5; i++) await env.gateway.request('/prometheus/api/v1/query');
+    env.upstream.server.off('connection', onConnection);
     assert.ok(sockets.size <= 1, `5 sequential requests opened ${sockets.size} upstream connections`);
   });
 });
@@ -85,16 +76,7 @@ describe('trusted proxies and forwarded Authorization', () => {
 });
 
 describe('upstream responses', () => {
-  let upstream: RecordingUpstream;
-  let gateway: TestGateway;
-  before(async () => {
-    upstream = await startUpstream();
-    gateway = await startTestGateway({ upstream: upstream.url });
-  });
-  after(async () => {
-    await gateway.close();
-    await upstream.close();
-  });
+  const env = useGatewayWithUpstream();
 
   const redirects: Array<[string, string]> = [
     ['/graph/', '/prometheus/graph/'],
@@ -103,26 +85,26 @@ describe('upstream responses', () => {
   ];
   for (const [location, expected] of redirects) {
     it(`rewrites Location ${location} -> ${expected}`, async () => {
-      upstream.handle((_req, res) => res.writeHead(302, { location }).end());
-      const response = await gateway.request('/prometheus/');
+      env.upstream.handle((_req, res) => res.writeHead(302, { location }).end());
+      const response = await env.gateway.request('/prometheus/');
       assert.equal(response.status, 302);
       assert.equal(response.headers.location, expected);
     });
   }
 
   it('rewrites an absolute Location on the upstream origin to the gateway origin', async () => {
-    upstream.handle((_req, res) => res.writeHead(301, { location: `${upstream.url}/graph?x=1` }).end());
-    const response = await gateway.request('/prometheus/', { headers: { host: 'prom.example.com' } });
+    env.upstream.handle((_req, res) => res.writeHead(301, { location: `${env.upstream.url}/graph?x=1` }).end());
+    const response = await env.gateway.request('/prometheus/', { headers: { host: 'prom.example.com' } });
     assert.equal(response.headers.location, 'https://prom.example.com/prometheus/graph?x=1');
   });
 
   it('keeps end-to-end headers, drops hop-by-hop ones, and the gateway security headers win', async () => {
-    upstream.handle((_req, res) =>
+    env.upstream.handle((_req, res) =>
       res
         .writeHead(200, { 'content-type': 'application/json', 'x-prometheus-api': 'v1', 'x-frame-options': 'ALLOWALL', connection: 'x-internal', 'x-internal': 'no' })
         .end('{}'),
     );
-    const response = await gateway.request('/prometheus/api/v1/status/config');
+    const response = await env.gateway.request('/prometheus/api/v1/status/config');
     assert.equal(response.headers['x-prometheus-api'], 'v1');
     assert.equal(response.headers['x-frame-options'], 'SAMEORIGIN');
     assert.equal(response.headers['x-internal'], undefined);
@@ -134,8 +116,8 @@ describe('upstream responses', () => {
     const script = '\n var PATH_PREFIX = "\\/prometheus";\n';
     const html = Buffer.from(`<!DOCTYPE html><html><head><script src="/static/a.js"></script><script>${script}</script></head><body></body></html>`);
     const compressed = gzipSync(html);
-    upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip' }).end(compressed));
-    const response = await gateway.request('/prometheus/classic/graph', { headers: { 'accept-encoding': 'gzip' } });
+    env.upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip' }).end(compressed));
+    const response = await env.gateway.request('/prometheus/classic/graph', { headers: { 'accept-encoding': 'gzip' } });
     assert.deepEqual(response.body, compressed, 'the compressed bytes pass through unchanged');
     const hash = createHash('sha256').update(script).digest('base64');
     const csp = String(response.headers['content-security-policy']);
@@ -143,8 +125,8 @@ describe('upstream responses', () => {
   });
 
   it('keeps the fixed CSP on non-HTML responses', async () => {
-    upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}'));
-    const response = await gateway.request('/prometheus/api/v1/query');
+    env.upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}'));
+    const response = await env.gateway.request('/prometheus/api/v1/query');
     assert.doesNotMatch(String(response.headers['content-security-policy']), /sha256-/);
   });
 });

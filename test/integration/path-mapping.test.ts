@@ -1,38 +1,29 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
-import { after, before, describe, it } from 'node:test';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { startUpstream, type RecordingUpstream } from '../helpers/upstream.ts';
+import { describe, it } from 'node:test';
+import { startTestGateway, useGatewayWithUpstream } from '../helpers/gateway.ts';
+import { startUpstream } from '../helpers/upstream.ts';
 
 describe('path mapping under /prometheus', () => {
-  let upstream: RecordingUpstream;
-  let gateway: TestGateway;
-  before(async () => {
-    upstream = await startUpstream();
-    gateway = await startTestGateway({ upstream: upstream.url });
-  });
-  after(async () => {
-    await gateway.close();
-    await upstream.close();
-  });
+  const env = useGatewayWithUpstream();
 
   it('redirects /prometheus to /prometheus/, keeping the query', async () => {
-    const plain = await gateway.request('/prometheus');
+    const plain = await env.gateway.request('/prometheus');
     assert.equal(plain.status, 301);
     assert.equal(plain.headers.location, '/prometheus/');
-    const withQuery = await gateway.request('/prometheus?g0.expr=up&x=%2F');
+    const withQuery = await env.gateway.request('/prometheus?g0.expr=up&x=%2F');
     assert.equal(withQuery.headers.location, '/prometheus/?g0.expr=up&x=%2F');
-    const post = await gateway.request('/prometheus', { method: 'POST' });
+    const post = await env.gateway.request('/prometheus', { method: 'POST' });
     assert.equal(post.status, 308, 'non-GET redirects keep their method');
-    assert.equal(upstream.requests.length, 0);
+    assert.equal(env.upstream.requests.length, 0);
   });
 
   it('strips the base path without leaving a double slash', async () => {
-    const response = await gateway.request('/prometheus/api/v1/query?query=up');
+    const response = await env.gateway.request('/prometheus/api/v1/query?query=up');
     assert.equal(response.status, 200);
-    assert.equal(upstream.requests.at(-1)?.url, '/api/v1/query?query=up');
-    await gateway.request('/prometheus/');
-    assert.equal(upstream.requests.at(-1)?.url, '/');
+    assert.equal(env.upstream.requests.at(-1)?.url, '/api/v1/query?query=up');
+    await env.gateway.request('/prometheus/');
+    assert.equal(env.upstream.requests.at(-1)?.url, '/');
   });
 
   const byteForByte = [
@@ -47,27 +38,27 @@ describe('path mapping under /prometheus', () => {
   ];
   for (const path of byteForByte) {
     it(`forwards ${path} byte for byte`, async () => {
-      await gateway.request(`/prometheus${path}`);
-      assert.equal(upstream.requests.at(-1)?.url, path);
+      await env.gateway.request(`/prometheus${path}`);
+      assert.equal(env.upstream.requests.at(-1)?.url, path);
     });
   }
 
   it('answers 404 itself outside the base path, and case matters', async () => {
-    const before = upstream.requests.length;
+    const before = env.upstream.requests.length;
     for (const path of ['/', '/api/v1/query', '/prometheusx/api', '/PROMETHEUS/api/v1/query', '/prometheus%2Fapi']) {
-      const response = await gateway.request(path);
+      const response = await env.gateway.request(path);
       assert.equal(response.status, 404, path);
     }
-    assert.equal(upstream.requests.length, before, 'nothing outside the base path reaches the upstream');
+    assert.equal(env.upstream.requests.length, before, 'nothing outside the base path reaches the upstream');
   });
 
   for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'HEAD']) {
     it(`forwards ${method} with its body`, async () => {
       const body = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? undefined : 'query=up&time=1';
       const headers = body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) } : {};
-      const response = await gateway.request('/prometheus/api/v1/query', { method, headers, body });
+      const response = await env.gateway.request('/prometheus/api/v1/query', { method, headers, body });
       assert.equal(response.status, 200);
-      const seen = upstream.requests.at(-1);
+      const seen = env.upstream.requests.at(-1);
       assert.equal(seen?.method, method);
       assert.equal(seen?.body.toString(), body ?? '');
     });
@@ -76,13 +67,13 @@ describe('path mapping under /prometheus', () => {
   it('streams request bodies to the upstream before the client has finished sending', async () => {
     let firstChunkArrived!: () => void;
     const arrived = new Promise<void>((resolve) => (firstChunkArrived = resolve));
-    upstream.server.prependOnceListener('request', (req) => req.once('data', () => firstChunkArrived()));
+    env.upstream.server.prependOnceListener('request', (req) => req.once('data', () => firstChunkArrived()));
     const req = request({
       hostname: '127.0.0.1',
-      port: gateway.handle.address.port,
+      port: env.gateway.handle.address.port,
       path: '/prometheus/api/v1/write',
       method: 'POST',
-      ca: gateway.cert.cert,
+      ca: env.gateway.cert.cert,
       servername: 'localhost',
       headers: { 'transfer-encoding': 'chunked' },
     });
@@ -94,20 +85,20 @@ describe('path mapping under /prometheus', () => {
     await arrived; // the upstream saw data while the request is still open
     req.end(Buffer.alloc(1024, 2));
     assert.equal(await response, 200);
-    assert.equal(upstream.requests.at(-1)?.body.length, 65 * 1024);
+    assert.equal(env.upstream.requests.at(-1)?.body.length, 65 * 1024);
   });
 
   it('streams responses to the client before the upstream has finished', async () => {
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    upstream.handle((_req, res) => {
+    env.upstream.handle((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"status":"success","data":[');
       void finished.then(() => res.end(']}'));
     });
     const firstBytes = await new Promise<string>((resolve, reject) => {
       const req = request(
-        { hostname: '127.0.0.1', port: gateway.handle.address.port, path: '/prometheus/api/v1/slow', ca: gateway.cert.cert, servername: 'localhost' },
+        { hostname: '127.0.0.1', port: env.gateway.handle.address.port, path: '/prometheus/api/v1/slow', ca: env.gateway.cert.cert, servername: 'localhost' },
         (res) => res.once('data', (chunk: Buffer) => resolve(chunk.toString())).on('end', () => undefined),
       );
       req.on('error', reject);
@@ -115,7 +106,7 @@ describe('path mapping under /prometheus', () => {
     });
     assert.equal(firstBytes, '{"status":"success","data":[');
     finish();
-    upstream.handle((req, res) => res.end(JSON.stringify({ url: req.url })));
+    env.upstream.handle((req, res) => res.end(JSON.stringify({ url: req.url })));
   });
 });
 
