@@ -1,7 +1,7 @@
 // Federation across sites through the gateway: a second real Prometheus scrapes /prometheus/federate
 // with the tls_config (CA, client certificate) and basic_auth its users put in a scrape config.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,7 +12,7 @@ import { createServer, type GatewayServer } from '../../src/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { issueClientCertificate, issueServerCertificate, makeCa, type IssuedCertificate, type TestCa } from '../helpers/pki.ts';
 import { freePort } from '../helpers/ports.ts';
-import { BASE_PATH, exitOf, PROMETHEUS_BINARY, READY_TIMEOUT_MS, startPrometheus, terminate, type TestPrometheus } from '../helpers/prometheus.ts';
+import { BASE_PATH, PROMETHEUS_BINARY, READY_TIMEOUT_MS, spawnPrometheus, startPrometheus, type TestPrometheus } from '../helpers/prometheus.ts';
 import { requireCommands } from '../helpers/requirements.ts';
 
 const exec = promisify(execFile);
@@ -22,7 +22,6 @@ const PASSWORD = 'across sites';
 const JOB = 'federate';
 const MATCH = '{job="prometheus"}';
 const POLL_INTERVAL_MS = 200;
-const MAX_LOG_CHARS = 64 * 1024;
 
 interface QueryResponse {
   status: string;
@@ -163,21 +162,9 @@ async function startFederatingPrometheus(config: string): Promise<FederatingProm
   const dir = mkdtempSync(join(tmpdir(), 'promgate-prometheus-b-'));
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, config);
-  const child = spawn(PROMETHEUS_BINARY, [`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-MAX_LOG_CHARS);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = exitOf(child);
-  // Safety net for a test process that exits without running its after hooks.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
+  const { output, exited, stop: stopProcess } = spawnPrometheus([`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`]);
   const exit = exited.then((code): never => {
-    throw new Error(`prometheus B exited (${code}); output:\n${output}`);
+    throw new Error(`prometheus B exited (${code}); output:\n${output()}`);
   });
   exit.catch(() => undefined); // only raced below; exiting when stopped is not an error
 
@@ -206,14 +193,13 @@ async function startFederatingPrometheus(config: string): Promise<FederatingProm
       const deadline = Date.now() + READY_TIMEOUT_MS;
       for (;;) {
         if (await Promise.race([check(), exit])) return;
-        if (Date.now() > deadline) throw new Error(`prometheus B never ${what} within ${READY_TIMEOUT_MS} ms; its targets: ${await targets()}; output:\n${output}`);
+        if (Date.now() > deadline) throw new Error(`prometheus B never ${what} within ${READY_TIMEOUT_MS} ms; its targets: ${await targets()}; output:\n${output()}`);
         await Promise.race([delay(POLL_INTERVAL_MS), exit]);
       }
     },
     stop() {
       stopping ??= (async () => {
-        await terminate(child, exited);
-        process.off('exit', killOnExit);
+        await stopProcess();
         rmSync(dir, { recursive: true, force: true });
       })();
       return stopping;

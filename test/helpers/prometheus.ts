@@ -60,8 +60,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
       '',
     ].join('\n'),
   );
-  const child = spawn(
-    options.binary ?? PROMETHEUS_BINARY,
+  const { output, exited, stop: stopProcess } = spawnPrometheus(
     [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${dataDir}`,
@@ -69,18 +68,8 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
       `--web.external-url=${options.externalUrl}`,
       '--web.route-prefix=/',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    options.binary,
   );
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-MAX_LOG_CHARS);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = exitOf(child);
-  // Safety net for a test process that exits without running its after hooks.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
   const url = `http://127.0.0.1:${port}`;
 
   let stopping: Promise<void> | undefined;
@@ -88,13 +77,9 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     url,
     port,
     externalUrl: options.externalUrl,
-    logs: () => output,
+    logs: output,
     stop() {
-      stopping ??= (async () => {
-        await terminate(child, exited);
-        process.off('exit', killOnExit);
-        rmSync(dir, { recursive: true, force: true });
-      })();
+      stopping ??= stopProcess().then(() => rmSync(dir, { recursive: true, force: true }));
       return stopping;
     },
   };
@@ -105,7 +90,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     // Whoever took the port in the race after freePort() would answer the polls in our stead.
     const flags = await get(`${url}/api/v1/status/flags`);
     if (flags?.status !== 200 || (JSON.parse(flags.text) as { data: Record<string, string> }).data['storage.tsdb.path'] !== dataDir) {
-      throw new Error(`another process answers on 127.0.0.1:${port} (address already in use); prometheus output:\n${output}`);
+      throw new Error(`another process answers on 127.0.0.1:${port} (address already in use); prometheus output:\n${output()}`);
     }
     await pollUntil('has scraped itself (the `up` series exists)', deadline, exited, prometheus.logs, async () => {
       const response = await get(`${url}/api/v1/query?query=up`);
@@ -179,6 +164,40 @@ async function get(url: string): Promise<{ status: number; text: string } | unde
 }
 
 /** Resolves with the exit code (or signal, or spawn error) of a child process. */
+export interface SpawnedPrometheus {
+  child: ChildProcess;
+  /** The tail of its stdout and stderr. */
+  output(): string;
+  exited: Promise<number | string | null>;
+  /** SIGTERM (SIGKILL after STOP_TIMEOUT_MS), once. */
+  stop(): Promise<void>;
+}
+
+/** Starts a Prometheus process with these flags, keeping the tail of its output for messages. */
+export function spawnPrometheus(args: string[], binary = PROMETHEUS_BINARY): SpawnedPrometheus {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-MAX_LOG_CHARS);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = exitOf(child);
+  // Safety net for a test process that exits without running its after hooks.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  let stopping: Promise<void> | undefined;
+  return {
+    child,
+    output: () => output,
+    exited,
+    stop() {
+      stopping ??= terminate(child, exited).then(() => void process.off('exit', killOnExit));
+      return stopping;
+    },
+  };
+}
+
 export function exitOf(child: ChildProcess): Promise<number | string | null> {
   return new Promise((resolve) => {
     child.once('error', (error) => resolve(error.message)); // e.g. ENOENT
