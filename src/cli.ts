@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // promgate's command line: run the gateway, check a config, generate a certificate.
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { parseArgs, type ParseArgsOptionDescriptor } from 'node:util';
 import { closest } from 'fastest-levenshtein';
@@ -10,7 +12,9 @@ import { ConfigError, errorMessage } from './errors.ts';
 import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from './hash-password.ts';
 import { loadWebConfig } from './config/web-config.ts';
 import { assembleGateway } from './gateway.ts';
-import { createLogfmtLogger, silentLogger } from './logger.ts';
+import { splitHostPort, type Config } from './config/schema.ts';
+import { HEALTHY_PATH, READY_PATH } from '../middleware/health/index.ts';
+import { createLogger, silentLogger } from './logger.ts';
 import { createServer, type GatewayServer } from './server.ts';
 import { serverCredentials } from './tls/listener-tls.ts';
 import {
@@ -20,7 +24,7 @@ import {
   writeCertificateFiles,
 } from './tls/certificates.ts';
 
-const COMMANDS = ['run', 'check-config', 'gen-cert', 'hash-password', 'help', 'version'] as const;
+const COMMANDS = ['run', 'check-config', 'healthcheck', 'gen-cert', 'hash-password', 'help', 'version'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const HASH_PASSWORD_OPTIONS = {
@@ -67,23 +71,32 @@ export async function main(argv: string[]): Promise<number> {
       return genCert(args);
     case 'hash-password':
       return hashPassword(args);
+    case 'healthcheck':
+      return healthcheck(args);
     default:
       return command === 'check-config' ? checkConfig(args) : run(args);
   }
 }
 
-function parseGatewayFlags(args: string[]): { flags: FlagValues; help: boolean; version: boolean } {
-  const options = gatewayFlagOptions();
+function parseGatewayFlags(
+  args: string[],
+  extra: Record<string, ParseArgsOptionDescriptor> = {},
+): { flags: FlagValues; help: boolean; version: boolean; extra: Record<string, unknown> } {
+  const options = { ...gatewayFlagOptions(), ...extra };
   const { values } = parse(args, options, true);
-  const { help, version, ...flags } = values;
-  return { flags: flags as FlagValues, help: help === true, version: version === true };
+  const { help, version, ...rest } = values;
+  const flags: Record<string, unknown> = {};
+  const extraValues: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(rest)) (name in extra ? extraValues : flags)[name] = value;
+  return { flags: flags as FlagValues, help: help === true, version: version === true, extra: extraValues };
 }
 
 async function run(args: string[]): Promise<number> {
   const { flags, help, version } = parseGatewayFlags(args);
   if (help) return process.stdout.write(usage()), 0;
   if (version) return process.stdout.write(`promgate ${packageVersion()}\n`), 0;
-  const logger = createLogfmtLogger('info');
+  const { config, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
+  const logger = createLogger({ level: config.log.level, format: config.log.format });
   // Installed before startup: as PID 1 in a container, a signal without a handler is ignored.
   let handle: GatewayServer | undefined;
   let stopping = false;
@@ -99,7 +112,6 @@ async function run(args: string[]): Promise<number> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  const { config, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
   for (const warning of warnings) logger.warn({}, warning);
   handle = await createServer({ config, logger });
   return -1; // keep running
@@ -115,6 +127,51 @@ async function checkConfig(args: string[]): Promise<number> {
   const tls = credentials ? `certificate ${credentials.certFile} (SHA-256 ${credentials.fingerprint})` : 'no certificate: a development certificate will be generated at start';
   process.stdout.write(`config OK${configFile ? ` (${configFile})` : ''}: ${config.upstream.url} under ${config.basePath}, ${tls}\n`);
   return 0;
+}
+
+/** Asks the running gateway (same config: flags, env, file) whether it is healthy or ready. */
+async function healthcheck(args: string[]): Promise<number> {
+  const { flags, help, extra } = parseGatewayFlags(args, { ready: { type: 'boolean' } });
+  if (help) return process.stdout.write(HEALTHCHECK_USAGE), 0;
+  const { config } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
+  const url = healthcheckUrl(config, extra.ready === true);
+  try {
+    const { status, body } = await getOwnEndpoint(url, HEALTHCHECK_TIMEOUT_MS);
+    process.stdout.write(`${url}: ${status} ${body.trim()}\n`);
+    return status === 200 ? 0 : 1;
+  } catch (error) {
+    const hint = url.protocol === 'https:' ? ' (if the listener requires client certificates, set metrics.listenAddress: the check then uses it)' : '';
+    process.stderr.write(`promgate healthcheck: ${url}: ${errorMessage(error)}${hint}\n`);
+    return 1;
+  }
+}
+
+const HEALTHCHECK_TIMEOUT_MS = 5000;
+
+/** The metrics listener when there is one (plain HTTP, no client certificate needed), else the HTTPS one. */
+export function healthcheckUrl(config: Config, ready: boolean): URL {
+  const address = config.metrics.listenAddress ?? config.web.listenAddress;
+  const { host, port } = splitHostPort(address);
+  // A wildcard listener is reached on loopback: the check runs next to the gateway (HEALTHCHECK, exec probe).
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const scheme = config.metrics.listenAddress ? 'http' : 'https';
+  return new URL(`${scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}${ready ? READY_PATH : HEALTHY_PATH}`);
+}
+
+function getOwnEndpoint(url: URL, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // The gateway's own certificate need not name the loopback address; nothing secret is sent.
+    const req = send(url, { rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.once('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.once('error', reject);
+    req.end();
+  });
 }
 
 async function genCert(args: string[]): Promise<number> {
@@ -188,6 +245,14 @@ subjectAltName holds the CN and every --san (modern clients ignore the CN).
   --key-type  default ec (P-256); rsa is 2048-bit
 `;
 
+const HEALTHCHECK_USAGE = `Usage: promgate healthcheck [--ready] [flags]
+
+Asks the running gateway for /-/promgate/healthy (or /-/promgate/ready with --ready) and exits 0
+on 200, 1 otherwise: for Docker's HEALTHCHECK and exec probes. It reads the same flags,
+PROMGATE_* variables and config file as the gateway to find it: the metrics listener when
+metrics.listenAddress is set, else the HTTPS listener (certificate not verified: it is our own).
+`;
+
 const HASH_PASSWORD_USAGE = `Usage: promgate hash-password [--user NAME] [--cost N]
 
 Reads a password from standard input (or asks twice at a hidden prompt) and prints a bcrypt
@@ -198,6 +263,7 @@ htpasswd line, NAME:$2y$..., like htpasswd -nB; without --user, only the hash (f
 function usage(): string {
   return `Usage: promgate [run] [flags]            serve HTTPS in front of Prometheus
        promgate check-config [flags]     validate the configuration and certificate, exit 0 or 1
+       promgate healthcheck [--ready] [flags]   ask the running gateway; exit 0 if healthy (ready)
        promgate gen-cert --cn NAME ...   write a self-signed certificate (see promgate gen-cert --help)
        promgate hash-password [--user NAME] [--cost 10]   print an htpasswd bcrypt line
        promgate --help | --version

@@ -3,9 +3,13 @@
 import { BlockList } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { HelmetOptions } from 'helmet';
+import type { Registry } from 'prom-client';
+import { createAccessLogStage } from '../middleware/access-log/index.ts';
 import { createBasePathRedirect } from '../middleware/base-path/index.ts';
 import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
 import { createClientIdentityStage } from '../middleware/client-identity/index.ts';
+import { createHealthStage, watchUpstreamReadiness } from '../middleware/health/index.ts';
+import { createGatewayMetrics, METRICS_PATH, sendMetrics, type GatewayMetrics } from '../middleware/metrics/index.ts';
 import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts';
 import { createRateLimitStage } from '../middleware/rate-limit/index.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
@@ -13,7 +17,7 @@ import { validateConfig } from './config/load.ts';
 import { ConfigError } from './errors.ts';
 import { loadWebConfig, type WebConfig } from './config/web-config.ts';
 import { parseDuration, type Config, type ConfigInput } from './config/schema.ts';
-import { silentLogger, type Logger } from './logger.ts';
+import { asPinoLogger, silentLogger, type Logger } from './logger.ts';
 
 /** Where user middleware slots into the chain. */
 export const HOOKS = ['beforeAuth', 'afterAuth', 'beforeProxy'] as const;
@@ -26,9 +30,12 @@ export interface GatewayOptions extends Omit<ConfigInput, 'upstream'> {
   middleware?: Partial<Record<HookName, RequestHandler | RequestHandler[]>>;
   /** Observe proxy events (the gateway still answers). */
   on?: ProxyEvents;
+  /** A pino logger (or anything with pino's call shape); access logs need one. Default: silent. */
   logger?: Logger;
   /** Replace helmet's options (the CSP is set through `headers`). */
   helmet?: HelmetOptions;
+  /** prom-client registry for promgate's metrics; default: one of the gateway's own. */
+  registry?: Registry;
 }
 
 export interface Stage {
@@ -42,20 +49,31 @@ export type Gateway = Router & {
   readonly stages: readonly string[];
   /** The precomputed security headers, for answers the host app gives itself. */
   readonly securityHeaders: SecurityHeaders;
+  /** promgate's metrics and their registry (scrape it with `metrics.registry.metrics()`). */
+  readonly metrics: GatewayMetrics;
+  /**
+   * The first stages (metrics, access log) as one handler, for requests a host app answers
+   * outside the gateway; a request goes through them once even if it then enters the gateway.
+   */
+  readonly observe: RequestHandler;
+  /** Answers /-/promgate/healthy and /-/promgate/ready (relative to where it is mounted). */
+  readonly health: RequestHandler;
   /**
    * Checks a reloaded web config against this gateway (users, headers) and returns the function
    * that applies it; throws, changing nothing, when it cannot apply.
    */
   prepareWebConfig(next: WebConfig | undefined): () => void;
+  /** From now on /-/promgate/ready answers 503 (shutdown began); requests are still served. */
+  drain(): void;
   /** Releases upstream connections and file watchers; call when the host app shuts down. */
   close(): void;
 };
 
 export function createGateway(options: GatewayOptions = {}): Gateway {
-  const { middleware, on, logger = silentLogger, helmet, ...settings } = options;
+  const { middleware, on, logger = silentLogger, helmet, registry, ...settings } = options;
   const config = validateConfig(toConfigInput(settings), 'createGateway options');
   const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
-  return assembleGateway(config, { middleware, on, logger, helmet, webConfig });
+  return assembleGateway(config, { middleware, on, logger, helmet, registry, webConfig });
 }
 
 export interface GatewayExtensions {
@@ -63,24 +81,35 @@ export interface GatewayExtensions {
   on?: ProxyEvents | undefined;
   logger: Logger;
   helmet?: HelmetOptions | undefined;
+  registry?: Registry | undefined;
   /** Prometheus's web config file, already read: its users and headers apply here. */
   webConfig?: WebConfig | undefined;
 }
 
 /** Builds the stage list from a validated config. */
 export function assembleGateway(config: Config, extensions: GatewayExtensions): Gateway {
-  const { webConfig } = extensions;
+  const { webConfig, logger } = extensions;
+  const metrics = createGatewayMetrics(extensions.registry);
+  const upstream = new URL(config.upstream.url);
   // promgate's own `headers` win over the web config's, which win over the preset.
   const headerOverrides = (web: WebConfig | undefined) => ({ ...web?.headers, ...config.headers });
   const securityHeaders = createSecurityHeaders({ overrides: headerOverrides(webConfig), helmet: extensions.helmet });
+  const readiness = watchUpstreamReadiness({
+    upstream,
+    path: config.upstream.readyPath,
+    intervalMs: parseDuration(config.upstream.readyInterval),
+    logger,
+    onResult: metrics.upstreamUp,
+  });
   const proxy = createProxyStage({
-    upstream: new URL(config.upstream.url),
+    upstream,
     timeoutMs: parseDuration(config.upstream.timeout),
     forwardAuthorization: config.upstream.forwardAuthorization,
     trustProxy: toBlockList(config.trustProxy),
     securityHeaders,
-    logger: extensions.logger,
+    logger,
     events: extensions.on,
+    onUpstreamError: metrics.upstreamError,
   });
   const auth =
     config.auth.htpasswdFile || webConfig?.users.size
@@ -93,20 +122,33 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
         cacheSize: config.auth.cacheSize,
         cacheTtlMs: parseDuration(config.auth.cacheTtl),
         unauthenticatedPaths: config.auth.unauthenticatedPaths,
-        logger: extensions.logger,
+        logger,
+        onFailure: metrics.authFailure,
+        onReloadResult: (ok) => metrics.reloaded('htpasswd', ok),
       })
     : undefined;
+  if (config.auth.htpasswdFile) metrics.loaded('htpasswd');
+  const observeStages: Stage[] = [
+    { name: 'metrics', handle: metrics.observeRequest },
+    // No access log for a silent logger: nothing would be written, so save the work.
+    ...(config.log.accessLog && logger !== silentLogger ? [{ name: 'access-log', handle: createAccessLogStage(asPinoLogger(logger)) }] : []),
+  ];
+  const health = createHealthStage(readiness);
   const hook = (name: HookName): Stage[] =>
     [extensions.middleware?.[name] ?? []].flat().map((handle, index) => ({ name: `${name}[${index}]`, handle }));
 
   const stages: Stage[] = [
+    ...observeStages,
     { name: 'security-headers', handle: securityHeaders.handle },
+    // Before rate limits and auth: probes carry no credentials and must not be throttled.
+    { name: 'health', handle: health },
     // Built once: as in Prometheus, the limiter stays as started when the web config changes.
     ...(webConfig?.rateLimit ? [{ name: 'rate-limit', handle: createRateLimitStage(webConfig.rateLimit) }] : []),
     { name: 'base-path-redirect', handle: createBasePathRedirect() },
     ...(webConfig?.tls?.clientAuth ? [{ name: 'client-identity', handle: createClientIdentityStage() }] : []),
     ...hook('beforeAuth'),
     ...(auth ? [{ name: 'basic-auth', handle: auth.handle }] : []),
+    ...(config.metrics.exposeOnGateway ? [{ name: 'self-metrics', handle: createSelfMetricsStage(metrics) }] : []),
     ...hook('afterAuth'),
     ...hook('beforeProxy'),
     { name: 'proxy', handle: proxy.handle },
@@ -115,6 +157,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   const router = express.Router({ caseSensitive: true, strict: true });
   router.use(chainStages(stages));
   const close = () => {
+    readiness.close();
     auth?.close();
     proxy.close();
   };
@@ -128,7 +171,24 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
       securityHeaders.update(headers);
     };
   };
-  return Object.assign(router, { stages: stages.map((stage) => stage.name), securityHeaders, prepareWebConfig, close });
+  return Object.assign(router, {
+    stages: stages.map((stage) => stage.name),
+    securityHeaders,
+    metrics,
+    observe: chainStages(observeStages),
+    health,
+    prepareWebConfig,
+    drain: readiness.drain,
+    close,
+  });
+}
+
+/** Serves the metrics at <base path>/-/promgate/metrics, after auth. */
+function createSelfMetricsStage(metrics: GatewayMetrics): RequestHandler {
+  return (req, res, next) => {
+    if (req.url.split('?', 1)[0] !== METRICS_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    sendMetrics(metrics.registry, res).catch(next);
+  };
 }
 
 /**
@@ -155,7 +215,7 @@ export function chainStages(stages: readonly Stage[]): RequestHandler {
 }
 
 /** Library options to config input: `upstream` may be just the URL. */
-export function toConfigInput(settings: Omit<GatewayOptions, 'middleware' | 'on' | 'logger' | 'helmet'>): ConfigInput {
+export function toConfigInput(settings: Omit<GatewayOptions, 'middleware' | 'on' | 'logger' | 'helmet' | 'registry'>): ConfigInput {
   const { upstream, ...rest } = settings;
   return { ...rest, ...(upstream === undefined ? {} : { upstream: typeof upstream === 'string' ? { url: upstream } : upstream }) };
 }

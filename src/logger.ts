@@ -1,5 +1,11 @@
-// The logger every stage receives. Its call shape is pino's (fields, message), so F4 can hand in
-// a pino instance unchanged; until then the CLI logs logfmt lines to stderr, like Prometheus.
+// The logger every stage receives: pino's call shape (fields, message). The CLI builds a pino
+// logger writing to stderr, as Prometheus does, in one of Prometheus's formats (json, logfmt) or
+// pino-pretty for people at a terminal; library users may hand in any pino-compatible logger.
+import { Writable } from 'node:stream';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import PinoPretty from 'pino-pretty';
+import type { LOG_FORMATS, LOG_LEVELS } from './config/schema.ts';
+
 export type LogFields = Record<string, unknown>;
 type LogMethod = (fields: LogFields, message: string) => void;
 
@@ -10,30 +16,63 @@ export interface Logger {
   error: LogMethod;
 }
 
-export type LogLevel = keyof Logger;
-const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 const noop = () => {};
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
 
-function formatValue(value: unknown): string {
-  const text = value instanceof Error ? value.message : typeof value === 'string' ? value : JSON.stringify(value);
-  return /^[^\s"=]+$/.test(text ?? '') ? String(text) : JSON.stringify(text ?? '');
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Default: pretty when the destination is a terminal, json otherwise. */
+  format?: LogFormat | undefined;
+  /** A file descriptor (default 2, stderr) or a stream of lines (tests). */
+  destination?: number | { write(line: string): unknown };
 }
 
-/** logfmt lines (`time=... level=warn msg="..." key=value`) written to a stream, default stderr. */
-export function createLogfmtLogger(
-  minLevel: LogLevel = 'info',
-  write: (line: string) => void = (line) => process.stderr.write(line),
-): Logger {
-  const threshold = LEVELS.indexOf(minLevel);
-  const method = (level: LogLevel): LogMethod =>
-    LEVELS.indexOf(level) < threshold
-      ? noop
-      : (fields, message) => {
-          let line = `time=${new Date().toISOString()} level=${level} msg=${formatValue(message)}`;
-          for (const [key, value] of Object.entries(fields)) line += ` ${key}=${formatValue(value)}`;
-          write(`${line}\n`);
-        };
-  return { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error') };
+export function createLogger(options: LoggerOptions = {}): PinoLogger {
+  const { level = 'info', destination = 2 } = options;
+  const isTerminal = typeof destination === 'number' && process.stderr.isTTY && destination === 2;
+  const format = options.format ?? (isTerminal ? 'pretty' : 'json');
+  const settings = {
+    level,
+    base: undefined, // no pid/hostname on every line: the container runtime knows both
+    messageKey: 'msg',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  const out: DestinationStream =
+    typeof destination === 'number'
+      ? pino.destination({ dest: destination, sync: format !== 'json' })
+      : new Writable({ write: (chunk: Buffer, _encoding, done) => (destination.write(chunk.toString()), done()) });
+  if (format === 'pretty') {
+    return pino(settings, PinoPretty({ destination: out as NodeJS.WritableStream, colorize: isTerminal, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  }
+  if (format === 'logfmt') return pino(settings, { write: (line) => out.write(toLogfmt(line)) });
+  return pino(settings, out);
+}
+
+/** One pino JSON line as logfmt, `time=... level=... msg=... key=value`, like Prometheus's logs. */
+export function toLogfmt(jsonLine: string): string {
+  const record = JSON.parse(jsonLine) as LogFields;
+  let line = '';
+  for (const [key, value] of Object.entries(record)) line += `${line ? ' ' : ''}${key}=${formatValue(value)}`;
+  return `${line}\n`;
+}
+
+function formatValue(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
+}
+
+/** The logger itself when it is pino's; otherwise a pino logger whose lines go to its methods. */
+export function asPinoLogger(logger: Logger): PinoLogger {
+  const candidate = logger as Partial<PinoLogger>;
+  if (typeof candidate.child === 'function' && typeof candidate.levels === 'object') return logger as PinoLogger;
+  return pino({ base: undefined, timestamp: false, formatters: { level: (label: string) => ({ level: label }) } }, {
+    write(line: string) {
+      const { level, msg, ...fields } = JSON.parse(line) as LogFields & { level: LogLevel; msg: string };
+      (logger[level] ?? logger.info)(fields, msg);
+    },
+  });
 }

@@ -1,9 +1,12 @@
 // The standalone HTTPS server: the gateway mounted at the base path, everything else 404, behind
 // a TLS listener with modern defaults.
-import type { ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { isHealthPath } from '../middleware/health/index.ts';
+import { registerCertificateExpiry, sendMetrics } from '../middleware/metrics/index.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { assembleGateway, toConfigInput, type Gateway, type GatewayOptions } from './gateway.ts';
 import { validateConfig } from './config/load.ts';
@@ -26,6 +29,8 @@ export interface GatewayServer {
   address: AddressInfo;
   /** https://host:port<basePath>/ */
   url: string;
+  /** The plain-HTTP metrics listener (metrics.listenAddress), when configured. */
+  metricsAddress: AddressInfo | undefined;
   /** The certificate served now (it changes when the files do). */
   readonly credentials: ServerCredentials;
   /**
@@ -36,7 +41,7 @@ export interface GatewayServer {
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<GatewayServer> {
-  const { config: given, cwd, middleware, on, logger = silentLogger, helmet, ...settings } = options;
+  const { config: given, cwd, middleware, on, logger = silentLogger, helmet, registry: givenRegistry, ...settings } = options;
   const config = given ?? validateConfig(toConfigInput(settings), 'createServer options');
   const tls = await loadListenerTls(config, cwd);
   const { credentials, webConfig, clientAuth } = tls;
@@ -47,10 +52,28 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     );
   }
   if (webConfig && !webConfig.http2) logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
-  const gateway = assembleGateway(config, { middleware, on, logger, helmet, webConfig });
+  const registry = givenRegistry ?? new Registry();
+  if (!givenRegistry) collectDefaultMetrics({ register: registry }); // process_* and nodejs_*, once per registry
+  const gateway = assembleGateway(config, { middleware, on, logger, helmet, registry, webConfig });
   let closing = false;
   const app = createApp(config, gateway, logger, () => closing);
-  const server = createHttpsServer({ ...tls.context, ...clientAuthServerOptions(clientAuth) }, app);
+  const { web } = config;
+  const server = createHttpsServer(
+    {
+      ...tls.context,
+      ...clientAuthServerOptions(clientAuth),
+      maxHeaderSize: web.maxHeaderSize,
+      // The TLS handshake counts against the same budget as the headers (slowloris during TLS).
+      handshakeTimeout: parseDuration(web.headersTimeout),
+      // How often Node looks for requests past their headers/request timeout (its default is 30s).
+      connectionsCheckingInterval: Math.min(1000, parseDuration(web.headersTimeout)),
+    },
+    app,
+  );
+  server.headersTimeout = parseDuration(web.headersTimeout);
+  server.requestTimeout = parseDuration(web.requestTimeout);
+  server.keepAliveTimeout = parseDuration(web.keepAliveTimeout);
+  server.maxConnections = web.maxConnections;
   // Every socket, also those still in their TLS handshake, which closeAllConnections does not see.
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
@@ -65,7 +88,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   });
   const tlsHolder = reloadListenerTls(server, tls, () => loadListenerTls(config, cwd, { generate: false }), logger, {
     prepare: (next) => gateway.prepareWebConfig(next.webConfig),
+    onResult: (ok) => gateway.metrics.reloaded('tls', ok),
   });
+  gateway.metrics.loaded('tls');
+  registerCertificateExpiry(registry, () => tlsHolder.current().credentials.notAfter);
   if (clientAuth) {
     server.on('secureConnection', (socket) => {
       let reason: string | undefined;
@@ -79,18 +105,23 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       socket.destroy();
     });
   }
-  const { host, port } = splitHostPort(config.web.listenAddress);
+  const metricsServer = config.metrics.listenAddress ? createMetricsServer(gateway, registry) : undefined;
   try {
-    await listen(server, host, port);
+    await listen(server, config.web.listenAddress, 'web.listenAddress');
+    if (metricsServer && config.metrics.listenAddress) await listen(metricsServer, config.metrics.listenAddress, 'metrics.listenAddress');
   } catch (error) {
     tlsHolder.close();
     gateway.close();
-    throw new ConfigError(`cannot listen: ${errorMessage(error)}`, { key: 'web.listenAddress' });
+    server.close();
+    throw error;
   }
+  const metricsAddress = metricsServer?.address() as AddressInfo | undefined;
+  if (metricsAddress) logger.info({ address: `${metricsAddress.address}:${metricsAddress.port}` }, 'metrics listening (plain HTTP): /metrics, /-/promgate/healthy, /-/promgate/ready');
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const basePath = config.basePath === '/' ? '' : config.basePath.replace(/\/$/, '');
-  logger.info({ address: `${urlHost}:${address.port}`, base_path: config.basePath, upstream: config.upstream.url }, 'promgate listening');
+  const auth = config.auth.htpasswdFile ? `htpasswd ${config.auth.htpasswdFile}` : webConfig?.users.size ? `basic_auth_users of ${webConfig.file}` : 'off';
+  logger.info({ address: `${urlHost}:${address.port}`, base_path: config.basePath, upstream: config.upstream.url, auth }, 'promgate listening');
 
   let closed: Promise<void> | undefined;
   return {
@@ -98,11 +129,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     gateway,
     address,
     url: `https://${urlHost}:${address.port}${basePath}/`,
+    metricsAddress,
     get credentials() {
       return tlsHolder.current().credentials;
     },
     close() {
       closing = true;
+      gateway.drain();
       for (const res of pending) if (!res.headersSent) res.setHeader('connection', 'close');
       closed ??= new Promise<void>((resolve) => {
         const deadline = setTimeout(() => {
@@ -115,7 +148,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
         server.close(() => {
           clearTimeout(deadline);
           gateway.close();
-          resolve();
+          if (!metricsServer) return resolve();
+          metricsServer.close(() => resolve());
+          metricsServer.closeAllConnections();
         });
         server.closeIdleConnections();
       });
@@ -133,7 +168,16 @@ function createApp(config: Config, gateway: Gateway, logger: Logger, isClosing: 
     if (isClosing()) res.setHeader('connection', 'close');
     next();
   });
+  // Every request the listener answers is counted and logged once, also those outside the base path.
+  app.use(gateway.observe);
   const basePath = config.basePath === '/' ? '/' : config.basePath.replace(/\/$/, '');
+  // Probes also find the health endpoints at the root, whatever the base path.
+  if (basePath !== '/') {
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      if (!isHealthPath(req.url)) return next();
+      gateway.securityHeaders.handle(req, res, () => gateway.health(req, res, next));
+    });
+  }
   app.use(basePath, gateway);
   // The gateway's own answers outside the base path carry the same security headers.
   app.use((req: Request, res: Response) => {
@@ -148,7 +192,7 @@ function createApp(config: Config, gateway: Gateway, logger: Logger, isClosing: 
   return app;
 }
 
-function sendText(res: Response, status: number, body: string): void {
+function sendText(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -158,11 +202,25 @@ function statusOf(error: unknown): number {
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
+/** The plain-HTTP listener for Prometheus to scrape, and for probes that cannot do TLS or mTLS. */
+function createMetricsServer(gateway: Gateway, registry: Registry): HttpServer {
+  return createHttpServer((req, res) => {
+    const path = (req.url ?? '').split('?', 1)[0];
+    if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+      sendMetrics(registry, res).catch(() => res.destroy());
+      return;
+    }
+    gateway.health(req as Request, res as Response, () => sendText(res, 404, '404 Not Found: see /metrics, /-/promgate/healthy, /-/promgate/ready\n'));
+  });
+}
+
+function listen(server: HttpServer | Server, address: string, key: string): Promise<void> {
+  const { host, port } = splitHostPort(address);
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (error: unknown) => reject(new ConfigError(`cannot listen: ${errorMessage(error)}`, { key }));
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });

@@ -17,6 +17,8 @@ export interface HtpasswdFileOptions extends ParseOptions {
   logger: Logger;
   /** Called with the new users after a successful reload. */
   onReload?: (users: ReadonlyMap<string, PasswordEntry>) => void;
+  /** Told of every reload attempt after the first load (self-metrics). */
+  onReloadResult?: (ok: boolean) => void;
   /** Turns the file's users into the table in use (may throw, like a bad line). */
   combine?: (fromFile: Map<string, PasswordEntry>) => Map<string, PasswordEntry>;
   checkIntervalMs?: number;
@@ -32,8 +34,10 @@ export function watchHtpasswdFile(file: string, options: HtpasswdFileOptions): H
       users = load(file, options);
       logger.info({ file, users: users.size }, 'reloaded htpasswd file');
       options.onReload?.(users);
+      options.onReloadResult?.(true);
     } catch (error) {
       logger.error({ file }, `${errorMessage(error)}; keeping the previous users`);
+      options.onReloadResult?.(false);
     }
   };
   const watcher = watchFileStamps([file], reload, options.checkIntervalMs);

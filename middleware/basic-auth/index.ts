@@ -26,6 +26,10 @@ export interface BasicAuthOptions {
   unauthenticatedPaths: readonly string[];
   logger: Logger;
   checkIntervalMs?: number;
+  /** Counts refused requests by reason (self-metrics). */
+  onFailure?: (reason: string) => void;
+  /** Told of every htpasswd reload attempt after the first load (self-metrics). */
+  onReloadResult?: (ok: boolean) => void;
 }
 
 export interface BasicAuthStage {
@@ -68,6 +72,7 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
     },
     unauthorizedResponse: (req: WithCredentials) => {
       const reason = !req.auth ? 'missing_credentials' : source.users().has(req.auth.user) ? 'wrong_password' : 'unknown_user';
+      options.onFailure?.(reason);
       // An unknown "user" is often a password typed into the wrong field: it is not logged.
       logger.info({ method: req.method, path: req.path, reason, ...(reason === 'wrong_password' ? { user: req.auth?.user } : {}) }, 'authentication failed');
       req.auth = undefined; // holds the password (assigned, not deleted: delete slows every later access to req)
@@ -134,6 +139,7 @@ function userSource(options: BasicAuthOptions, onChange: (users: ReadonlyMap<str
         allowPlaintext: options.allowPlaintext,
         logger: options.logger,
         checkIntervalMs: options.checkIntervalMs,
+        onReloadResult: options.onReloadResult,
         combine: (fileUsers) => {
           const both = merge(fixed, fileUsers);
           pendingFileUsers = fileUsers;

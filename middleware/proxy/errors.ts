@@ -2,6 +2,7 @@
 // Under /api/ the body is Prometheus's API error JSON so clients (Grafana, promtool) parse it.
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../../src/logger.ts';
+import type { UpstreamErrorKind } from '../metrics/index.ts';
 
 export const UPSTREAM_TIMEOUT_CODE = 'PROMGATE_UPSTREAM_TIMEOUT';
 
@@ -23,13 +24,33 @@ const REASONS: Record<string, string> = {
   EPIPE: 'connection closed',
 };
 
+const KINDS: Record<string, UpstreamErrorKind> = {
+  [UPSTREAM_TIMEOUT_CODE]: 'timeout',
+  ECONNREFUSED: 'refused',
+  ECONNRESET: 'reset',
+  EPIPE: 'reset',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EHOSTUNREACH: 'unreachable',
+  ENETUNREACH: 'unreachable',
+  ETIMEDOUT: 'unreachable',
+};
+
+export function upstreamErrorKind(error: { code?: string }): UpstreamErrorKind {
+  return KINDS[error.code ?? ''] ?? 'bad_response';
+}
+
 export function answerUpstreamError(
   error: Error & { code?: string },
   req: IncomingMessage,
   res: ServerResponse,
   logger: Logger,
   securityHeaders: { handle(req: IncomingMessage, res: ServerResponse, next: () => void): void },
+  onUpstreamError?: (kind: UpstreamErrorKind) => void,
 ): void {
+  // A client that went away also ends the upstream request: not the upstream's failure.
+  const clientGone = res.destroyed || req.socket.destroyed;
+  if (!clientGone) onUpstreamError?.(upstreamErrorKind(error));
   const timedOut = error.code === UPSTREAM_TIMEOUT_CODE;
   const reason = timedOut ? error.message : REASONS[error.code ?? ''] ?? 'bad response';
   const path = (req.url ?? '').split('?')[0] ?? '';
@@ -38,7 +59,7 @@ export function answerUpstreamError(
     res.destroy(); // mid-body: the client must see a broken response, not a truncated "success"
     return;
   }
-  if (res.destroyed || req.socket.destroyed) return;
+  if (clientGone) return;
   // Upstream headers may already be set (it answered, then stalled): none of them describe our error.
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   securityHeaders.handle(req, res, () => {});

@@ -7,6 +7,7 @@ import type { BlockList } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { createProxyMiddleware, proxyEventsPlugin } from 'http-proxy-middleware';
 import type { Logger } from '../../src/logger.ts';
+import type { UpstreamErrorKind } from '../metrics/index.ts';
 import type { SecurityHeaders } from '../security-headers/index.ts';
 import { answerUpstreamError, UpstreamTimeoutError } from './errors.ts';
 import { hasParsedBody, writeParsedBody } from './parsed-body.ts';
@@ -29,6 +30,8 @@ export interface ProxyStageOptions {
   securityHeaders: SecurityHeaders;
   logger: Logger;
   events?: ProxyEvents;
+  /** Counts failed upstream requests (self-metrics). */
+  onUpstreamError?: (kind: UpstreamErrorKind) => void;
 }
 
 export interface ProxyStage {
@@ -79,7 +82,7 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
       error(error, req, res) {
         const response = res as ServerResponse; // never a socket: no WebSocket proxying
         observe('error', () => events?.error?.(error, req, response));
-        answerUpstreamError(error, req, response, logger, options.securityHeaders);
+        answerUpstreamError(error, req, response, logger, options.securityHeaders, options.onUpstreamError);
       },
     },
   });

@@ -18,12 +18,28 @@ export const DEFAULT_KEY_FILE = 'certs/tls.key';
 export const DEFAULT_REALM = 'promgate';
 export const DEFAULT_AUTH_CACHE_SIZE = 1024;
 export const DEFAULT_AUTH_CACHE_TTL = '5m';
+/** Slowloris protection: a client gets this long for its TLS handshake and request headers (nginx: 60s). */
+export const DEFAULT_HEADERS_TIMEOUT = '10s';
+/** A whole request, body included (Node's default; Prometheus's --web.read-timeout is also 5m). */
+export const DEFAULT_REQUEST_TIMEOUT = '5m';
+/** Idle keep-alive connections; above the 60s idle timeout of common load balancers. */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT = '65s';
+/** Prometheus's --web.max-connections default. */
+export const DEFAULT_MAX_CONNECTIONS = 512;
+/** Node's default; nginx allows 4 buffers of 8k. */
+export const DEFAULT_MAX_HEADER_SIZE = 16384;
+export const DEFAULT_READY_PATH = '/-/ready';
+export const DEFAULT_READY_INTERVAL = '5s';
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const LOG_FORMATS = ['json', 'logfmt', 'pretty'] as const;
 
 const duration = z
   .string()
   .refine((value) => value !== '' && DURATION_PATTERN.test(value), {
     message: 'must be a duration such as 30s, 3m or 1h30m',
   });
+
+const positiveDuration = duration.refine((value) => parseDuration(value) > 0, { message: 'must be longer than 0s' });
 
 const listenAddress = z.string().refine(isHostPort, {
   message: 'must be host:port, e.g. 0.0.0.0:8443 or [::]:8443',
@@ -55,6 +71,27 @@ export const configSchema = z.strictObject({
       shutdownGracePeriod: duration
         .default(DEFAULT_SHUTDOWN_GRACE_PERIOD)
         .describe('On SIGTERM/SIGINT, how long in-flight requests may finish before connections are cut.'),
+      headersTimeout: positiveDuration
+        .default(DEFAULT_HEADERS_TIMEOUT)
+        .describe('Time a client has for its TLS handshake and request headers; slower clients are cut off (slowloris).'),
+      requestTimeout: duration
+        .default(DEFAULT_REQUEST_TIMEOUT)
+        .describe('Time a client has to send a whole request, body included; 0s turns it off.'),
+      keepAliveTimeout: positiveDuration
+        .default(DEFAULT_KEEP_ALIVE_TIMEOUT)
+        .describe('How long an idle keep-alive connection stays open.'),
+      maxConnections: z
+        .number()
+        .int()
+        .min(1)
+        .default(DEFAULT_MAX_CONNECTIONS)
+        .describe('Concurrent client connections; more are closed at once.'),
+      maxHeaderSize: z
+        .number()
+        .int()
+        .min(1024)
+        .default(DEFAULT_MAX_HEADER_SIZE)
+        .describe('Largest request head (request line and headers) in bytes; larger ones get 431.'),
       config: z
         .strictObject({
           file: z
@@ -65,7 +102,20 @@ export const configSchema = z.strictObject({
         })
         .default({}),
     })
-    .default({ listenAddress: DEFAULT_LISTEN_ADDRESS, shutdownGracePeriod: DEFAULT_SHUTDOWN_GRACE_PERIOD, config: {} }),
+    .default({
+      listenAddress: DEFAULT_LISTEN_ADDRESS,
+      shutdownGracePeriod: DEFAULT_SHUTDOWN_GRACE_PERIOD,
+      headersTimeout: DEFAULT_HEADERS_TIMEOUT,
+      requestTimeout: DEFAULT_REQUEST_TIMEOUT,
+      keepAliveTimeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
+      maxConnections: DEFAULT_MAX_CONNECTIONS,
+      maxHeaderSize: DEFAULT_MAX_HEADER_SIZE,
+      config: {},
+    })
+    .refine(({ headersTimeout, requestTimeout }) => requestTimeout === '0s' || parseDuration(headersTimeout) <= parseDuration(requestTimeout), {
+      message: 'headersTimeout must not be longer than requestTimeout',
+      path: ['headersTimeout'],
+    }),
   basePath: basePath
     .default(DEFAULT_BASE_PATH)
     .describe('Path prefix the gateway serves under; stripped before forwarding. May be "/".'),
@@ -79,11 +129,21 @@ export const configSchema = z.strictObject({
         .boolean()
         .default(false)
         .describe("Forward the client's Authorization header to the upstream."),
+      readyPath: z
+        .string()
+        .regex(/^$|^\/[^?#\s]*$/, { message: 'must be a path such as /-/ready, or "" to not poll' })
+        .default(DEFAULT_READY_PATH)
+        .describe('Upstream path polled for /-/promgate/ready; "" makes ready mean only "listening".'),
+      readyInterval: positiveDuration
+        .default(DEFAULT_READY_INTERVAL)
+        .describe('How often the upstream ready path is polled; ready needs an answer within 3 intervals.'),
     })
     .default({
       url: DEFAULT_UPSTREAM_URL,
       timeout: DEFAULT_UPSTREAM_TIMEOUT,
       forwardAuthorization: false,
+      readyPath: DEFAULT_READY_PATH,
+      readyInterval: DEFAULT_READY_INTERVAL,
     }),
   tls: z
     .strictObject({
@@ -121,8 +181,7 @@ export const configSchema = z.strictObject({
         .min(1)
         .default(DEFAULT_AUTH_CACHE_SIZE)
         .describe('Successful password checks remembered, so bcrypt runs once per user and password.'),
-      cacheTtl: duration
-        .refine((value) => parseDuration(value) > 0, { message: 'must be longer than 0s' })
+      cacheTtl: positiveDuration
         .default(DEFAULT_AUTH_CACHE_TTL)
         .describe('How long a successful check is remembered.'),
       unauthenticatedPaths: z
@@ -137,6 +196,27 @@ export const configSchema = z.strictObject({
       cacheTtl: DEFAULT_AUTH_CACHE_TTL,
       unauthenticatedPaths: [],
     }),
+  log: z
+    .strictObject({
+      level: z.enum(LOG_LEVELS).default('info').describe('Least severe log level written: debug, info, warn or error.'),
+      format: z
+        .enum(LOG_FORMATS)
+        .optional()
+        .describe('json, logfmt or pretty. Default: pretty on a terminal, json otherwise.'),
+      accessLog: z.boolean().default(true).describe('One log line per request (method, path, status, duration, bytes, user).'),
+    })
+    .default({ level: 'info', accessLog: true }),
+  metrics: z
+    .strictObject({
+      listenAddress: listenAddress
+        .optional()
+        .describe('Plain-HTTP listener for /metrics and /-/promgate/healthy|ready, e.g. 0.0.0.0:9091. Default off.'),
+      exposeOnGateway: z
+        .boolean()
+        .default(false)
+        .describe('Also serve the metrics at <basePath>/-/promgate/metrics, behind TLS and basic auth.'),
+    })
+    .default({ exposeOnGateway: false }),
   trustProxy: z
     .array(ipOrCidr)
     .default([])

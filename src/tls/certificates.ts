@@ -18,6 +18,8 @@ export interface ServerCredentials {
   keyFile: string;
   /** SHA-256 fingerprint, colon-separated hex, as `openssl x509 -fingerprint -sha256` prints it. */
   fingerprint: string;
+  /** When the certificate expires. */
+  notAfter: Date;
   /** Set when the credentials were generated for development at this start. */
   generated: boolean;
 }
@@ -62,7 +64,14 @@ export async function loadServerCredentials(
       commonName: 'localhost',
       subjectAltNames: [...DEV_CERT_SUBJECT_ALT_NAMES, hostname()],
     });
-    writeCertificateFiles(generated, certFile, keyFile);
+    try {
+      writeCertificateFiles(generated, certFile, keyFile);
+    } catch (error) {
+      throw new ConfigError(
+        `no certificate at ${certFile}, and a development certificate cannot be written there (${errorMessage(error)}): mount or configure a certificate and key`,
+        { key: 'tls.certFile' },
+      );
+    }
     return { ...readPair(certFile, keyFile), generated: true };
   }
   return { ...readPair(certFile, keyFile), generated: false };
@@ -102,7 +111,7 @@ export function checkPair(cert: PemSource, key: PemSource): Omit<ServerCredentia
   if (!certificate.checkPrivateKey(privateKey)) {
     throw new ConfigError(`does not match the certificate in ${cert.origin}`, { key: key.key, origin: key.origin });
   }
-  return { cert: cert.pem, key: key.pem, certFile: cert.origin, keyFile: key.origin, fingerprint: certificate.fingerprint256 };
+  return { cert: cert.pem, key: key.pem, certFile: cert.origin, keyFile: key.origin, fingerprint: certificate.fingerprint256, notAfter: new Date(certificate.validTo) };
 }
 
 /** Reads a PEM file with an error naming it and the key that configured it. */

@@ -100,9 +100,9 @@ export function reloadListenerTls(
   initial: ListenerTls,
   load: () => Promise<ListenerTls>,
   logger: Logger,
-  options: { intervalMs?: number; prepare?: (next: ListenerTls) => () => void } = {},
+  options: { intervalMs?: number; prepare?: (next: ListenerTls) => () => void; onResult?: (ok: boolean) => void } = {},
 ): ListenerTlsHolder {
-  const { intervalMs, prepare } = options;
+  const { intervalMs, prepare, onResult } = options;
   let current = initial;
   let loading: Promise<void> | undefined;
   let watcher: { close(): void };
@@ -123,8 +123,12 @@ export function reloadListenerTls(
           watcher = watchFileStamps(next.files, reload, intervalMs);
         }
         logger.info({ cert_file: next.credentials.certFile, sha256_fingerprint: next.credentials.fingerprint }, 'reloaded TLS certificate and web config');
+        onResult?.(true);
       })
-      .catch((error: unknown) => logger.error({ files: current.files.join(',') }, `TLS reload failed, keeping the previous certificate and settings: ${errorMessage(error)}`))
+      .catch((error: unknown) => {
+        logger.error({ files: current.files.join(',') }, `TLS reload failed, keeping the previous certificate and settings: ${errorMessage(error)}`);
+        onResult?.(false);
+      })
       .finally(() => (loading = undefined));
   };
   watcher = watchFileStamps(initial.files, reload, intervalMs);

@@ -32,7 +32,7 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 export interface RunningCli {
   child: ChildProcess;
-  /** stderr so far (logfmt log lines). */
+  /** stderr so far (JSON log lines). */
   logs(): string;
   /** Resolves once the log shows the listener is up. */
   listening: Promise<void>;
@@ -48,7 +48,7 @@ export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd
   const listening = new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      if (stderr.includes('msg="promgate listening"')) resolve();
+      if (/"msg":"promgate listening"|msg="promgate listening"/.test(stderr)) resolve(); // json or logfmt
     });
     void exited.then((code) => reject(new Error(`promgate exited with ${code} before listening: ${stderr}`)));
   });

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { ServerOptions } from '../../src/index.ts';
 import { startTestGateway, type TestGateway } from './gateway.ts';
 import { freePort } from './ports.ts';
 
@@ -84,15 +85,16 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     },
   };
 
+  const details = () => `output:\n${output()}`;
   try {
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    await pollUntil('answers GET /-/ready with 200', deadline, exited, prometheus.logs, async () => (await get(`${url}/-/ready`))?.status === 200);
+    await pollUntil('answers GET /-/ready with 200', deadline, exited, details, async () => (await get(`${url}/-/ready`))?.status === 200);
     // Whoever took the port in the race after freePort() would answer the polls in our stead.
     const flags = await get(`${url}/api/v1/status/flags`);
     if (flags?.status !== 200 || (JSON.parse(flags.text) as { data: Record<string, string> }).data['storage.tsdb.path'] !== dataDir) {
       throw new Error(`another process answers on 127.0.0.1:${port} (address already in use); prometheus output:\n${output()}`);
     }
-    await pollUntil('has scraped itself (the `up` series exists)', deadline, exited, prometheus.logs, async () => {
+    await pollUntil('has scraped itself (the `up` series exists)', deadline, exited, details, async () => {
       const response = await get(`${url}/api/v1/query?query=up`);
       return response?.status === 200 && (JSON.parse(response.text) as { data: { result: unknown[] } }).data.result.length > 0;
     });
@@ -114,13 +116,14 @@ export interface PrometheusBehindGateway {
 /**
  * The deployment the README describes: gateway at /prometheus, Prometheus on loopback with
  * --web.external-url=https://127.0.0.1:<gateway port>/prometheus --web.route-prefix=/.
+ * `gatewayOptions` adds to the gateway's (auth, metrics, ...).
  * The gateway needs Prometheus's port and Prometheus the gateway's: Prometheus's port is reserved
  * first, so on the rare race where someone takes it before Prometheus binds, start over.
  */
-export async function startPrometheusBehindGateway(attempts = 3): Promise<PrometheusBehindGateway> {
+export async function startPrometheusBehindGateway(gatewayOptions: Omit<ServerOptions, 'basePath' | 'upstream'> = {}, attempts = 3): Promise<PrometheusBehindGateway> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const gateway = await startTestGateway({ basePath: BASE_PATH, upstream: `http://127.0.0.1:${port}` });
+    const gateway = await startTestGateway({ ...gatewayOptions, basePath: BASE_PATH, upstream: `http://127.0.0.1:${port}` });
     const baseUrl = `${gateway.origin}${BASE_PATH}`;
     try {
       const prometheus = await startPrometheus({ port, externalUrl: baseUrl });
@@ -141,15 +144,74 @@ export async function startPrometheusBehindGateway(attempts = 3): Promise<Promet
   }
 }
 
+export interface InstantSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** A Prometheus run with a test's own configuration (e.g. scrape jobs aimed at the gateway). */
+export interface ConfiguredPrometheus {
+  /** http://127.0.0.1:<port>, plain HTTP on loopback. */
+  url: string;
+  /** An instant query's vector; undefined while Prometheus does not answer (or answers an error). */
+  query(expression: string): Promise<InstantSample[] | undefined>;
+  /** Each target's scrape URL, health and last error (e.g. `server returned HTTP status 401`). */
+  targets(): Promise<Array<{ job: string; scrapeUrl: string; health: string; lastError: string }>>;
+  /** Polls `check` until it holds; fails at READY_TIMEOUT_MS (with the targets' state), or at once if Prometheus exits. */
+  waitFor(what: string | (() => string), check: () => Promise<boolean>): Promise<void>;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts Prometheus with `config` as its whole prometheus.yml, storage in a temp dir, on a free loopback port. */
+export async function startPrometheusWithConfig(config: string): Promise<ConfiguredPrometheus> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'promgate-prometheus-'));
+  const configFile = join(dir, 'prometheus.yml');
+  writeFileSync(configFile, config);
+  const { output, exited, stop: stopProcess } = spawnPrometheus([`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`]);
+  const url = `http://127.0.0.1:${port}`;
+  const api = async <T>(path: string): Promise<T | undefined> => {
+    try {
+      const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(2_000) });
+      return response.ok ? ((await response.json()) as { data: T }).data : undefined;
+    } catch {
+      return undefined; // not listening yet
+    }
+  };
+  type Target = { labels: Record<string, string>; scrapeUrl: string; health: string; lastError: string };
+  const targets = async () =>
+    ((await api<{ activeTargets: Target[] }>('/api/v1/targets'))?.activeTargets ?? []).map(({ labels, scrapeUrl, health, lastError }) => ({ job: labels.job ?? '', scrapeUrl, health, lastError }));
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    query: async (expression) => (await api<{ result: InstantSample[] }>(`/api/v1/query?${new URLSearchParams({ query: expression })}`))?.result,
+    targets,
+    waitFor: (what, check) => pollUntil(what, Date.now() + READY_TIMEOUT_MS, exited, async () => `targets: ${JSON.stringify(await targets())}; output:\n${output()}`, check),
+    logs: output,
+    stop() {
+      stopping ??= stopProcess().then(() => rmSync(dir, { recursive: true, force: true }));
+      return stopping;
+    },
+  };
+}
+
 /** Polls `check` until it holds; fails at the deadline, or at once if Prometheus exits. */
-async function pollUntil(what: string, deadline: number, exited: Promise<number | string | null>, logs: () => string, check: () => Promise<boolean>): Promise<void> {
-  const exit = exited.then((code): never => {
-    throw new Error(`prometheus exited (${code}) before it ${what}; output:\n${logs()}`);
+async function pollUntil(
+  what: string | (() => string),
+  deadline: number,
+  exited: Promise<number | string | null>,
+  details: () => string | Promise<string>,
+  check: () => Promise<boolean>,
+): Promise<void> {
+  const describe = typeof what === 'string' ? () => what : what;
+  const exit = exited.then(async (code): Promise<never> => {
+    throw new Error(`prometheus exited (${code}) before it ${describe()}; ${await details()}`);
   });
   exit.catch(() => undefined); // only raced below; exiting later, when stopped, is not an error
   for (;;) {
     if (await Promise.race([check(), exit])) return;
-    if (Date.now() > deadline) throw new Error(`prometheus never ${what} within ${READY_TIMEOUT_MS} ms; output:\n${logs()}`);
+    if (Date.now() > deadline) throw new Error(`prometheus never ${describe()} within ${READY_TIMEOUT_MS} ms; ${await details()}`);
     await Promise.race([delay(POLL_INTERVAL_MS), exit]);
   }
 }

@@ -16,7 +16,10 @@ export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse, body: 
 export interface RecordingUpstream {
   url: string;
   port: number;
+  /** Proxied requests, in order (the gateway's readiness polls are kept apart). */
   requests: RecordedRequest[];
+  /** The gateway's own polls of the ready path (user-agent promgate-readiness). */
+  readinessChecks: RecordedRequest[];
   server: Server;
   /** Replace how the upstream answers (default: 200 JSON echo of method and url). */
   handle(handler: UpstreamHandler): void;
@@ -24,6 +27,8 @@ export interface RecordingUpstream {
   nextRequest(): Promise<RecordedRequest>;
   close(): Promise<void>;
 }
+
+const READINESS_USER_AGENT = 'promgate-readiness';
 
 const echo: UpstreamHandler = (req, res) => {
   const body = JSON.stringify({ status: 'success', data: { method: req.method, url: req.url } });
@@ -34,6 +39,7 @@ const echo: UpstreamHandler = (req, res) => {
 export async function startUpstream(handler: UpstreamHandler = echo): Promise<RecordingUpstream> {
   let current = handler;
   const requests: RecordedRequest[] = [];
+  const readinessChecks: RecordedRequest[] = [];
   const waiters: Array<(request: RecordedRequest) => void> = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -46,6 +52,11 @@ export async function startUpstream(handler: UpstreamHandler = echo): Promise<Re
         rawHeaders: req.rawHeaders,
         body: Buffer.concat(chunks),
       };
+      if (req.headers['user-agent'] === READINESS_USER_AGENT) {
+        readinessChecks.push(recorded);
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('Ready.\n');
+        return;
+      }
       requests.push(recorded);
       waiters.shift()?.(recorded);
       current(req, res, recorded.body);
@@ -58,6 +69,7 @@ export async function startUpstream(handler: UpstreamHandler = echo): Promise<Re
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    readinessChecks,
     server,
     handle(next) {
       current = next;

@@ -1,0 +1,107 @@
+// promgate's own metrics (prom-client), in a registry per gateway so two gateways in one process
+// never collide; a registry handed in by a library user may be shared, then metrics are reused.
+// Names follow Prometheus's conventions (prometheus_http_requests_total, ..._last_reload_successful).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+
+/** Where the metrics are served under the gateway's base path (behind auth) when enabled. */
+export const METRICS_PATH = '/-/promgate/metrics';
+
+/** Prometheus's usual latency buckets, stretched to its 2m default query timeout. */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+export type ReloadSource = 'tls' | 'htpasswd';
+export type UpstreamErrorKind = 'refused' | 'reset' | 'timeout' | 'dns' | 'unreachable' | 'bad_response';
+
+/** Anything else is counted as "other", so a client cannot grow the label set. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+/** Marks a response already counted, so a stage mounted twice (server and gateway) counts once. */
+const COUNTED = Symbol('promgate.metrics.counted');
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** Counts the request and times it until the response closes; first stage of the chain. */
+  observeRequest(req: IncomingMessage, res: ServerResponse, next: () => void): void;
+  upstreamError(kind: UpstreamErrorKind): void;
+  authFailure(reason: string): void;
+  /** A source loaded at start. */
+  loaded(source: ReloadSource): void;
+  /** A source re-read after its files changed; a failure keeps the previous state. */
+  reloaded(source: ReloadSource, ok: boolean): void;
+  upstreamUp(up: boolean): void;
+}
+
+export function createGatewayMetrics(registry: Registry = new Registry()): GatewayMetrics {
+  const requests = reuse(registry, 'promgate_http_requests_total', (name) =>
+    new Counter({ name, help: 'Requests answered, by status code and method.', labelNames: ['code', 'method'] as const, registers: [registry] }));
+  const duration = reuse(registry, 'promgate_http_request_duration_seconds', (name) =>
+    new Histogram({ name, help: 'Time from the request to the end of its response, by method.', labelNames: ['method'] as const, buckets: DURATION_BUCKETS, registers: [registry] }));
+  const inFlight = reuse(registry, 'promgate_http_requests_in_flight', (name) =>
+    new Gauge({ name, help: 'Requests being answered now.', registers: [registry] }));
+  const upstreamErrors = reuse(registry, 'promgate_upstream_errors_total', (name) =>
+    new Counter({ name, help: 'Upstream requests that failed, by kind (refused, reset, timeout, dns, unreachable, bad_response).', labelNames: ['kind'] as const, registers: [registry] }));
+  const authFailures = reuse(registry, 'promgate_auth_failures_total', (name) =>
+    new Counter({ name, help: 'Requests refused by basic auth, by reason.', labelNames: ['reason'] as const, registers: [registry] }));
+  const reloadOk = reuse(registry, 'promgate_config_last_reload_successful', (name) =>
+    new Gauge({ name, help: 'Whether the last reload of a source (tls: certificate, key, CAs and web config; htpasswd) succeeded.', labelNames: ['source'] as const, registers: [registry] }));
+  const reloadTime = reuse(registry, 'promgate_config_last_reload_success_timestamp_seconds', (name) =>
+    new Gauge({ name, help: 'When a source was last loaded successfully, as a Unix timestamp.', labelNames: ['source'] as const, registers: [registry] }));
+  const reloads = reuse(registry, 'promgate_config_reloads_total', (name) =>
+    new Counter({ name, help: 'Reloads of a source after its files changed, by result.', labelNames: ['source', 'result'] as const, registers: [registry] }));
+  const upstreamUp = reuse(registry, 'promgate_upstream_up', (name) =>
+    new Gauge({ name, help: 'Whether the upstream answered its ready path at the last check.', registers: [registry] }));
+
+  return {
+    registry,
+    observeRequest(req, res, next) {
+      const counted = res as ServerResponse & { [COUNTED]?: true };
+      if (counted[COUNTED]) return next();
+      counted[COUNTED] = true;
+      const start = performance.now();
+      inFlight.inc();
+      res.once('close', () => {
+        inFlight.dec();
+        const method = KNOWN_METHODS.has(req.method ?? '') ? (req.method as string) : 'other';
+        requests.inc({ code: res.statusCode, method });
+        duration.observe({ method }, (performance.now() - start) / 1000);
+      });
+      next();
+    },
+    upstreamError: (kind) => upstreamErrors.inc({ kind }),
+    authFailure: (reason) => authFailures.inc({ reason }),
+    loaded(source) {
+      reloadOk.set({ source }, 1);
+      reloadTime.set({ source }, Date.now() / 1000);
+    },
+    reloaded(source, ok) {
+      reloads.inc({ source, result: ok ? 'success' : 'failure' });
+      reloadOk.set({ source }, ok ? 1 : 0);
+      if (ok) reloadTime.set({ source }, Date.now() / 1000);
+    },
+    upstreamUp: (up) => upstreamUp.set(up ? 1 : 0),
+  };
+}
+
+/** The serving certificate's expiry, read at each scrape so a reloaded certificate shows at once. */
+export function registerCertificateExpiry(registry: Registry, notAfter: () => Date): void {
+  reuse(registry, 'promgate_tls_certificate_expiry_timestamp_seconds', (name) =>
+    new Gauge({
+      name,
+      help: 'When the served TLS certificate expires, as a Unix timestamp.',
+      registers: [registry],
+      collect() {
+        this.set(notAfter().getTime() / 1000);
+      },
+    }));
+}
+
+/** Answers a scrape: the text exposition format of the registry. */
+export async function sendMetrics(registry: Registry, res: ServerResponse): Promise<void> {
+  const body = await registry.metrics();
+  res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function reuse<M extends Metric>(registry: Registry, name: string, create: (name: string) => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? create(name);
+}
