@@ -3,10 +3,12 @@
 #   docker build -t promgate .
 #   docker run -p 443:8443 -v "$PWD/certs:/certs:ro" -e PROMGATE_UPSTREAM_URL=http://prometheus:9090 promgate
 #
-# Configure with PROMGATE_* environment variables or flags after the image name (see
-# `docker run --rm promgate --help`). The certificate and key are read from /certs (mount it
-# read-only); the key must be readable by uid 1000 (the `node` user).
-# (F4 will harden this further: health check, metrics, compose/Kubernetes examples.)
+# Configure with PROMGATE_* environment variables (see `docker run --rm promgate --help`); the
+# HEALTHCHECK reads them too, so prefer them to flags after the image name. Mount /certs read-only:
+#   tls.crt, tls.key      the server certificate and key (key readable by uid 1000, `node`)
+#   .htpasswd             optional: basic auth is on when it is there
+#   web-config.yml        optional: Prometheus's web config (TLS, mTLS, users, headers)
+# The root filesystem can be read-only: promgate writes nothing but its logs (stderr).
 
 ARG NODE_IMAGE=node:24-slim
 
@@ -25,15 +27,20 @@ RUN npm run build
 
 # ---- runtime: production dependencies + compiled output, non-root --------------------------------
 FROM ${NODE_IMAGE} AS runtime
-ENV NODE_ENV=production \
-    PROMGATE_TLS_CERT_FILE=/certs/tls.crt \
-    PROMGATE_TLS_KEY_FILE=/certs/tls.key
+ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 # Owned by root and not writable by the runtime user.
 COPY --from=build /app/dist ./dist
+COPY deploy/docker/entrypoint.sh /usr/local/bin/promgate-entrypoint
+# From /, promgate's default certificate paths (certs/tls.crt, certs/tls.key) are /certs/tls.*,
+# and a tls_server_config in /certs/web-config.yml can take their place without a conflict.
+WORKDIR /
 USER node
 EXPOSE 8443
-ENTRYPOINT ["node", "/app/dist/src/cli.js"]
+# `promgate healthcheck` asks the running gateway for /-/promgate/healthy (no curl in the image).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "/app/dist/src/cli.js", "healthcheck"]
+ENTRYPOINT ["promgate-entrypoint"]

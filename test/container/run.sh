@@ -6,11 +6,14 @@
 # 1. builds the local node:24-slim stand-in (NODE_BASE_IMAGE_SCRIPT, default
 #    /work/shared/tools/node-base-image.sh; idempotent) and the promgate image from the repo root;
 # 2. starts a real Prometheus (`prometheus` on PATH) on a free loopback port, scraping itself;
-# 3. generates a certificate with the image's own `promgate gen-cert` into a temp dir;
-# 4. runs the container with --network host, configured by PROMGATE_* env vars only, the
-#    certificate folder mounted read-only at /certs;
-# 5. checks: the Prometheus API answers through the gateway (curl --cacert, certificate verified),
-#    the gateway process is not root, and `podman stop` (SIGTERM) ends it promptly with exit 0.
+# 3. generates a certificate with the image's own `promgate gen-cert` and a bcrypt .htpasswd with
+#    the real Apache `htpasswd` into a temp dir;
+# 4. runs the container with --network host and a read-only root filesystem, configured by
+#    PROMGATE_* env vars only, the certificate folder mounted read-only at /certs;
+# 5. checks: the Prometheus API answers through the gateway (curl --cacert, certificate verified)
+#    only with the .htpasswd user's password (the file alone turns auth on), the image's
+#    HEALTHCHECK (`promgate healthcheck`) passes, the gateway process is not root, and
+#    `podman stop` (SIGTERM) ends it promptly with exit 0.
 # Everything it starts (container, Prometheus, temp dir) is removed on exit.
 #
 # Environment: PROMGATE_IMAGE (default localhost/promgate), NODE_BASE_IMAGE_SCRIPT,
@@ -74,7 +77,7 @@ free_port() {
 }
 
 # podman and runc are installed by the base image script if missing.
-for tool in curl ss prometheus; do
+for tool in curl ss prometheus htpasswd; do
   command -v "$tool" >/dev/null || abort "$tool is not installed"
 done
 
@@ -83,7 +86,8 @@ bash "$base_script" >"$work/base.log" 2>&1 || { tail -20 "$work/base.log"; abort
 echo "node:24-slim: $(tail -1 "$work/base.log")"
 
 step "podman build -t $image $root"
-if podman build --isolation chroot --network host -t "$image" "$root" >"$work/build.log" 2>&1; then
+# --format docker: the OCI image format has no HEALTHCHECK, podman would drop it.
+if podman build --format docker --isolation chroot --network host -t "$image" "$root" >"$work/build.log" 2>&1; then
   pass "image builds ($(podman image inspect --format '{{.Id}}' "$image" | cut -c1-12), $(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}'))"
 else
   # From the failing step on, without npm's usage text (npm ci prints it after a lock file error).
@@ -115,22 +119,25 @@ echo "Prometheus pid $prom_pid on 127.0.0.1:$prom_port, scraping itself as job \
 
 step "certificate (promgate gen-cert, from the image)"
 mkdir -p "$work/certs"
-pm run --rm --network host --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 --user 0 \
+pm run --rm --network host --no-healthcheck --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 --user 0 \
   -v "$work/certs:/out" "$image" gen-cert --cn localhost --san 127.0.0.1 --out /out \
   || abort "promgate gen-cert in the image failed"
+password="container-test-$RANDOM$RANDOM"
+htpasswd -bBc -C 10 "$work/certs/.htpasswd" alice "$password" 2>/dev/null || abort "htpasswd failed"
 # gen-cert writes the key 0600 (here owned by root). The container runs as uid 1000 (node) and the
 # bind mount keeps host ownership, so hand the folder and files to uid 1000 and keep the key 0600;
 # rootless podman maps container uid 1000 elsewhere, so there make the (temporary) key 0644.
 if [ "$(id -u)" = 0 ]; then
   chown -R 1000:1000 "$work/certs"
 else
-  chmod 0755 "$work/certs" && chmod 0644 "$work/certs/tls.key"
+  chmod 0755 "$work/certs" && chmod 0644 "$work/certs/tls.key" "$work/certs/.htpasswd"
 fi
 ls -ln "$work/certs"
 
-step "run the container (env-only configuration, /certs read-only)"
+step "run the container (env-only configuration, /certs and the root filesystem read-only)"
 gate_port=$(free_port "$prom_port") || abort "no free port"
-pm run -d --name "$ctr" --network host --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 \
+# No systemd here to schedule the HEALTHCHECK: its timer is off and `podman healthcheck run` runs it below.
+pm run -d --name "$ctr" --network host --read-only --health-interval=disable --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 \
   -v "$work/certs:/certs:ro" \
   -e PROMGATE_UPSTREAM_URL="http://127.0.0.1:$prom_port" \
   -e PROMGATE_WEB_LISTEN_ADDRESS="127.0.0.1:$gate_port" \
@@ -151,12 +158,25 @@ done
 echo "container $ctr listening on 127.0.0.1:$gate_port"
 
 step "checks"
-code=$(curl -sS --cacert "$work/certs/tls.crt" -o "$work/body.json" -w '%{http_code}' "$url") || code="curl failed ($?)"
+code=$(curl -sS --cacert "$work/certs/tls.crt" -o /dev/null -w '%{http_code}' "$url") || code="curl failed ($?)"
+if [ "$code" = 401 ]; then
+  pass "GET $url without credentials: 401 (/certs/.htpasswd turned basic auth on)"
+else
+  fail "GET $url without credentials: expected 401, got $code"
+fi
+code=$(curl -sS --cacert "$work/certs/tls.crt" -u "alice:$password" -o "$work/body.json" -w '%{http_code}' "$url") || code="curl failed ($?)"
 body=$(cat "$work/body.json" 2>/dev/null || true)
 if [ "$code" = 200 ] && grep -q '"status":"success"' <<<"$body" && grep -q "\"$job\"" <<<"$body"; then
-  pass "GET $url (certificate verified with --cacert): 200 $body"
+  pass "GET $url as alice (certificate verified with --cacert): 200 $body"
 else
-  fail "GET $url: expected 200 with status success and job \"$job\", got $code ${body:0:300}"
+  fail "GET $url as alice: expected 200 with status success and job \"$job\", got $code ${body:0:300}"
+fi
+
+healthcheck=$(podman inspect --format '{{json .Config.Healthcheck}}' "$ctr" 2>&1 || true)
+if health_out=$(pm healthcheck run "$ctr" 2>&1); then
+  pass "HEALTHCHECK passes (podman healthcheck run: ${health_out:-healthy}); defined as $healthcheck"
+else
+  fail "HEALTHCHECK failed: ${health_out}; defined as $healthcheck"
 fi
 
 exec_uid=$(pm exec "$ctr" id -u 2>&1) || exec_uid="podman exec failed: $exec_uid"

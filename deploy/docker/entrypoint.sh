@@ -1,0 +1,15 @@
+#!/bin/sh
+# The image's entry point: optional files in /certs switch their feature on when present, unless
+# the matching PROMGATE_* variable is set (an explicit setting always wins). A mounted .htpasswd
+# that was silently ignored would leave Prometheus open, so presence means "use it".
+#   /certs/tls.crt, /certs/tls.key   the certificate (promgate's default certs/… from WORKDIR /)
+#   /certs/.htpasswd                 basic auth users        -> PROMGATE_AUTH_HTPASSWD_FILE
+#   /certs/web-config.yml            Prometheus web config   -> PROMGATE_WEB_CONFIG_FILE
+set -eu
+if [ -z "${PROMGATE_AUTH_HTPASSWD_FILE+set}" ] && [ -f /certs/.htpasswd ]; then
+  export PROMGATE_AUTH_HTPASSWD_FILE=/certs/.htpasswd
+fi
+if [ -z "${PROMGATE_WEB_CONFIG_FILE+set}" ] && [ -f /certs/web-config.yml ]; then
+  export PROMGATE_WEB_CONFIG_FILE=/certs/web-config.yml
+fi
+exec node /app/dist/src/cli.js "$@"
