@@ -2,7 +2,7 @@
 // a TLS listener with modern defaults.
 import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { isHealthPath } from '../middleware/health/index.ts';
@@ -15,6 +15,9 @@ import { silentLogger, type Logger } from './logger.ts';
 import type { ServerCredentials } from './tls/certificates.ts';
 import { clientAuthServerOptions, rejectReason } from './tls/client-certificates.ts';
 import { loadListenerTls, reloadListenerTls } from './tls/listener-tls.ts';
+
+/** How long idle keep-alive connections stay open after shutdown begins, for requests already sent. */
+export const SHUTDOWN_IDLE_LINGER_MS = 500;
 
 export interface ServerOptions extends GatewayOptions {
   /** An already validated config (the CLI passes what loadConfig built); wins over the flat options. */
@@ -145,14 +148,19 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
         }, parseDuration(config.web.shutdownGracePeriod));
         deadline.unref();
         tlsHolder.close();
-        server.close(() => {
+        // Stop accepting, but not with http's close(): it also closes idle keep-alive connections
+        // at once, dropping a request a client has just written on one (and stops the header and
+        // request timeouts). Idle connections get a moment for such a request, which is answered
+        // with Connection: close like every other from now on.
+        NetServer.prototype.close.call(server, () => {
           clearTimeout(deadline);
+          clearTimeout(linger);
           gateway.close();
           if (!metricsServer) return resolve();
           metricsServer.close(() => resolve());
           metricsServer.closeAllConnections();
         });
-        server.closeIdleConnections();
+        const linger = setTimeout(() => server.closeIdleConnections(), SHUTDOWN_IDLE_LINGER_MS);
       });
       return closed;
     },
