@@ -49,6 +49,7 @@ function gatewayFlagOptions(): Record<string, ParseArgsOptionDescriptor> {
     version: { type: 'boolean' },
   };
   for (const option of OPTIONS) {
+    if (option.fileOnly) continue;
     options[option.flag] =
       option.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: option.kind === 'list' || option.kind === 'map' };
   }
@@ -273,7 +274,9 @@ Precedence: flags > environment (PROMGATE_*) > config file > defaults.
   --${CONFIG_FILE_FLAG}=FILE
       YAML file with the settings below (camelCase keys, nested by the dots).
       env ${CONFIG_FILE_ENV}
-${OPTIONS.map(describeOption).join('')}`;
+${OPTIONS.filter((option) => !option.fileOnly).map(describeOption).join('')}
+Config file only: ${OPTIONS.filter((option) => option.fileOnly).map((option) => option.key).join(', ')}.
+`;
 }
 
 // Run only as the entry point, so tests can import main().

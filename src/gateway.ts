@@ -5,13 +5,17 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { HelmetOptions } from 'helmet';
 import type { Registry } from 'prom-client';
 import { createAccessLogStage } from '../middleware/access-log/index.ts';
+import { createAccessControlStage } from '../middleware/access-control/index.ts';
 import { createBasePathRedirect } from '../middleware/base-path/index.ts';
 import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
 import { createClientIdentityStage } from '../middleware/client-identity/index.ts';
+import { createCorsStage } from '../middleware/cors/index.ts';
 import { createHealthStage, watchUpstreamReadiness } from '../middleware/health/index.ts';
 import { createGatewayMetrics, METRICS_PATH, sendMetrics, type GatewayMetrics } from '../middleware/metrics/index.ts';
 import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts';
 import { createRateLimitStage } from '../middleware/rate-limit/index.ts';
+import { createRequestLimits } from '../middleware/rate-limit/limits.ts';
+import { connectRedis } from '../middleware/rate-limit/redis-store.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
 import { validateConfig } from './config/load.ts';
 import { ConfigError } from './errors.ts';
@@ -101,11 +105,12 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     logger,
     onResult: metrics.upstreamUp,
   });
+  const trustProxy = toBlockList(config.trustProxy);
   const proxy = createProxyStage({
     upstream,
     timeoutMs: parseDuration(config.upstream.timeout),
     forwardAuthorization: config.upstream.forwardAuthorization,
-    trustProxy: toBlockList(config.trustProxy),
+    trustProxy,
     securityHeaders,
     logger,
     events: extensions.on,
@@ -134,6 +139,19 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     ...(config.log.accessLog && logger !== silentLogger ? [{ name: 'access-log', handle: createAccessLogStage(asPinoLogger(logger)) }] : []),
   ];
   const health = createHealthStage(readiness);
+  const accessControl = createAccessControlStage({ config: config.accessControl, logger, onDecision: metrics.decision });
+  const redis = config.rateLimit.redis.url ? connectRedis(config.rateLimit.redis.url, config.rateLimit.redis.prefix, logger) : undefined;
+  const limits = createRequestLimits({
+    config: config.rateLimit,
+    trustProxy,
+    logger,
+    createStore: redis?.createStore,
+    knownGood: auth?.knownGood,
+    onLimited: (rule) => metrics.decision(false, rule),
+    onStoreError: metrics.rateLimitStoreError,
+  });
+  const cors = createCorsStage(config.cors);
+  const optional = (name: string, handle: RequestHandler | undefined): Stage[] => (handle ? [{ name, handle }] : []);
   const hook = (name: HookName): Stage[] =>
     [extensions.middleware?.[name] ?? []].flat().map((handle, index) => ({ name: `${name}[${index}]`, handle }));
 
@@ -142,12 +160,19 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     { name: 'security-headers', handle: securityHeaders.handle },
     // Before rate limits and auth: probes carry no credentials and must not be throttled.
     { name: 'health', handle: health },
+    // Preflights carry no credentials: answered before auth.
+    ...optional('cors', cors),
     // Built once: as in Prometheus, the limiter stays as started when the web config changes.
-    ...(webConfig?.rateLimit ? [{ name: 'rate-limit', handle: createRateLimitStage(webConfig.rateLimit) }] : []),
+    ...optional('rate-limit', webConfig?.rateLimit ? createRateLimitStage(webConfig.rateLimit) : undefined),
+    ...optional('rate-limit.per-client', limits.perClient),
     { name: 'base-path-redirect', handle: createBasePathRedirect() },
-    ...(webConfig?.tls?.clientAuth ? [{ name: 'client-identity', handle: createClientIdentityStage() }] : []),
+    ...optional('client-identity', webConfig?.tls?.clientAuth ? createClientIdentityStage() : undefined),
     ...hook('beforeAuth'),
-    ...(auth ? [{ name: 'basic-auth', handle: auth.handle }] : []),
+    ...optional('rate-limit.failed-auth', auth ? limits.failedAuth : undefined),
+    ...optional('basic-auth', auth?.handle),
+    // After auth, which names the user; before anything that answers for the upstream.
+    { name: 'access-control', handle: accessControl.handle },
+    ...optional('rate-limit.per-user', limits.perUser),
     ...(config.metrics.exposeOnGateway ? [{ name: 'self-metrics', handle: createSelfMetricsStage(metrics) }] : []),
     ...hook('afterAuth'),
     ...hook('beforeProxy'),
@@ -157,6 +182,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   const router = express.Router({ caseSensitive: true, strict: true });
   router.use(chainStages(stages));
   const close = () => {
+    void redis?.close();
     readiness.close();
     auth?.close();
     proxy.close();

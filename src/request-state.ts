@@ -6,6 +6,8 @@ export interface PromgateRequestState {
   user?: string | undefined;
   /** The client certificate (mTLS), when the listener asks for one and the client sent it. */
   client?: ClientIdentity;
+  /** The access-control or rate-limit rule that decided the request (access logs show it). */
+  rule?: string;
 }
 
 declare global {

@@ -32,6 +32,7 @@ export function createAccessLogStage(logger: PinoLogger): AccessLogStage {
       bytes_sent: req.socket.bytesWritten - (req[BYTES_AT_START] ?? 0),
       ...(identity?.user === undefined ? {} : { user: identity.user }),
       ...(identity?.client === undefined ? {} : { client_subject: identity.client.subject }),
+      ...(identity?.rule === undefined ? {} : { rule: identity.rule }),
       remote_address: req.socket.remoteAddress,
       ...(res.writableFinished ? {} : { aborted: true }),
     };

@@ -34,6 +34,12 @@ export interface BasicAuthOptions {
 
 export interface BasicAuthStage {
   handle: RequestHandler;
+  /**
+   * Whether the request's credentials are already known to be right (accepted on its connection,
+   * or in the cache): the failed-login limits let those through, so an attacker guessing one
+   * user's password cannot lock that user out where they are already logged in.
+   */
+  knownGood(req: Request): boolean;
   /** Validates new fixed users (a reloaded web config's) and returns the function that applies them. */
   prepareStaticUsers(users: ReadonlyMap<string, PasswordEntry>): () => void;
   close(): void;
@@ -106,9 +112,26 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
         next();
       });
     },
+    knownGood(req) {
+      const authorization = req.headers.authorization;
+      if (authorization === undefined) return false;
+      const accepted = acceptedOnConnection.get(req.socket);
+      if (accepted && sameSecret(accepted.authorization, authorization) && source.users().get(accepted.user) === accepted.entry) return true;
+      const credentials = parseBasicCredentials(authorization);
+      return credentials !== undefined && verifier.isKnownGood(credentials.user, credentials.password);
+    },
     prepareStaticUsers: (users) => source.prepareFixed(users),
     close: () => source.close(),
   };
+}
+
+/** The user and password of a `Basic` Authorization header, as express-basic-auth reads them. */
+export function parseBasicCredentials(authorization: string): { user: string; password: string } | undefined {
+  const match = /^ *basic +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization);
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 interface UserSource {

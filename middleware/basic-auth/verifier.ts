@@ -21,6 +21,8 @@ export type VerifyResult = 'ok' | 'unknown_user' | 'wrong_password';
 
 export interface Verifier {
   verify(user: string, password: string): Promise<VerifyResult>;
+  /** True when this user and password passed a check recently (a cache hit; no check runs). */
+  isKnownGood(user: string, password: string): boolean;
   /** Swap in a new user table; cached results of the old one are dropped. */
   setUsers(users: ReadonlyMap<string, PasswordEntry>): void;
 }
@@ -58,6 +60,10 @@ export function createVerifier(users: ReadonlyMap<string, PasswordEntry>, option
       const ok = await pending;
       if (ok && current.get(user) === entry) cache.set(key, true);
       return ok ? 'ok' : 'wrong_password';
+    },
+    isKnownGood(user, password) {
+      const entry = current.get(user);
+      return entry !== undefined && cache.has(cacheKey(user, entry, password));
     },
     setUsers(next) {
       current = next;

@@ -29,6 +29,10 @@ export interface GatewayMetrics {
   /** A source re-read after its files changed; a failure keeps the previous state. */
   reloaded(source: ReloadSource, ok: boolean): void;
   upstreamUp(up: boolean): void;
+  /** An access-control or rate-limit decision, with the rule that made it. */
+  decision(allowed: boolean, rule: string): void;
+  /** The rate-limit store (Redis) failed a request's count. */
+  rateLimitStoreError(): void;
 }
 
 export function createGatewayMetrics(registry: Registry = new Registry()): GatewayMetrics {
@@ -48,6 +52,10 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     new Gauge({ name, help: 'When a source was last loaded successfully, as a Unix timestamp.', labelNames: ['source'] as const, registers: [registry] }));
   const reloads = reuse(registry, 'promgate_config_reloads_total', (name) =>
     new Counter({ name, help: 'Reloads of a source after its files changed, by result.', labelNames: ['source', 'result'] as const, registers: [registry] }));
+  const decisions = reuse(registry, 'promgate_access_decisions_total', (name) =>
+    new Counter({ name, help: 'Access-control and rate-limit decisions, by result (allowed, denied, limited) and the rule that decided.', labelNames: ['decision', 'rule'] as const, registers: [registry] }));
+  const storeErrors = reuse(registry, 'promgate_rate_limit_store_errors_total', (name) =>
+    new Counter({ name, help: 'Rate-limit counts the store (Redis) failed; the request passed or got 503 as rateLimit.redis.failOpen says.', registers: [registry] }));
   const upstreamUp = reuse(registry, 'promgate_upstream_up', (name) =>
     new Gauge({ name, help: 'Whether the upstream answered its ready path at the last check.', registers: [registry] }));
 
@@ -79,6 +87,8 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
       if (ok) reloadTime.set({ source }, Date.now() / 1000);
     },
     upstreamUp: (up) => upstreamUp.set(up ? 1 : 0),
+    rateLimitStoreError: () => storeErrors.inc(),
+    decision: (allowed, rule) => decisions.inc({ decision: allowed ? 'allowed' : rule.startsWith('rate-limit.') ? 'limited' : 'denied', rule }),
   };
 }
 

@@ -35,6 +35,13 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
     for (const name in headers) {
       const value = headers[name];
       if (value === undefined || HOP_BY_HOP.has(name) || securityHeaders.managed.has(name) || dropped?.has(name)) continue;
+      // The gateway owns CORS (cors.allowedOrigins): Prometheus's own default, `*`, would
+      // otherwise open the API to every origin and break credentialed CORS (found in review).
+      if (name.startsWith('access-control-')) continue;
+      if (name === 'vary') {
+        appendVary(res, value);
+        continue;
+      }
       res.setHeader(name, value);
     }
     const location = headers.location;
@@ -121,4 +128,14 @@ export function inlineScripts(html: Buffer | undefined): Buffer[] {
     scripts.push(Buffer.from(match[2] ?? '', 'latin1'));
   }
   return scripts;
+}
+
+/** Adds the upstream's Vary to one the gateway set (CORS's Origin), without repeating a field. */
+function appendVary(res: ServerResponse, value: string | string[]): void {
+  const fields = new Map<string, string>();
+  for (const field of [res.getHeader('vary') ?? [], value].flat().join(',').split(',')) {
+    const trimmed = String(field).trim();
+    if (trimmed) fields.set(trimmed.toLowerCase(), trimmed);
+  }
+  res.setHeader('vary', [...fields.values()].join(', '));
 }

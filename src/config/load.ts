@@ -62,6 +62,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   for (const option of OPTIONS) {
     const raw = env[option.env];
     if (raw === undefined) continue;
+    if (option.fileOnly) throw new ConfigError(`${option.key} can only be set in the config file`, { origin: option.env });
     const origin = { name: option.env, baseDir: cwd };
     setPath(input, option.path, parseEnvValue(option, raw, origin));
     origins.set(option.key, origin);

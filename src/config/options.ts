@@ -17,6 +17,8 @@ export interface OptionSpec {
   kind: OptionKind;
   description: string;
   default: unknown;
+  /** Structured values (e.g. access-control roles): set in the config file only, no flag or env var. */
+  fileOnly: boolean;
 }
 
 export const ENV_PREFIX = 'PROMGATE_';
@@ -49,6 +51,7 @@ function collect(node: JsonSchemaNode, path: string[], out: OptionSpec[]): void 
     kind,
     description: node.description ?? '',
     default: node.default,
+    fileOnly: isMap && typeof node.additionalProperties === 'object' && node.additionalProperties.type === 'object',
   });
 }
 

@@ -31,6 +31,11 @@ export const DEFAULT_MAX_HEADER_SIZE = 16384;
 export const DEFAULT_READY_PATH = '/-/ready';
 export const DEFAULT_READY_INTERVAL = '5s';
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+export const DEFAULT_ROLE = 'viewer';
+export const DEFAULT_FAILED_AUTH_PER_CLIENT = 30;
+export const DEFAULT_FAILED_AUTH_PER_USER = 10;
+export const DEFAULT_FAILED_AUTH_WINDOW = '5m';
 export const LOG_FORMATS = ['json', 'logfmt', 'pretty'] as const;
 
 const duration = z
@@ -62,6 +67,29 @@ const ipOrCidr = z.string().refine(isIpOrCidr, {
   message: 'must be an IP address or CIDR range, e.g. 10.0.0.0/8 or ::1',
 });
 
+/** Paths as the access policy sees them: lowercase segments, `*` one segment, `/**` any rest. */
+const policyPath = z
+  .string()
+  .refine((value) => /^\/(\*\*|([a-z0-9._~!$&'()+,=:@-]+|\*)(\/([a-z0-9._~!$&'()+,=:@-]+|\*))*(\/\*\*)?)?$/.test(value) && !/(^|\/)\.{1,2}(\/|$)/.test(value), {
+    message:
+      'cannot match: paths are compared lowercased, percent-decoded, without . or .. segments, // or a trailing slash; use /exact/path, * for one segment and a final /** for any rest',
+  });
+
+const accessRule = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_-]+$/, { message: 'must be a lowercase name' }).optional(),
+  methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
+  paths: z.array(policyPath).min(1),
+});
+
+function limit(requests: number, window: string, what: string) {
+  return z
+    .strictObject({
+      requests: z.number().int().min(0).default(requests).describe(`${what} allowed per window; 0 turns the limit off.`),
+      window: positiveDuration.default(window).describe(`The window of ${what.toLowerCase()}; it starts with the first one.`),
+    })
+    .default({ requests, window });
+}
+
 export const configSchema = z.strictObject({
   web: z
     .strictObject({
@@ -77,9 +105,10 @@ export const configSchema = z.strictObject({
       requestTimeout: duration
         .default(DEFAULT_REQUEST_TIMEOUT)
         .describe('Time a client has to send a whole request, body included; 0s turns it off.'),
-      keepAliveTimeout: positiveDuration
+      keepAliveTimeout: duration
+        .refine((value) => parseDuration(value) >= 1000, { message: 'must be at least 1s (Keep-Alive announces whole seconds)' })
         .default(DEFAULT_KEEP_ALIVE_TIMEOUT)
-        .describe('How long an idle keep-alive connection stays open.'),
+        .describe('Idle keep-alive connections: announced in Keep-Alive: timeout=N, closed one second after.'),
       maxConnections: z
         .number()
         .int()
@@ -217,6 +246,80 @@ export const configSchema = z.strictObject({
         .describe('Also serve the metrics at <basePath>/-/promgate/metrics, behind TLS and basic auth.'),
     })
     .default({ exposeOnGateway: false }),
+  accessControl: z
+    .strictObject({
+      defaultRole: z
+        .string()
+        .min(1)
+        .default(DEFAULT_ROLE)
+        .describe('Role of requests no mapping names (also without auth). viewer: read-only; admin: everything.'),
+      users: z
+        .record(z.string().min(1), z.string().min(1))
+        .default({})
+        .describe('Basic-auth user -> role, e.g. alice=admin.'),
+      clients: z
+        .record(z.string().min(1), z.string().min(1))
+        .default({})
+        .describe('Verified client certificate (CN or a SAN) -> role, e.g. grafana.example=viewer.'),
+      roles: z
+        .record(
+          z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'must be a lowercase name such as ops or read-write' }),
+          z.strictObject({
+            allow: z.array(accessRule).default([]),
+            deny: z.array(accessRule).default([]),
+          }),
+        )
+        .default({})
+        .describe('Roles besides the built-in viewer and admin (which they may replace): allow and deny rules of methods and paths.'),
+    })
+    .default({ defaultRole: DEFAULT_ROLE, users: {}, clients: {}, roles: {} }),
+  rateLimit: z
+    .strictObject({
+      perClient: limit(0, '1m', 'Requests per client address'),
+      perUser: limit(0, '1m', 'Requests per authenticated user'),
+      failedAuthPerClient: limit(DEFAULT_FAILED_AUTH_PER_CLIENT, DEFAULT_FAILED_AUTH_WINDOW, 'Failed logins per client address (then 429 without checking passwords)'),
+      failedAuthPerUser: limit(DEFAULT_FAILED_AUTH_PER_USER, DEFAULT_FAILED_AUTH_WINDOW, 'Failed logins per user name (a password already accepted still works)'),
+      redis: z
+        .strictObject({
+          url: z
+            .string()
+            .regex(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
+            .optional()
+            .describe('Share the counters between replicas in Redis (redis://host:6379/0); default: in memory.'),
+          failOpen: z
+            .boolean()
+            .default(true)
+            .describe('When Redis cannot be reached: true lets requests through (logged and counted), false answers 503.'),
+          prefix: z.string().default('promgate:').describe('Prefix of the Redis keys.'),
+        })
+        .default({ failOpen: true, prefix: 'promgate:' }),
+    })
+    .default({
+      perClient: { requests: 0, window: '1m' },
+      perUser: { requests: 0, window: '1m' },
+      failedAuthPerClient: { requests: DEFAULT_FAILED_AUTH_PER_CLIENT, window: DEFAULT_FAILED_AUTH_WINDOW },
+      failedAuthPerUser: { requests: DEFAULT_FAILED_AUTH_PER_USER, window: DEFAULT_FAILED_AUTH_WINDOW },
+      redis: { failOpen: true, prefix: 'promgate:' },
+    }),
+  cors: z
+    .strictObject({
+      allowedOrigins: z
+        .array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, { message: 'must be an origin such as https://grafana.example.com, or *' }))
+        .default([])
+        .describe('Origins allowed to call the API from a browser; empty: no CORS headers at all.'),
+      allowedMethods: z.array(z.enum(HTTP_METHODS)).default(['GET', 'HEAD', 'POST']).describe('Methods allowed cross-origin.'),
+      allowedHeaders: z
+        .array(z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' }))
+        .default(['Authorization', 'Content-Type'])
+        .describe('Request headers allowed cross-origin.'),
+      allowCredentials: z.boolean().default(false).describe('Let browsers send credentials (basic auth, client certificates) cross-origin.'),
+      maxAge: duration.default('10m').describe('How long browsers may cache a preflight answer.'),
+    })
+    .default({ allowedOrigins: [], allowedMethods: ['GET', 'HEAD', 'POST'], allowedHeaders: ['Authorization', 'Content-Type'], allowCredentials: false, maxAge: '10m' })
+    .refine(({ allowedOrigins, allowCredentials }) => !(allowCredentials && allowedOrigins.includes('*')), {
+      message: 'allowCredentials needs the origins listed: browsers refuse credentials with "*"',
+      path: ['allowCredentials'],
+    }),
   trustProxy: z
     .array(ipOrCidr)
     .default([])

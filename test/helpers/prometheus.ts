@@ -37,6 +37,8 @@ export interface StartPrometheusOptions {
   /** Loopback port to listen on; a free one when omitted. */
   port?: number;
   binary?: string;
+  /** More flags, e.g. --web.enable-admin-api. */
+  args?: string[];
 }
 
 /**
@@ -68,6 +70,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
       `--web.listen-address=127.0.0.1:${port}`,
       `--web.external-url=${options.externalUrl}`,
       '--web.route-prefix=/',
+      ...(options.args ?? []),
     ],
     options.binary,
   );
@@ -120,13 +123,17 @@ export interface PrometheusBehindGateway {
  * The gateway needs Prometheus's port and Prometheus the gateway's: Prometheus's port is reserved
  * first, so on the rare race where someone takes it before Prometheus binds, start over.
  */
-export async function startPrometheusBehindGateway(gatewayOptions: Omit<ServerOptions, 'basePath' | 'upstream'> = {}, attempts = 3): Promise<PrometheusBehindGateway> {
+export async function startPrometheusBehindGateway(
+  gatewayOptions: Omit<ServerOptions, 'basePath' | 'upstream'> = {},
+  attempts = 3,
+  prometheusArgs: string[] = [],
+): Promise<PrometheusBehindGateway> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const gateway = await startTestGateway({ ...gatewayOptions, basePath: BASE_PATH, upstream: `http://127.0.0.1:${port}` });
     const baseUrl = `${gateway.origin}${BASE_PATH}`;
     try {
-      const prometheus = await startPrometheus({ port, externalUrl: baseUrl });
+      const prometheus = await startPrometheus({ port, externalUrl: baseUrl, args: prometheusArgs });
       return {
         gateway,
         prometheus,

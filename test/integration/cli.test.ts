@@ -25,6 +25,10 @@ describe('promgate CLI', () => {
     const { stdout, code } = await runCli(['--help']);
     assert.equal(code, 0);
     for (const option of OPTIONS) {
+      if (option.fileOnly) {
+        assert.match(stdout, new RegExp(`^Config file only: .*${option.key.replace(/\./g, '\\.')}`, 'm'), option.key);
+        continue;
+      }
       assert.ok(stdout.includes(`--${option.flag}`), option.flag);
       assert.ok(stdout.includes(option.env), option.env);
     }

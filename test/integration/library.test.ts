@@ -37,7 +37,7 @@ describe('createGateway mounted in an existing Express app', () => {
   it('still forwards JSON bodies after express.json()', async () => {
     const app = express();
     app.use(express.json());
-    mount(app, '/prometheus', createGateway({ upstream: upstream.url }));
+    mount(app, '/prometheus', createGateway({ upstream: upstream.url, accessControl: { defaultRole: 'admin' } }));
     await request(app).post('/prometheus/api/v1/custom').send({ query: 'up', n: 1 });
     assert.deepEqual(JSON.parse(upstream.requests.at(-1)?.body.toString() ?? ''), { query: 'up', n: 1 });
   });

@@ -5,7 +5,9 @@ import { startTestGateway, useGatewayWithUpstream } from '../helpers/gateway.ts'
 import { startUpstream } from '../helpers/upstream.ts';
 
 describe('path mapping under /prometheus', () => {
-  const env = useGatewayWithUpstream();
+  // Forwarding of every method is what is tested here, so the policy lets everything through (F5's
+  // read-only default has its own tests).
+  const env = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, accessControl: { defaultRole: 'admin' } }));
 
   it('redirects /prometheus to /prometheus/, keeping the query', async () => {
     const plain = await env.gateway.request('/prometheus');

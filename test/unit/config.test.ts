@@ -127,6 +127,11 @@ describe('config loading', () => {
     assert.equal(byKey['upstream.url']?.env, 'PROMGATE_UPSTREAM_URL');
     assert.equal(byKey['basePath']?.flag, 'base-path');
     for (const option of OPTIONS) assert.ok(option.description.length > 0, `${option.key} has a description`);
+    assert.deepEqual(OPTIONS.filter((option) => option.fileOnly).map((option) => option.key), ['accessControl.roles']);
+  });
+
+  it('takes structured settings (access-control roles) from the config file only', () => {
+    assert.throws(() => loadConfig({ env: { PROMGATE_ACCESS_CONTROL_ROLES: 'ops=x' } }), { message: /^PROMGATE_ACCESS_CONTROL_ROLES: accessControl\.roles can only be set in the config file$/ });
   });
 });
 

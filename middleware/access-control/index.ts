@@ -1,0 +1,63 @@
+// The access-control stage: after authentication, the request's roles (its user's, its verified
+// client certificate's, else the default role) must allow its method on every reading of its
+// path (./normalize.ts). Refusals are 403 with Prometheus's error JSON under /api/, and never
+// reach the upstream.
+import type { NextFunction, Request, Response } from 'express';
+import type { Config } from '../../src/config/schema.ts';
+import type { Logger } from '../../src/logger.ts';
+import '../../src/request-state.ts';
+import type { ClientIdentity } from '../../src/tls/client-certificates.ts';
+import { pathReadings } from './normalize.ts';
+import { compilePolicy, type AccessPolicy } from './policy.ts';
+
+export { BUILT_IN_ROLES, compilePolicy, PROMETHEUS_PROTECTED_RULES } from './policy.ts';
+export { pathReadings } from './normalize.ts';
+
+export interface AccessControlOptions {
+  config: Config['accessControl'];
+  logger: Logger;
+  /** Counts each decision with the rule that made it (self-metrics). */
+  onDecision?: (allowed: boolean, rule: string) => void;
+}
+
+export interface AccessControlStage {
+  policy: AccessPolicy;
+  handle(req: Request, res: Response, next: NextFunction): void;
+}
+
+export function createAccessControlStage(options: AccessControlOptions): AccessControlStage {
+  const policy = compilePolicy(options.config);
+  const { logger, onDecision } = options;
+  return {
+    policy,
+    handle(req, res, next) {
+      const rawPath = req.url.split('?', 1)[0] ?? '/';
+      const readings = pathReadings(rawPath);
+      const state = (req.promgate ??= {});
+      const roles = policy.rolesFor(state.user, clientNames(state.client));
+      const decision = readings ? policy.decide(req.method, readings, roles) : { allowed: false, rule: 'unreadable-path' };
+      state.rule = decision.rule;
+      onDecision?.(decision.allowed, decision.rule);
+      if (decision.allowed) return next();
+      logger.info({ method: req.method, path: req.originalUrl.split('?', 1)[0], user: state.user, roles: roles.join(','), rule: decision.rule }, 'access denied');
+      refuse(res, rawPath, readings ? 403 : 400, readings ? `forbidden by ${decision.rule}` : 'the request path cannot be read');
+    },
+  };
+}
+
+/** A verified client certificate's CN and SAN values (an unverified one names nobody). */
+function clientNames(client: ClientIdentity | undefined): string[] {
+  if (!client?.verified) return [];
+  const names = client.sans.map((san) => san.slice(san.indexOf(':') + 1));
+  const cn = /(?:^|, )CN=([^,]+)/.exec(client.subject)?.[1];
+  return cn ? [cn, ...names] : names;
+}
+
+function refuse(res: Response, rawPath: string, status: 400 | 403, message: string): void {
+  const api = rawPath.startsWith('/api/');
+  const body = api
+    ? JSON.stringify({ status: 'error', errorType: status === 403 ? 'forbidden' : 'bad_data', error: message })
+    : `${status} ${status === 403 ? 'Forbidden' : 'Bad Request'}: ${message}\n`;
+  res.writeHead(status, { 'content-type': api ? 'application/json' : 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,157 @@
+// Roles compiled once into matchers. A role allows a request when one of its allow rules matches
+// and none of its deny rules does; a request with several roles needs one that allows it.
+import { ConfigError } from '../../src/errors.ts';
+import type { Config } from '../../src/config/schema.ts';
+
+export interface AccessRule {
+  name?: string | undefined;
+  methods?: readonly string[] | undefined;
+  paths: readonly string[];
+}
+
+export interface RoleDefinition {
+  allow: readonly AccessRule[];
+  deny: readonly AccessRule[];
+}
+
+/** Prometheus endpoints that change or stop the server, or write data. */
+export const PROMETHEUS_PROTECTED_RULES: readonly AccessRule[] = [
+  { name: 'admin-api', paths: ['/api/v1/admin/**'] },
+  { name: 'lifecycle', paths: ['/-/quit', '/-/reload'] },
+  { name: 'remote-write', paths: ['/api/v1/write'] },
+  { name: 'otlp-write', paths: ['/api/v1/otlp/**'] },
+];
+
+/** Read endpoints Prometheus also takes as POST (long queries do not fit in a URL). */
+export const PROMETHEUS_READ_POST_PATHS = [
+  '/api/v1/query',
+  '/api/v1/query_range',
+  '/api/v1/query_exemplars',
+  '/api/v1/series',
+  '/api/v1/labels',
+  '/api/v1/format_query',
+  '/api/v1/parse_query',
+  '/api/v1/read',
+];
+
+export const BUILT_IN_ROLES: Readonly<Record<string, RoleDefinition>> = {
+  viewer: {
+    allow: [
+      { name: 'read', methods: ['GET', 'HEAD', 'OPTIONS'], paths: ['/**'] },
+      { name: 'query-post', methods: ['POST'], paths: PROMETHEUS_READ_POST_PATHS },
+    ],
+    deny: PROMETHEUS_PROTECTED_RULES,
+  },
+  admin: { allow: [{ name: 'all', paths: ['/**'] }], deny: [] },
+};
+
+export interface Decision {
+  allowed: boolean;
+  /** `role.allow.name` or `role.deny.name` of the rule that decided, or `role.none` when none matched. */
+  rule: string;
+}
+
+interface CompiledRule {
+  id: string;
+  methods: ReadonlySet<string> | undefined;
+  matches: (path: string) => boolean;
+}
+
+interface CompiledRole {
+  allow: CompiledRule[];
+  deny: CompiledRule[];
+}
+
+export interface AccessPolicy {
+  readonly defaultRole: string;
+  /** The roles of a request: the user's and the client certificate's, else the default role. */
+  rolesFor(user: string | undefined, clientNames: readonly string[]): string[];
+  decide(method: string, readings: readonly string[], roles: readonly string[]): Decision;
+}
+
+export function compilePolicy(config: Config['accessControl']): AccessPolicy {
+  const definitions: Record<string, RoleDefinition> = { ...BUILT_IN_ROLES, ...config.roles };
+  const roles = new Map<string, CompiledRole>();
+  for (const [name, definition] of Object.entries(definitions)) {
+    roles.set(name, {
+      allow: definition.allow.map((rule, index) => compileRule(`${name}.allow.${rule.name ?? index}`, rule)),
+      deny: definition.deny.map((rule, index) => compileRule(`${name}.deny.${rule.name ?? index}`, rule)),
+    });
+  }
+  const known = [...roles.keys()].join(', ');
+  const checkRole = (role: string, key: string) => {
+    if (!roles.has(role)) throw new ConfigError(`unknown role "${role}" (roles: ${known})`, { key });
+  };
+  checkRole(config.defaultRole, 'accessControl.defaultRole');
+  for (const [user, role] of Object.entries(config.users)) checkRole(role, `accessControl.users.${user}`);
+  for (const [client, role] of Object.entries(config.clients)) checkRole(role, `accessControl.clients.${client}`);
+  const clientRoles = new Map(Object.entries(config.clients));
+  const userRoles = new Map(Object.entries(config.users));
+
+  return {
+    defaultRole: config.defaultRole,
+    rolesFor(user, clientNames) {
+      const found: string[] = [];
+      const userRole = user === undefined ? undefined : userRoles.get(user);
+      if (userRole) found.push(userRole);
+      for (const name of clientNames) {
+        const role = clientRoles.get(name);
+        if (role && !found.includes(role)) found.push(role);
+      }
+      return found.length > 0 ? found : [config.defaultRole];
+    },
+    decide(method, readings, requestRoles) {
+      let refusal: Decision | undefined;
+      for (const roleName of requestRoles) {
+        const role = roles.get(roleName);
+        if (!role) continue;
+        const decision = decideForRole(roleName, role, method, readings);
+        if (decision.allowed) return decision;
+        refusal ??= decision;
+      }
+      return refusal ?? { allowed: false, rule: 'no-role' };
+    },
+  };
+}
+
+/** Allowed only if every reading of the path is allowed by this role. */
+function decideForRole(roleName: string, role: CompiledRole, method: string, readings: readonly string[]): Decision {
+  for (const path of readings) {
+    const denied = role.deny.find((rule) => applies(rule, method, path));
+    if (denied) return { allowed: false, rule: denied.id };
+  }
+  let allowedBy: string | undefined;
+  for (const path of readings) {
+    const allowed = role.allow.find((rule) => applies(rule, method, path));
+    if (!allowed) return { allowed: false, rule: `${roleName}.none` };
+    allowedBy ??= allowed.id;
+  }
+  return { allowed: true, rule: allowedBy ?? `${roleName}.none` };
+}
+
+function applies(rule: CompiledRule, method: string, path: string): boolean {
+  return (rule.methods === undefined || rule.methods.has(method)) && rule.matches(path);
+}
+
+function compileRule(id: string, rule: AccessRule): CompiledRule {
+  const matchers = rule.paths.map(compilePattern);
+  return {
+    id,
+    // HEAD reads like GET: a rule for GET covers it, as Prometheus's router does.
+    methods: rule.methods ? new Set(rule.methods.includes('GET') ? [...rule.methods, 'HEAD'] : rule.methods) : undefined,
+    matches: (path) => matchers.some((matches) => matches(path)),
+  };
+}
+
+/** `/a/*\/c` one segment per `*`, a final `/**` any rest (also none); everything else literal. */
+export function compilePattern(pattern: string): (path: string) => boolean {
+  if (pattern === '/**') return () => true;
+  const rest = pattern.endsWith('/**');
+  const base = rest ? pattern.slice(0, -3) : pattern;
+  const fixed = base === '' || base === '/' ? [] : base.split('/').slice(1);
+  return (path) => {
+    const segments = path === '/' ? [] : path.split('/').slice(1);
+    if (rest ? segments.length < fixed.length : segments.length !== fixed.length) return false;
+    return fixed.every((part, index) => part === '*' || part === segments[index]);
+  };
+}

@@ -1,0 +1,83 @@
+// Counters in Redis (rate-limit-redis over node-redis), shared by every replica. Commands fail at
+// once while Redis is unreachable (no offline queue), so a request never waits on it; the client
+// reconnects in the background. rate-limit-redis loads its Lua scripts once, at start: a Redis
+// that was down then would leave them failed for good, so they are loaded again after a failure.
+import { createClient, type RedisClientType } from 'redis';
+import { RedisStore } from 'rate-limit-redis';
+import type { Options } from 'express-rate-limit';
+import type { Logger } from '../../src/logger.ts';
+
+/** The longest a reconnect waits between attempts. */
+const MAX_RECONNECT_DELAY_MS = 2000;
+
+export interface RedisConnection {
+  client: RedisClientType;
+  createStore(name: string): RedisStore;
+  close(): Promise<void>;
+}
+
+export function connectRedis(url: string, prefix: string, logger: Logger): RedisConnection {
+  const client: RedisClientType = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS) },
+  });
+  let up = false;
+  client.on('ready', () => {
+    up = true;
+    logger.info({ redis: redactedUrl(url) }, 'connected to Redis for rate limits');
+  });
+  client.on('error', (error: Error) => {
+    if (!up) return; // reported once per outage, below and by each limit's store errors
+    up = false;
+    logger.error({ redis: redactedUrl(url), error: error.message }, 'lost the connection to Redis');
+  });
+  client.connect().catch((error: unknown) => logger.error({ redis: redactedUrl(url), error: error instanceof Error ? error.message : String(error) }, 'cannot connect to Redis yet; retrying'));
+  return {
+    client,
+    createStore: (name) => new ReloadingRedisStore({ sendCommand: (...args: string[]) => client.sendCommand(args), prefix: `${prefix}${name}:` }),
+    async close() {
+      client.destroy();
+    },
+  };
+}
+
+class ReloadingRedisStore extends RedisStore {
+  override async init(options: Options): Promise<void> {
+    this.windowMs = options.windowMs;
+    this.loadScripts();
+  }
+
+  override async increment(key: string) {
+    try {
+      return await super.increment(key);
+    } catch (error) {
+      this.loadScripts();
+      throw error;
+    }
+  }
+
+  override async get(key: string) {
+    try {
+      return await super.get(key);
+    } catch (error) {
+      this.loadScripts();
+      throw error;
+    }
+  }
+
+  private loadScripts(): void {
+    this.incrementScriptSha = this.loadIncrementScript();
+    this.getScriptSha = this.loadGetScript();
+    // Awaited where used; a failure here only means "not yet".
+    this.incrementScriptSha.catch(() => {});
+    this.getScriptSha.catch(() => {});
+  }
+}
+
+/** The URL without a password, for logs. */
+export function redactedUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
