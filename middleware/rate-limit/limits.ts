@@ -69,7 +69,12 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
     });
     // With failOpen off, a store failure reaches us as an error: the request is refused, 503.
     return (req: Request, res: Response, next: NextFunction) =>
-      void limiter(req, res, (error?: unknown) => (error === undefined ? next() : answer(res, req.url, 503, 'rate limit store unavailable')));
+      void limiter(req, res, (error?: unknown) => {
+        if (error === undefined) return next();
+        options.onStoreError?.();
+        logger.error({ limit: rule, error: error instanceof Error ? error.message : String(error) }, 'rate limit store failed; refusing the request (redis.failOpen is off)');
+        answer(res, req.url, 503, 'rate limit store unavailable');
+      });
   };
   const failuresOnly: Partial<Options> = {
     skipSuccessfulRequests: true,

@@ -1,7 +1,8 @@
 // Counters in Redis (rate-limit-redis over node-redis), shared by every replica. Commands fail at
 // once while Redis is unreachable (no offline queue), so a request never waits on it; the client
 // reconnects in the background. rate-limit-redis loads its Lua scripts once, at start: a Redis
-// that was down then would leave them failed for good, so they are loaded again after a failure.
+// that was not connected then would leave them failed for good, so they are loaded again on every
+// (re)connect and after a failure (found by the Redis tests).
 import { createClient, type RedisClientType } from 'redis';
 import { RedisStore } from 'rate-limit-redis';
 import type { Options } from 'express-rate-limit';
@@ -23,8 +24,10 @@ export function connectRedis(url: string, prefix: string, logger: Logger): Redis
     socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS) },
   });
   let up = false;
+  const stores = new Set<ReloadingRedisStore>();
   client.on('ready', () => {
     up = true;
+    for (const store of stores) store.reloadScripts();
     logger.info({ redis: redactedUrl(url) }, 'connected to Redis for rate limits');
   });
   client.on('error', (error: Error) => {
@@ -35,7 +38,11 @@ export function connectRedis(url: string, prefix: string, logger: Logger): Redis
   client.connect().catch((error: unknown) => logger.error({ redis: redactedUrl(url), error: error instanceof Error ? error.message : String(error) }, 'cannot connect to Redis yet; retrying'));
   return {
     client,
-    createStore: (name) => new ReloadingRedisStore({ sendCommand: (...args: string[]) => client.sendCommand(args), prefix: `${prefix}${name}:` }),
+    createStore: (name) => {
+      const store = new ReloadingRedisStore({ sendCommand: (...args: string[]) => client.sendCommand(args), prefix: `${prefix}${name}:` });
+      stores.add(store);
+      return store;
+    },
     async close() {
       client.destroy();
     },
@@ -64,6 +71,11 @@ class ReloadingRedisStore extends RedisStore {
       this.loadScripts();
       throw error;
     }
+  }
+
+  /** After each (re)connect: a load attempted while Redis was away failed for good. */
+  reloadScripts(): void {
+    if (this.windowMs !== undefined) this.loadScripts();
   }
 
   private loadScripts(): void {
