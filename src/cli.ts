@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // promgate's command line: run the gateway, check a config, generate a certificate.
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -12,6 +13,7 @@ import { ConfigError, errorMessage } from './errors.ts';
 import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from './hash-password.ts';
 import { loadWebConfig } from './config/web-config.ts';
 import { assembleGateway } from './gateway.ts';
+import { isClusterWorker, runPrimary, workerRegistry } from './cluster.ts';
 import { splitHostPort, type Config } from './config/schema.ts';
 import { HEALTHY_PATH, READY_PATH } from '../middleware/health/index.ts';
 import { createLogger, silentLogger } from './logger.ts';
@@ -97,7 +99,8 @@ async function run(args: string[]): Promise<number> {
   if (help) return process.stdout.write(usage()), 0;
   if (version) return process.stdout.write(`promgate ${packageVersion()}\n`), 0;
   const { config, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
-  const logger = createLogger({ level: config.log.level, format: config.log.format });
+  const rootLogger = createLogger({ level: config.log.level, format: config.log.format });
+  const logger = isClusterWorker() ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
   // Installed before startup: as PID 1 in a container, a signal without a handler is ignored.
   let handle: GatewayServer | undefined;
   let stopping = false;
@@ -111,10 +114,17 @@ async function run(args: string[]): Promise<number> {
     if (!handle) process.exit(0);
     void handle.close().then(() => process.exit(0));
   };
+  for (const warning of warnings) if (!isClusterWorker()) logger.warn({}, warning);
+  if (config.workers > 1 && !isClusterWorker()) {
+    await runPrimary(config, logger);
+    return -1;
+  }
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  for (const warning of warnings) logger.warn({}, warning);
-  handle = await createServer({ config, logger });
+  handle = isClusterWorker()
+    ? // The primary serves the metrics listener, with every worker's metrics added up.
+      await createServer({ config: { ...config, metrics: { ...config.metrics, listenAddress: undefined } }, logger, registry: workerRegistry() })
+    : await createServer({ config, logger });
   return -1; // keep running
 }
 

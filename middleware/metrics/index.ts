@@ -1,6 +1,7 @@
 // promgate's own metrics (prom-client), in a registry per gateway so two gateways in one process
 // never collide; a registry handed in by a library user may be shared, then metrics are reused.
 // Names follow Prometheus's conventions (prometheus_http_requests_total, ..._last_reload_successful).
+// Gauges say how --workers adds them up in the primary (aggregator): counters sum, states take the minimum.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 
@@ -47,9 +48,9 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
   const authFailures = reuse(registry, 'promgate_auth_failures_total', (name) =>
     new Counter({ name, help: 'Requests refused by basic auth, by reason.', labelNames: ['reason'] as const, registers: [registry] }));
   const reloadOk = reuse(registry, 'promgate_config_last_reload_successful', (name) =>
-    new Gauge({ name, help: 'Whether the last reload of a source (tls: certificate, key, CAs and web config; htpasswd) succeeded.', labelNames: ['source'] as const, registers: [registry] }));
+    new Gauge({ name, help: 'Whether the last reload of a source (tls: certificate, key, CAs and web config; htpasswd) succeeded.', labelNames: ['source'] as const, registers: [registry], aggregator: 'min' }));
   const reloadTime = reuse(registry, 'promgate_config_last_reload_success_timestamp_seconds', (name) =>
-    new Gauge({ name, help: 'When a source was last loaded successfully, as a Unix timestamp.', labelNames: ['source'] as const, registers: [registry] }));
+    new Gauge({ name, help: 'When a source was last loaded successfully, as a Unix timestamp.', labelNames: ['source'] as const, registers: [registry], aggregator: 'min' }));
   const reloads = reuse(registry, 'promgate_config_reloads_total', (name) =>
     new Counter({ name, help: 'Reloads of a source after its files changed, by result.', labelNames: ['source', 'result'] as const, registers: [registry] }));
   const decisions = reuse(registry, 'promgate_access_decisions_total', (name) =>
@@ -57,7 +58,7 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
   const storeErrors = reuse(registry, 'promgate_rate_limit_store_errors_total', (name) =>
     new Counter({ name, help: 'Rate-limit counts the store (Redis) failed; the request passed or got 503 as rateLimit.redis.failOpen says.', registers: [registry] }));
   const upstreamUp = reuse(registry, 'promgate_upstream_up', (name) =>
-    new Gauge({ name, help: 'Whether the upstream answered its ready path at the last check.', registers: [registry] }));
+    new Gauge({ name, help: 'Whether the upstream answered its ready path at the last check.', registers: [registry], aggregator: 'min' }));
 
   return {
     registry,
@@ -99,6 +100,7 @@ export function registerCertificateExpiry(registry: Registry, notAfter: () => Da
       name,
       help: 'When the served TLS certificate expires, as a Unix timestamp.',
       registers: [registry],
+      aggregator: 'min', // --workers: the earliest any worker serves
       collect() {
         this.set(notAfter().getTime() / 1000);
       },

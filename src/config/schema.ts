@@ -145,6 +145,13 @@ export const configSchema = z.strictObject({
       message: 'headersTimeout must not be longer than requestTimeout',
       path: ['headersTimeout'],
     }),
+  workers: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(1)
+    .describe('Processes serving requests (node:cluster, CLI only); the metrics listener then adds up all workers.'),
   basePath: basePath
     .default(DEFAULT_BASE_PATH)
     .describe('Path prefix the gateway serves under; stripped before forwarding. May be "/".'),
