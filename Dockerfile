@@ -8,6 +8,8 @@
 #   tls.crt, tls.key      the server certificate and key (key readable by uid 1000, `node`)
 #   .htpasswd             optional: basic auth is on when it is there
 #   web-config.yml        optional: Prometheus's web config (TLS, mTLS, users, headers)
+# Your own plugins go in /plugins (mount it read-only) and are named by absolute path in the config
+# file; the bundled ones are `promgate/plugins/tenant-header` and `promgate/plugins/audit-log`.
 # The root filesystem can be read-only: promgate writes nothing but its logs (stderr).
 
 ARG NODE_IMAGE=node:24-slim
@@ -23,6 +25,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY middleware ./middleware
+COPY plugins ./plugins
 RUN npm run build
 
 # ---- runtime: production dependencies + compiled output, non-root --------------------------------

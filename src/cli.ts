@@ -14,6 +14,9 @@ import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from './hash-pass
 import { loadWebConfig } from './config/web-config.ts';
 import { assembleGateway } from './gateway.ts';
 import { isClusterWorker, runPrimary, workerRegistry } from './cluster.ts';
+import { resolveRoutes } from './config/routes.ts';
+import { loadPlugins, pluginHooks } from './plugins.ts';
+import { Registry } from 'prom-client';
 import { splitHostPort, type Config } from './config/schema.ts';
 import { HEALTHY_PATH, READY_PATH } from '../middleware/health/index.ts';
 import { createLogger, silentLogger } from './logger.ts';
@@ -133,7 +136,11 @@ async function checkConfig(args: string[]): Promise<number> {
   const { config, configFile, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
   const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
   const credentials = await serverCredentials(config, webConfig, process.cwd(), { generate: false });
-  assembleGateway(config, { logger: silentLogger, webConfig }).close(); // every stage validates what it reads
+  // Every route's stages validate what they read; plugins are loaded and their options checked.
+  const plugins = await loadPlugins(config.plugins);
+  for (const route of resolveRoutes(config)) {
+    assembleGateway(route, { logger: silentLogger, webConfig, middleware: pluginHooks(plugins, route, { logger: silentLogger, registry: new Registry() }) }).close();
+  }
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   const tls = credentials ? `certificate ${credentials.certFile} (SHA-256 ${credentials.fingerprint})` : 'no certificate: a development certificate will be generated at start';
   process.stdout.write(`config OK${configFile ? ` (${configFile})` : ''}: ${config.upstream.url} under ${config.basePath}, ${tls}\n`);

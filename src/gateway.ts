@@ -5,7 +5,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { HelmetOptions } from 'helmet';
 import type { Registry } from 'prom-client';
 import { createAccessLogStage } from '../middleware/access-log/index.ts';
-import { createAccessControlStage } from '../middleware/access-control/index.ts';
+import { createAccessControlStage, PRESET_RULES } from '../middleware/access-control/index.ts';
 import { createBasePathRedirect } from '../middleware/base-path/index.ts';
 import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
 import { createClientIdentityStage } from '../middleware/client-identity/index.ts';
@@ -69,6 +69,8 @@ export type Gateway = Router & {
   prepareWebConfig(next: WebConfig | undefined): () => void;
   /** From now on /-/promgate/ready answers 503 (shutdown began); requests are still served. */
   drain(): void;
+  /** Why /-/promgate/ready answers 503 now, or undefined when it answers 200. */
+  notReadyReason(): string | undefined;
   /** Releases upstream connections and file watchers; call when the host app shuts down. */
   close(): void;
 };
@@ -100,7 +102,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   const securityHeaders = createSecurityHeaders({ overrides: headerOverrides(webConfig), helmet: extensions.helmet });
   const readiness = watchUpstreamReadiness({
     upstream,
-    path: config.upstream.readyPath,
+    path: config.upstream.readyPath ?? PRESET_RULES[config.preset].readyPath,
     intervalMs: parseDuration(config.upstream.readyInterval),
     logger,
     onResult: metrics.upstreamUp,
@@ -117,7 +119,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     onUpstreamError: metrics.upstreamError,
   });
   const auth =
-    config.auth.htpasswdFile || webConfig?.users.size
+    !config.auth.off && (config.auth.htpasswdFile || webConfig?.users.size)
     ? createBasicAuthStage({
         htpasswdFile: config.auth.htpasswdFile,
         staticUsers: webConfig?.users,
@@ -132,14 +134,13 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
         onReloadResult: (ok) => metrics.reloaded('htpasswd', ok),
       })
     : undefined;
-  if (config.auth.htpasswdFile) metrics.loaded('htpasswd');
-  const observeStages: Stage[] = [
-    { name: 'metrics', handle: metrics.observeRequest },
-    // No access log for a silent logger: nothing would be written, so save the work.
-    ...(config.log.accessLog && logger !== silentLogger ? [{ name: 'access-log', handle: createAccessLogStage(asPinoLogger(logger)) }] : []),
-  ];
+  if (auth && config.auth.htpasswdFile) metrics.loaded('htpasswd');
+  const route = config.basePath;
+  // No access log for a silent logger: nothing would be written, so save the work.
+  const accessLog: Stage[] = config.log.accessLog && logger !== silentLogger ? [{ name: 'access-log', handle: createAccessLogStage(asPinoLogger(logger)) }] : [];
+  const observeStages: Stage[] = [{ name: 'metrics', handle: (req, res, next) => metrics.observeRequest(req, res, next, route) }, ...accessLog];
   const health = createHealthStage(readiness);
-  const accessControl = createAccessControlStage({ config: config.accessControl, logger, onDecision: metrics.decision });
+  const accessControl = createAccessControlStage({ config: config.accessControl, preset: config.preset, logger, onDecision: metrics.decision });
   const redis = config.rateLimit.redis.url ? connectRedis(config.rateLimit.redis.url, config.rateLimit.redis.prefix, logger) : undefined;
   const limits = createRequestLimits({
     config: config.rateLimit,
@@ -189,7 +190,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   };
   const prepareWebConfig = (next: WebConfig | undefined) => {
     const users = next?.users ?? new Map();
-    if (!auth && users.size > 0) throw new ConfigError('basic_auth_users were added: turning authentication on needs a restart');
+    if (!auth && users.size > 0 && !config.auth.off) throw new ConfigError('basic_auth_users were added: turning authentication on needs a restart');
     const applyUsers = auth ? auth.prepareStaticUsers(users) : () => {};
     const headers = headerOverrides(next);
     return () => {
@@ -201,10 +202,11 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     stages: stages.map((stage) => stage.name),
     securityHeaders,
     metrics,
-    observe: chainStages(observeStages),
+    observe: chainStages([{ name: 'metrics', handle: (req, res, next) => metrics.observeRequest(req, res, next) }, ...accessLog]),
     health,
     prepareWebConfig,
     drain: readiness.drain,
+    notReadyReason: readiness.notReadyReason,
     close,
   });
 }

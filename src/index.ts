@@ -17,3 +17,5 @@ export { generateCertificate, loadServerCredentials, writeCertificateFiles } fro
 export type { GenerateCertificateOptions, ServerCredentials } from './tls/certificates.ts';
 export type { ProxyEvents } from '../middleware/proxy/index.ts';
 export type { GatewayMetrics, ReloadSource, UpstreamErrorKind } from '../middleware/metrics/index.ts';
+export { definePlugin } from './plugins.ts';
+export type { PluginContext, PluginDefinition } from './plugins.ts';

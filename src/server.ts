@@ -1,14 +1,16 @@
 // The standalone HTTPS server: the gateway mounted at the base path, everything else 404, behind
 // a TLS listener with modern defaults.
-import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { isHealthPath } from '../middleware/health/index.ts';
+import { createHealthStage, isHealthPath } from '../middleware/health/index.ts';
+import { resolveRoutes } from './config/routes.ts';
+import { loadPlugins, pluginHooks } from './plugins.ts';
 import { registerCertificateExpiry, sendMetrics } from '../middleware/metrics/index.ts';
 import { ConfigError, errorMessage } from './errors.ts';
-import { assembleGateway, toConfigInput, type Gateway, type GatewayOptions } from './gateway.ts';
+import { assembleGateway, HOOKS, toConfigInput, type Gateway, type GatewayOptions, type HookName } from './gateway.ts';
 import { validateConfig } from './config/load.ts';
 import { parseDuration, splitHostPort, type Config } from './config/schema.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -18,6 +20,15 @@ import { loadListenerTls, reloadListenerTls } from './tls/listener-tls.ts';
 
 /** How long idle keep-alive connections stay open after shutdown begins, for requests already sent. */
 export const SHUTDOWN_IDLE_LINGER_MS = 500;
+
+type RequestHandlerLike = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+/** The library's hooks, then the plugins' (config order), per stage. */
+function withHooks(middleware: GatewayOptions['middleware'], plugins: Partial<Record<HookName, RequestHandler[]>>): GatewayOptions['middleware'] {
+  const hooks: NonNullable<GatewayOptions['middleware']> = {};
+  for (const name of HOOKS) hooks[name] = [...[middleware?.[name] ?? []].flat(), ...(plugins[name] ?? [])];
+  return hooks;
+}
 
 export interface ServerOptions extends GatewayOptions {
   /** An already validated config (the CLI passes what loadConfig built); wins over the flat options. */
@@ -57,9 +68,22 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   if (webConfig && !webConfig.http2) logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
   const registry = givenRegistry ?? new Registry();
   if (!givenRegistry) collectDefaultMetrics({ register: registry }); // process_* and nodejs_*, once per registry
-  const gateway = assembleGateway(config, { middleware, on, logger, helmet, registry, webConfig });
+  const routes = resolveRoutes(config);
+  const plugins = await loadPlugins(config.plugins);
+  const gateways = routes.map((route) =>
+    assembleGateway(route, { middleware: withHooks(middleware, pluginHooks(plugins, route, { logger: logger as Logger & { child?: (bindings: object) => Logger }, registry })), on, logger, helmet, registry, webConfig }),
+  );
+  const gateway = gateways[0]!;
+  // The listener's own answers (root health, metrics listener) speak for every route.
+  const readiness = {
+    notReadyReason: () =>
+      gateways.map((each, index) => each.notReadyReason() && (routes.length > 1 ? `${routes[index]!.basePath}: ${each.notReadyReason()}` : each.notReadyReason())).find(Boolean),
+    drain: () => gateways.forEach((each) => each.drain()),
+    close: () => {},
+  };
+  const health = createHealthStage(readiness);
   let closing = false;
-  const app = createApp(config, gateway, logger, () => closing);
+  const app = createApp(routes, gateways, health, logger, () => closing);
   const { web } = config;
   const server = createHttpsServer(
     {
@@ -90,7 +114,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     res.once('close', () => pending.delete(res));
   });
   const tlsHolder = reloadListenerTls(server, tls, () => loadListenerTls(config, cwd, { generate: false }), logger, {
-    prepare: (next) => gateway.prepareWebConfig(next.webConfig),
+    prepare: (next) => {
+      const applyAll = gateways.map((each) => each.prepareWebConfig(next.webConfig));
+      return () => applyAll.forEach((apply) => apply());
+    },
     onResult: (ok) => gateway.metrics.reloaded('tls', ok),
   });
   gateway.metrics.loaded('tls');
@@ -108,13 +135,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       socket.destroy();
     });
   }
-  const metricsServer = config.metrics.listenAddress ? createMetricsServer(gateway, registry) : undefined;
+  const metricsServer = config.metrics.listenAddress ? createMetricsServer(health, registry) : undefined;
   try {
     await listen(server, config.web.listenAddress, 'web.listenAddress');
     if (metricsServer && config.metrics.listenAddress) await listen(metricsServer, config.metrics.listenAddress, 'metrics.listenAddress');
   } catch (error) {
     tlsHolder.close();
-    gateway.close();
+    for (const each of gateways) each.close();
     server.close();
     throw error;
   }
@@ -122,9 +149,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   if (metricsAddress) logger.info({ address: `${metricsAddress.address}:${metricsAddress.port}` }, 'metrics listening (plain HTTP): /metrics, /-/promgate/healthy, /-/promgate/ready');
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const basePath = config.basePath === '/' ? '' : config.basePath.replace(/\/$/, '');
-  const auth = config.auth.htpasswdFile ? `htpasswd ${config.auth.htpasswdFile}` : webConfig?.users.size ? `basic_auth_users of ${webConfig.file}` : 'off';
-  logger.info({ address: `${urlHost}:${address.port}`, base_path: config.basePath, upstream: config.upstream.url, auth }, 'promgate listening');
+  const basePath = routes[0]!.basePath === '/' ? '' : routes[0]!.basePath.replace(/\/$/, '');
+  const authOf = (route: Config) =>
+    route.auth.off ? 'off' : route.auth.htpasswdFile ? `htpasswd ${route.auth.htpasswdFile}` : webConfig?.users.size ? `basic_auth_users of ${webConfig.file}` : 'off';
+  if (routes.length === 1) {
+    logger.info({ address: `${urlHost}:${address.port}`, base_path: config.basePath, upstream: config.upstream.url, auth: authOf(config) }, 'promgate listening');
+  } else {
+    for (const route of routes) logger.info({ base_path: route.basePath, preset: route.preset, upstream: route.upstream.url, auth: authOf(route), plugins: gateways[routes.indexOf(route)]!.stages.filter((name) => /^(beforeAuth|afterAuth|beforeProxy)\[/.test(name)).length }, 'route');
+    logger.info({ address: `${urlHost}:${address.port}`, routes: routes.length }, 'promgate listening');
+  }
 
   let closed: Promise<void> | undefined;
   return {
@@ -138,7 +171,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     },
     close() {
       closing = true;
-      gateway.drain();
+      readiness.drain();
       for (const res of pending) if (!res.headersSent) res.setHeader('connection', 'close');
       closed ??= new Promise<void>((resolve) => {
         const deadline = setTimeout(() => {
@@ -155,7 +188,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
         NetServer.prototype.close.call(server, () => {
           clearTimeout(deadline);
           clearTimeout(linger);
-          gateway.close();
+          for (const each of gateways) each.close();
           if (!metricsServer) return resolve();
           metricsServer.close(() => resolve());
           metricsServer.closeAllConnections();
@@ -167,7 +200,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   };
 }
 
-function createApp(config: Config, gateway: Gateway, logger: Logger, isClosing: () => boolean): express.Express {
+function createApp(routes: readonly Config[], gateways: readonly Gateway[], health: RequestHandlerLike, logger: Logger, isClosing: () => boolean): express.Express {
+  const gateway = gateways[0]!;
   const app = express();
   app.disable('x-powered-by');
   app.set('case sensitive routing', true); // nginx locations are case-sensitive; so are we
@@ -178,15 +212,15 @@ function createApp(config: Config, gateway: Gateway, logger: Logger, isClosing: 
   });
   // Every request the listener answers is counted and logged once, also those outside the base path.
   app.use(gateway.observe);
-  const basePath = config.basePath === '/' ? '/' : config.basePath.replace(/\/$/, '');
-  // Probes also find the health endpoints at the root, whatever the base path.
-  if (basePath !== '/') {
+  const mountPath = (route: Config) => (route.basePath === '/' ? '/' : route.basePath.replace(/\/$/, ''));
+  // Probes also find the health endpoints at the root, whatever the base paths (all routes count).
+  if (!routes.some((route) => mountPath(route) === '/')) {
     app.use((req: Request, res: Response, next: NextFunction) => {
       if (!isHealthPath(req.url)) return next();
-      gateway.securityHeaders.handle(req, res, () => gateway.health(req, res, next));
+      gateway.securityHeaders.handle(req, res, () => health(req, res, next));
     });
   }
-  app.use(basePath, gateway);
+  routes.forEach((route, index) => app.use(mountPath(route), gateways[index]!));
   // The gateway's own answers outside the base path carry the same security headers.
   app.use((req: Request, res: Response) => {
     gateway.securityHeaders.handle(req, res, () => sendText(res, 404, '404 Not Found\n'));
@@ -211,14 +245,14 @@ function statusOf(error: unknown): number {
 }
 
 /** The plain-HTTP listener for Prometheus to scrape, and for probes that cannot do TLS or mTLS. */
-function createMetricsServer(gateway: Gateway, registry: Registry): HttpServer {
+function createMetricsServer(health: RequestHandlerLike, registry: Registry): HttpServer {
   return createHttpServer((req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];
     if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendMetrics(registry, res).catch(() => res.destroy());
       return;
     }
-    gateway.health(req as Request, res as Response, () => sendText(res, 404, '404 Not Found: see /metrics, /-/promgate/healthy, /-/promgate/ready\n'));
+    health(req, res, () => sendText(res, 404, '404 Not Found: see /metrics, /-/promgate/healthy, /-/promgate/ready\n'));
   });
 }
 

@@ -9,12 +9,16 @@ import '../../src/request-state.ts';
 import type { ClientIdentity } from '../../src/tls/client-certificates.ts';
 import { pathReadings } from './normalize.ts';
 import { compilePolicy, type AccessPolicy } from './policy.ts';
+import type { Preset } from './presets.ts';
 
-export { BUILT_IN_ROLES, compilePolicy, PROMETHEUS_PROTECTED_RULES } from './policy.ts';
+export { BUILT_IN_ROLES, compilePolicy } from './policy.ts';
+export { builtInRoles, PRESET_RULES, PRESETS, type Preset } from './presets.ts';
 export { pathReadings } from './normalize.ts';
 
 export interface AccessControlOptions {
   config: Config['accessControl'];
+  /** Which component's endpoints the built-in viewer role protects. */
+  preset?: Preset;
   logger: Logger;
   /** Counts each decision with the rule that made it (self-metrics). */
   onDecision?: (allowed: boolean, rule: string) => void;
@@ -26,7 +30,7 @@ export interface AccessControlStage {
 }
 
 export function createAccessControlStage(options: AccessControlOptions): AccessControlStage {
-  const policy = compilePolicy(options.config);
+  const policy = compilePolicy(options.config, options.preset);
   const { logger, onDecision } = options;
   return {
     policy,
@@ -46,7 +50,7 @@ export function createAccessControlStage(options: AccessControlOptions): AccessC
 }
 
 /** A verified client certificate's CN and SAN values (an unverified one names nobody). */
-function clientNames(client: ClientIdentity | undefined): string[] {
+export function clientNames(client: ClientIdentity | undefined): string[] {
   if (!client?.verified) return [];
   const names = client.sans.map((san) => san.slice(san.indexOf(':') + 1));
   const cn = /(?:^|, )CN=([^,]+)/.exec(client.subject)?.[1];

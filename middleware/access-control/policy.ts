@@ -2,6 +2,7 @@
 // and none of its deny rules does; a request with several roles needs one that allows it.
 import { ConfigError } from '../../src/errors.ts';
 import type { Config } from '../../src/config/schema.ts';
+import { builtInRoles, type Preset } from './presets.ts';
 
 export interface AccessRule {
   name?: string | undefined;
@@ -14,36 +15,8 @@ export interface RoleDefinition {
   deny: readonly AccessRule[];
 }
 
-/** Prometheus endpoints that change or stop the server, or write data. */
-export const PROMETHEUS_PROTECTED_RULES: readonly AccessRule[] = [
-  { name: 'admin-api', paths: ['/api/v1/admin/**'] },
-  { name: 'lifecycle', paths: ['/-/quit', '/-/reload'] },
-  { name: 'remote-write', paths: ['/api/v1/write'] },
-  { name: 'otlp-write', paths: ['/api/v1/otlp/**'] },
-];
-
-/** Read endpoints Prometheus also takes as POST (long queries do not fit in a URL). */
-export const PROMETHEUS_READ_POST_PATHS = [
-  '/api/v1/query',
-  '/api/v1/query_range',
-  '/api/v1/query_exemplars',
-  '/api/v1/series',
-  '/api/v1/labels',
-  '/api/v1/format_query',
-  '/api/v1/parse_query',
-  '/api/v1/read',
-];
-
-export const BUILT_IN_ROLES: Readonly<Record<string, RoleDefinition>> = {
-  viewer: {
-    allow: [
-      { name: 'read', methods: ['GET', 'HEAD', 'OPTIONS'], paths: ['/**'] },
-      { name: 'query-post', methods: ['POST'], paths: PROMETHEUS_READ_POST_PATHS },
-    ],
-    deny: PROMETHEUS_PROTECTED_RULES,
-  },
-  admin: { allow: [{ name: 'all', paths: ['/**'] }], deny: [] },
-};
+/** The Prometheus preset's built-in roles (kept for callers that do not pass a preset). */
+export const BUILT_IN_ROLES: Readonly<Record<string, RoleDefinition>> = builtInRoles('prometheus');
 
 export interface Decision {
   allowed: boolean;
@@ -69,8 +42,8 @@ export interface AccessPolicy {
   decide(method: string, readings: readonly string[], roles: readonly string[]): Decision;
 }
 
-export function compilePolicy(config: Config['accessControl']): AccessPolicy {
-  const definitions: Record<string, RoleDefinition> = { ...BUILT_IN_ROLES, ...config.roles };
+export function compilePolicy(config: Config['accessControl'], preset: Preset = 'prometheus'): AccessPolicy {
+  const definitions: Record<string, RoleDefinition> = { ...builtInRoles(preset), ...config.roles };
   const roles = new Map<string, CompiledRole>();
   for (const [name, definition] of Object.entries(definitions)) {
     roles.set(name, {

@@ -21,8 +21,11 @@ const COUNTED = Symbol('promgate.metrics.counted');
 
 export interface GatewayMetrics {
   readonly registry: Registry;
-  /** Counts the request and times it until the response closes; first stage of the chain. */
-  observeRequest(req: IncomingMessage, res: ServerResponse, next: () => void): void;
+  /**
+   * Counts the request and times it until the response closes; first stage of the chain. `route`
+   * is the base path of the gateway the request reached ('' for answers outside every route).
+   */
+  observeRequest(req: IncomingMessage, res: ServerResponse, next: () => void, route?: string): void;
   upstreamError(kind: UpstreamErrorKind): void;
   authFailure(reason: string): void;
   /** A source loaded at start. */
@@ -38,9 +41,9 @@ export interface GatewayMetrics {
 
 export function createGatewayMetrics(registry: Registry = new Registry()): GatewayMetrics {
   const requests = reuse(registry, 'promgate_http_requests_total', (name) =>
-    new Counter({ name, help: 'Requests answered, by status code and method.', labelNames: ['code', 'method'] as const, registers: [registry] }));
+    new Counter({ name, help: 'Requests answered, by status code, method and route (base path).', labelNames: ['code', 'method', 'route'] as const, registers: [registry] }));
   const duration = reuse(registry, 'promgate_http_request_duration_seconds', (name) =>
-    new Histogram({ name, help: 'Time from the request to the end of its response, by method.', labelNames: ['method'] as const, buckets: DURATION_BUCKETS, registers: [registry] }));
+    new Histogram({ name, help: 'Time from the request to the end of its response, by method and route.', labelNames: ['method', 'route'] as const, buckets: DURATION_BUCKETS, registers: [registry] }));
   const inFlight = reuse(registry, 'promgate_http_requests_in_flight', (name) =>
     new Gauge({ name, help: 'Requests being answered now.', registers: [registry] }));
   const upstreamErrors = reuse(registry, 'promgate_upstream_errors_total', (name) =>
@@ -62,17 +65,22 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
 
   return {
     registry,
-    observeRequest(req, res, next) {
-      const counted = res as ServerResponse & { [COUNTED]?: true };
-      if (counted[COUNTED]) return next();
-      counted[COUNTED] = true;
+    observeRequest(req, res, next, route) {
+      const counted = res as ServerResponse & { [COUNTED]?: { route: string } };
+      if (counted[COUNTED]) {
+        // Counted by the server already; now the request reached a route, which names it.
+        if (route !== undefined) counted[COUNTED].route = route;
+        return next();
+      }
+      const state = { route: route ?? '' };
+      counted[COUNTED] = state;
       const start = performance.now();
       inFlight.inc();
       res.once('close', () => {
         inFlight.dec();
         const method = KNOWN_METHODS.has(req.method ?? '') ? (req.method as string) : 'other';
-        requests.inc({ code: res.statusCode, method });
-        duration.observe({ method }, (performance.now() - start) / 1000);
+        requests.inc({ code: res.statusCode, method, route: state.route });
+        duration.observe({ method, route: state.route }, (performance.now() - start) / 1000);
       });
       next();
     },

@@ -76,6 +76,14 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     origins.set(option.key, origin);
   }
 
+  // Plugin modules given as paths are relative to the config file (package names stay as they are).
+  const pluginsOrigin = origins.get('plugins');
+  if (Array.isArray(input.plugins) && pluginsOrigin) {
+    for (const plugin of input.plugins as Array<{ module?: unknown }>) {
+      if (typeof plugin?.module === 'string' && /^\.\.?\//.test(plugin.module)) plugin.module = resolve(pluginsOrigin.baseDir, plugin.module);
+    }
+  }
+
   for (const key of PATH_KEYS) {
     const path = key.split('.');
     const value = getPath(input, path);

@@ -31,6 +31,7 @@ interface JsonSchemaNode {
   default?: unknown;
   properties?: Record<string, JsonSchemaNode>;
   additionalProperties?: boolean | JsonSchemaNode;
+  items?: JsonSchemaNode;
 }
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -51,7 +52,7 @@ function collect(node: JsonSchemaNode, path: string[], out: OptionSpec[]): void 
     kind,
     description: node.description ?? '',
     default: node.default,
-    fileOnly: isMap && typeof node.additionalProperties === 'object' && node.additionalProperties.type === 'object',
+    fileOnly: (isMap && typeof node.additionalProperties === 'object' && node.additionalProperties.type === 'object') || (node.type === 'array' && node.items?.type === 'object'),
   });
 }
 

@@ -32,6 +32,9 @@ export const DEFAULT_READY_PATH = '/-/ready';
 export const DEFAULT_READY_INTERVAL = '5s';
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+export const PRESETS = ['prometheus', 'alertmanager', 'pushgateway', 'generic'] as const;
+export type Preset = (typeof PRESETS)[number];
+export const PLUGIN_STAGES = ['beforeAuth', 'afterAuth', 'beforeProxy'] as const;
 export const DEFAULT_ROLE = 'viewer';
 export const DEFAULT_FAILED_AUTH_PER_CLIENT = 30;
 export const DEFAULT_FAILED_AUTH_PER_USER = 10;
@@ -155,6 +158,25 @@ export const configSchema = z.strictObject({
   basePath: basePath
     .default(DEFAULT_BASE_PATH)
     .describe('Path prefix the gateway serves under; stripped before forwarding. May be "/".'),
+  preset: z
+    .enum(PRESETS)
+    .default('prometheus')
+    .describe("The upstream's kind: its dangerous endpoints (refused to viewers) and its ready path. prometheus, alertmanager, pushgateway or generic."),
+  routes: z
+    .array(z.looseObject({ basePath }))
+    .default([])
+    .describe('Several upstreams behind one listener: each route sets basePath and may override preset, upstream, auth, accessControl, rateLimit, cors, headers; the rest is inherited.'),
+  plugins: z
+    .array(
+      z.strictObject({
+        module: z.string().min(1),
+        stage: z.enum(PLUGIN_STAGES),
+        options: z.unknown().optional(),
+        routes: z.array(basePath).optional(),
+      }),
+    )
+    .default([])
+    .describe('ES modules (path relative to the config file, or package name) run at a named stage, on every route or those listed.'),
   upstream: z
     .strictObject({
       url: upstreamUrl.default(DEFAULT_UPSTREAM_URL).describe('Prometheus to forward to.'),
@@ -168,8 +190,8 @@ export const configSchema = z.strictObject({
       readyPath: z
         .string()
         .regex(/^$|^\/[^?#\s]*$/, { message: 'must be a path such as /-/ready, or "" to not poll' })
-        .default(DEFAULT_READY_PATH)
-        .describe('Upstream path polled for /-/promgate/ready; "" makes ready mean only "listening".'),
+        .optional()
+        .describe(`Upstream path polled for /-/promgate/ready; "" makes ready mean only "listening". Default: the preset's (${DEFAULT_READY_PATH}; generic: "").`),
       readyInterval: positiveDuration
         .default(DEFAULT_READY_INTERVAL)
         .describe('How often the upstream ready path is polled; ready needs an answer within 3 intervals.'),
@@ -178,7 +200,6 @@ export const configSchema = z.strictObject({
       url: DEFAULT_UPSTREAM_URL,
       timeout: DEFAULT_UPSTREAM_TIMEOUT,
       forwardAuthorization: false,
-      readyPath: DEFAULT_READY_PATH,
       readyInterval: DEFAULT_READY_INTERVAL,
     }),
   tls: z
@@ -202,6 +223,7 @@ export const configSchema = z.strictObject({
         .min(1)
         .optional()
         .describe('Apache .htpasswd file; enables basic auth for everything under the base path. Reloaded on change.'),
+      off: z.boolean().default(false).describe('No basic auth on this route, even when users are configured (e.g. a route for public dashboards).'),
       realm: z
         .string()
         .regex(/^[^"\\\r\n]*$/, { message: 'must not contain quotes, backslashes or line breaks' })
@@ -226,6 +248,7 @@ export const configSchema = z.strictObject({
         .describe('Paths below the base path that skip auth, e.g. /-/healthy,/-/ready. A trailing * matches a prefix.'),
     })
     .default({
+      off: false,
       realm: DEFAULT_REALM,
       allowPlaintext: false,
       cacheSize: DEFAULT_AUTH_CACHE_SIZE,

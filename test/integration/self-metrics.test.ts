@@ -31,14 +31,15 @@ describe('self-metrics', () => {
     assert.equal((await setup.gateway.request('/prometheus/api/v1/query')).status, 401);
     assert.equal((await setup.gateway.request('/elsewhere')).status, 404);
     const after = await eventually(metricsAddress(), (samples) => {
-      assert.equal(valueOf(samples, 'promgate_http_requests_total{code="200",method="GET"}') - valueOf(before, 'promgate_http_requests_total{code="200",method="GET"}'), 3);
+      assert.equal(valueOf(samples, 'promgate_http_requests_total{code="200",method="GET",route="/prometheus"}') - valueOf(before, 'promgate_http_requests_total{code="200",method="GET",route="/prometheus"}'), 3);
     });
     const delta = (series: string) => valueOf(after, series) - valueOf(before, series);
-    assert.equal(delta('promgate_http_requests_total{code="200",method="POST"}'), 1);
-    assert.equal(delta('promgate_http_requests_total{code="401",method="GET"}'), 1);
-    assert.equal(delta('promgate_http_requests_total{code="404",method="GET"}'), 1, 'answers outside the base path count too');
-    assert.equal(delta('promgate_http_request_duration_seconds_count{method="GET"}'), 5);
-    assert.ok(delta('promgate_http_request_duration_seconds_sum{method="GET"}') > 0);
+    assert.equal(delta('promgate_http_requests_total{code="200",method="POST",route="/prometheus"}'), 1);
+    assert.equal(delta('promgate_http_requests_total{code="401",method="GET",route="/prometheus"}'), 1);
+    assert.equal(delta('promgate_http_requests_total{code="404",method="GET",route=""}'), 1, 'answers outside the base path count too');
+    assert.equal(delta('promgate_http_request_duration_seconds_count{method="GET",route="/prometheus"}'), 4);
+    assert.equal(delta('promgate_http_request_duration_seconds_count{method="GET",route=""}'), 1);
+    assert.ok(delta('promgate_http_request_duration_seconds_sum{method="GET",route="/prometheus"}') > 0);
     assert.equal(valueOf(after, 'promgate_http_requests_in_flight'), 0);
   });
 
@@ -85,7 +86,7 @@ describe('self-metrics', () => {
     const response = await setup.gateway.request('/prometheus/-/promgate/metrics', { headers: alice });
     assert.equal(response.status, 200);
     assert.match(String(response.headers['content-type']), /^text\/plain; version=0\.0\.4/);
-    assert.match(response.text, /^promgate_http_requests_total\{code="200",method="GET"\} \d+$/m);
+    assert.match(response.text, /^promgate_http_requests_total\{code="200",method="GET",route="\/prometheus"\} \d+$/m);
     assert.match(response.text, /^process_cpu_seconds_total \d/m, 'default process metrics');
     assert.match(response.text, /^nodejs_heap_size_used_bytes \d/m);
     assert.ok(!setup.upstream.requests.some((request) => request.url.includes('/-/promgate/')), 'answered by the gateway, not forwarded');
@@ -188,7 +189,7 @@ describe('self-metrics in the library', () => {
       await fetch(`http://127.0.0.1:${port}/a/-/promgate/healthy`);
       await fetch(`http://127.0.0.1:${port}/b/-/promgate/healthy`);
       const text = await registry.metrics();
-      assert.match(text, /^promgate_http_requests_total\{code="200",method="GET"\} 2$/m);
+      assert.match(text, /^promgate_http_requests_total\{code="200",method="GET",route="\/prometheus"\} 2$/m);
       assert.doesNotMatch(await one.metrics.registry.metrics(), /^promgate_http_requests_total\{/m);
     } finally {
       server.close();

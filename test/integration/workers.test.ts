@@ -33,7 +33,7 @@ describe('--workers (node:cluster)', () => {
       }
       assert.deepEqual([...workersSeen].sort(), [1, 2], `both workers answered within ${sent} requests`);
       const samples = parseMetrics(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
-      assert.equal(valueOf(samples, 'promgate_http_requests_total{code="200",method="GET"}'), sent, 'the primary adds up both workers');
+      assert.equal(valueOf(samples, 'promgate_http_requests_total{code="200",method="GET",route="/prometheus"}'), sent, 'the primary adds up both workers');
       assert.equal(valueOf(samples, 'promgate_tls_certificate_expiry_timestamp_seconds'), Date.parse(new X509Certificate(cert.cert).validTo) / 1000, 'a state, not a sum');
       assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/-/promgate/ready`)).status, 200);
       assert.equal(await cli.stop('SIGTERM'), 0);

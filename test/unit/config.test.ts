@@ -127,7 +127,7 @@ describe('config loading', () => {
     assert.equal(byKey['upstream.url']?.env, 'PROMGATE_UPSTREAM_URL');
     assert.equal(byKey['basePath']?.flag, 'base-path');
     for (const option of OPTIONS) assert.ok(option.description.length > 0, `${option.key} has a description`);
-    assert.deepEqual(OPTIONS.filter((option) => option.fileOnly).map((option) => option.key), ['accessControl.roles']);
+    assert.deepEqual(OPTIONS.filter((option) => option.fileOnly).map((option) => option.key), ['routes', 'plugins', 'accessControl.roles']);
   });
 
   it('takes structured settings (access-control roles) from the config file only', () => {

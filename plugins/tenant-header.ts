@@ -1,0 +1,44 @@
+// Multi-tenancy for Grafana Mimir, Cortex, Thanos or Loki behind promgate: sets the tenant header
+// (X-Scope-OrgID) from the authenticated user or the verified client certificate through a
+// mapping. Whatever the client sent in that header is always replaced, so nobody picks a tenant.
+//
+//   plugins:
+//     - module: promgate/plugins/tenant-header     # or a path, e.g. ./plugins/tenant-header.js
+//       stage: beforeProxy
+//       options: { users: { alice: team-a }, clients: { grafana.example: team-b }, default: anonymous }
+import type { Request, Response, NextFunction } from 'express';
+import { z } from 'zod';
+import { clientNames } from '../middleware/access-control/index.ts';
+import { definePlugin } from '../src/plugins.ts';
+
+const tenant = z.string().regex(/^[A-Za-z0-9!._*'()-]{1,150}$/, { message: "must be a Mimir tenant ID (letters, digits and !-_.*'(), up to 150)" });
+
+export default definePlugin({
+  name: 'tenant-header',
+  options: z.strictObject({
+    header: z.string().regex(/^[A-Za-z0-9-]+$/).default('X-Scope-OrgID'),
+    users: z.record(z.string(), tenant).default({}),
+    clients: z.record(z.string(), tenant).default({}),
+    /** For requests no mapping names; without it they are refused (403). */
+    default: tenant.optional(),
+  }),
+  create(options, { logger }) {
+    const header = options.header.toLowerCase();
+    const users = new Map(Object.entries(options.users));
+    const clients = new Map(Object.entries(options.clients));
+    return (req: Request, res: Response, next: NextFunction) => {
+      const state = req.promgate;
+      const fromUser = state?.user === undefined ? undefined : users.get(state.user);
+      const fromClient = clientNames(state?.client).map((name) => clients.get(name)).find(Boolean);
+      const chosen = fromUser ?? fromClient ?? options.default;
+      if (chosen === undefined) {
+        logger.info({ user: state?.user, path: req.originalUrl.split('?', 1)[0] }, 'no tenant for this request');
+        const body = JSON.stringify({ status: 'error', errorType: 'forbidden', error: 'no tenant is mapped to this user or client certificate' });
+        res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+        return;
+      }
+      req.headers[header] = chosen;
+      next();
+    };
+  },
+});
