@@ -2,12 +2,13 @@
 // Apache htpasswd file), measured by wrk over TLS, alternating A/B then B/A; prints medians and the
 // ratio and writes bench/results/auth.json. Run: npm run bench:auth
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateCertificate, writeCertificateFiles } from '../src/index.ts';
-import { LOAD_CORE, median, PIN, runWrk, SERVER_CORE, startProcess, stopProcess, type WrkResult } from './lib.ts';
+import { LOAD_CORE, median, PIN, runWrk, SERVER_CORE, type WrkResult } from './lib.ts';
+import { startProcess, stopProcess } from './processes.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -20,8 +21,14 @@ writeCertificateFiles(material, join(work, 'tls.crt'), join(work, 'tls.key'));
 const htpasswd = join(work, '.htpasswd');
 execFileSync('htpasswd', ['-cbB', '-C', '10', htpasswd, 'bench', 'bench password'], { stdio: 'ignore' });
 
-const { child: upstream, match } = await startProcess(LOAD_CORE, process.execPath, [join(root, 'bench/static-upstream.ts')], /upstream listening on (\d+)/);
-const upstreamPort = match[1];
+const { child: upstream, match } = await startProcess({
+  core: LOAD_CORE,
+  command: process.execPath,
+  args: [join(root, 'bench/static-upstream.ts')],
+  logFile: join(work, 'upstream.log'),
+  ready: /upstream listening on (\d+)/,
+});
+const upstreamPort = match![1];
 
 const variants = [
   { name: 'promgate, no auth', port: 18601, extra: [] as string[], headers: {} as Record<string, string> },
@@ -34,13 +41,14 @@ const variants = [
 ];
 const gateways = await Promise.all(
   variants.map(async (variant) =>
-    (await startProcess(
-      SERVER_CORE,
-      process.execPath,
-      [join(root, 'src/cli.ts'), '--web.listen-address', `127.0.0.1:${variant.port}`, '--upstream.url', `http://127.0.0.1:${upstreamPort}`,
+    (await startProcess({
+      core: SERVER_CORE,
+      command: process.execPath,
+      args: [join(root, 'src/cli.ts'), '--web.listen-address', `127.0.0.1:${variant.port}`, '--upstream.url', `http://127.0.0.1:${upstreamPort}`,
         '--tls.cert-file', join(work, 'tls.crt'), '--tls.key-file', join(work, 'tls.key'), ...variant.extra],
-      /promgate listening/,
-    )).child,
+      logFile: join(work, `promgate-${variant.port}.log`),
+      ready: /promgate listening/,
+    })).child,
   ),
 );
 
@@ -59,6 +67,7 @@ try {
   }
 } finally {
   await Promise.all([...gateways, upstream].map(stopProcess));
+  rmSync(work, { recursive: true, force: true });
 }
 
 const summary = variants.map((variant) => {

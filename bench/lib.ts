@@ -1,5 +1,6 @@
-// Shared pieces of the benchmarks: child processes, wrk runs over TLS, medians.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+// Shared pieces of the benchmarks: core pinning, wrk runs over TLS, medians. Processes and what
+// /proc says about them live in ./processes.ts.
+import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 
@@ -12,26 +13,52 @@ const exec = promisify(execFile);
 export const PIN = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2;
 export const SERVER_CORE = '0';
 export const LOAD_CORE = '1';
+/** No pinning: the process may run on any core. */
+export const ANY_CORE = undefined;
+export type Core = typeof SERVER_CORE | typeof LOAD_CORE | typeof ANY_CORE;
 
 /** `command args` run on the given core when pinning is on. */
-export function pinned(core: string, command: string, args: string[]): [string, string[]] {
-  return PIN ? ['taskset', ['-c', core, command, ...args]] : [command, args];
+export function pinned(core: Core, command: string, args: string[]): [string, string[]] {
+  return PIN && core !== ANY_CORE ? ['taskset', ['-c', core, command, ...args]] : [command, args];
 }
 
 export interface WrkResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** Response bytes per second as wrk counts them (MB = 2^20 bytes). */
   megabytesPerSecond: number;
+  requests: number;
+  /** Answers with a status >= 400 (wrk's "Non-2xx or 3xx"). */
+  badStatus: number;
+  socketErrors: { connect: number; read: number; write: number; timeout: number };
+  /** badStatus plus every socket error. */
   errors: number;
 }
 
+export interface WrkOptions {
+  connections: number;
+  seconds: number;
+  threads?: number;
+  headers?: Record<string, string>;
+  /** A wrk Lua script (method, body). */
+  script?: string;
+  /** Requests slower than this count as timeouts; wrk's default is 2 s. */
+  timeoutSeconds?: number;
+  /** Where wrk runs; the load core by default. */
+  core?: Core;
+  /** Kills wrk when aborted (the benchmark is stopping). */
+  signal?: AbortSignal;
+}
+
 /** One wrk run with latency percentiles; keep-alive connections over TLS. */
-export async function runWrk(url: string, options: { connections: number; seconds: number; threads?: number; headers?: Record<string, string> }): Promise<WrkResult> {
+export async function runWrk(url: string, options: WrkOptions): Promise<WrkResult> {
   const args = ['-t', String(options.threads ?? 1), '-c', String(options.connections), '-d', `${options.seconds}s`, '--latency'];
+  if (options.timeoutSeconds !== undefined) args.push('--timeout', `${options.timeoutSeconds}s`);
+  if (options.script) args.push('-s', options.script);
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`);
-  const [command, fullArgs] = pinned(LOAD_CORE, 'wrk', [...args, url]);
-  const { stdout } = await exec(command, fullArgs, { timeout: (options.seconds + 30) * 1000 });
+  const [command, fullArgs] = pinned(options.core ?? LOAD_CORE, 'wrk', [...args, url]);
+  const { stdout } = await exec(command, fullArgs, { timeout: (options.seconds + (options.timeoutSeconds ?? 2) + 30) * 1000, signal: options.signal });
   return parseWrk(stdout);
 }
 
@@ -43,15 +70,18 @@ export function parseWrk(output: string): WrkResult {
   };
   const transfer = /Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/.exec(output);
   const scale = { B: 1 / 1048576, KB: 1 / 1024, MB: 1, GB: 1024 }[(transfer?.[2] ?? 'MB') as 'B' | 'KB' | 'MB' | 'GB'];
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
-  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
-  const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0);
+  const badStatus = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const socketErrors = { connect: Number(socket?.[1] ?? 0), read: Number(socket?.[2] ?? 0), write: Number(socket?.[3] ?? 0), timeout: Number(socket?.[4] ?? 0) };
   return {
     requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? Number.NaN),
     p50Ms: percentile('50'),
     p99Ms: percentile('99'),
     megabytesPerSecond: Number(transfer?.[1] ?? Number.NaN) * scale,
-    errors,
+    requests: Number(/(\d+) requests in/.exec(output)?.[1] ?? Number.NaN),
+    badStatus,
+    socketErrors,
+    errors: badStatus + socketErrors.connect + socketErrors.read + socketErrors.write + socketErrors.timeout,
   };
 }
 
@@ -61,27 +91,8 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Starts a process; resolves with it and the `ready` match once its stdout/stderr shows one. */
-export function startProcess(core: string, command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const [pinnedCommand, pinnedArgs] = pinned(core, command, args);
-  const child = spawn(pinnedCommand, pinnedArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = ready.exec(output);
-      if (match) resolve({ child, match });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}: ${output}`)));
-    setTimeout(() => reject(new Error(`${command} not ready after 20 s: ${output}`)), 20_000).unref();
-  });
-}
-
-export async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+/** The errors of a run, spelled out for the log and the table. */
+export function describeErrors(wrk: WrkResult): string {
+  const { connect, read, write, timeout } = wrk.socketErrors;
+  return `${wrk.badStatus} status >= 400, socket errors connect ${connect} read ${read} write ${write} timeout ${timeout}`;
 }

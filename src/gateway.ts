@@ -174,7 +174,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     // After auth, which names the user; before anything that answers for the upstream.
     { name: 'access-control', handle: accessControl.handle },
     ...optional('rate-limit.per-user', limits.perUser),
-    ...(config.metrics.exposeOnGateway ? [{ name: 'self-metrics', handle: createSelfMetricsStage(metrics) }] : []),
+    ...optional('self-metrics', config.metrics.exposeOnGateway ? createSelfMetricsStage(metrics) : undefined),
     ...hook('afterAuth'),
     ...hook('beforeProxy'),
     { name: 'proxy', handle: proxy.handle },

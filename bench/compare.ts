@@ -1,0 +1,211 @@
+// promgate against the nginx recipe from Prometheus's guide, in one run, side by side: every server
+// is started here, checked to answer 200 with the right body, then measured by wrk over TLS in
+// alternating rounds (A B C, C B A, ...). Prints one table, the ratios against the issue's targets,
+// and writes bench/results/compare.json. Run: node bench/compare.ts (BENCH_QUICK=1: a smoke run).
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import { ANY_CORE, describeErrors, LOAD_CORE, PIN, runWrk, SERVER_CORE, type Core } from './lib.ts';
+import { closeOnSignals, coreBusySeconds, cpuSeconds, createProcessGroup, peakRssMegabytes, processTree, resetPeakRss, rssMegabytes, waitForQuiet, waitForQuietCore } from './processes.ts';
+import { printReport, summarize, type RunRecord } from './report.ts';
+import { defineScenarios, type Endpoint, type Scenario, type Target, type Variant } from './scenarios.ts';
+import {
+  BASIC_AUTH_HEADER,
+  fetchOnce,
+  makeCertificate,
+  makeHtpasswd,
+  promgateEntry,
+  promgateHasFlag,
+  startNginx,
+  startPrometheus,
+  startPromgate,
+  startStaticUpstream,
+  versions,
+  type Answer,
+} from './servers.ts';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const env = (name: string, full: number, quick: number) => Number(process.env[name] ?? (QUICK ? quick : full));
+const PARAMETERS = {
+  quick: QUICK,
+  rounds: env('BENCH_ROUNDS', 4, 2),
+  seconds: env('BENCH_SECONDS', 4, 1),
+  warmUpSeconds: env('BENCH_WARMUP_SECONDS', 2, 1),
+  authSeconds: env('BENCH_AUTH_SECONDS', 5, 3),
+  memoryRounds: env('BENCH_MEMORY_ROUNDS', 2, 1),
+  memorySeconds: env('BENCH_MEMORY_SECONDS', 6, 3),
+  smallConnections: env('BENCH_CONNECTIONS', 32, 32),
+  largeConnections: env('BENCH_LARGE_CONNECTIONS', 8, 8),
+  memoryConnections: 64,
+  uploadBytes: 1024 * 1024,
+  pinned: PIN,
+  serverCore: PIN ? SERVER_CORE : 'any',
+  loadCore: PIN ? LOAD_CORE : 'any',
+};
+const root = join(import.meta.dirname, '..');
+
+const group = createProcessGroup();
+closeOnSignals(group);
+const notes: string[] = [];
+let exitCode = 0;
+try {
+  const work = group.tempDir('promgate-compare-');
+  chmodSync(work, 0o755); // nginx's worker (nobody) reads the htpasswd file and writes temp files here
+  const { entry, note } = promgateEntry(root);
+  notes.push(`promgate runs as: node ${note}`);
+  const { cert, key } = makeCertificate(root, work);
+  const ca = readFileSync(cert);
+  const htpasswd = makeHtpasswd(work);
+  console.log(`starting servers in ${work} (${PIN ? `servers on core ${SERVER_CORE}, wrk and upstreams on core ${LOAD_CORE}` : 'unpinned'})...`);
+
+  const [prometheus, upstream] = await Promise.all([startPrometheus(group, work), startStaticUpstream(group, work)]);
+  const upstreamPorts: Record<Target, number> = { prometheus: prometheus.port, static: upstream.port };
+  const variants: Variant[] = [
+    {
+      id: 'upstream',
+      label: 'upstream direct (plain HTTP)',
+      headers: {},
+      requiresAuth: false,
+      endpoints: { prometheus: { base: `http://127.0.0.1:${prometheus.port}`, pid: prometheus.pid }, static: { base: `http://127.0.0.1:${upstream.port}`, pid: upstream.pid } },
+    },
+  ];
+  const targets = ['prometheus', 'static'] as const;
+  for (const [id, label, kind] of [['nginx', 'nginx recipe', 'recipe'], ['nginx-tuned', 'nginx tuned (keepalive 32)', 'tuned'], ['nginx-auth', 'nginx recipe + auth_basic', 'auth']] as const) {
+    const nginx = await startNginx(group, { kind, core: SERVER_CORE, dir: work, cert, key, htpasswd, upstreams: targets.map((target) => upstreamPorts[target]) });
+    const endpoints = Object.fromEntries(targets.map((target, index) => [target, { base: `https://127.0.0.1:${nginx.ports[index]}/prometheus`, pid: nginx.pid }]));
+    variants.push({ id, label, headers: kind === 'auth' ? BASIC_AUTH_HEADER : {}, requiresAuth: kind === 'auth', endpoints });
+  }
+  const promgateVariants: { id: string; label: string; auth: boolean; extra: string[]; core: Core; workers: number; targets: readonly Target[] }[] = [
+    { id: 'promgate-auth', label: 'promgate full chain (basic auth)', auth: true, extra: [], core: SERVER_CORE, workers: 1, targets },
+    { id: 'promgate-auth-nolog', label: 'promgate full chain, --no-log.access-log', auth: true, extra: ['--no-log.access-log'], core: SERVER_CORE, workers: 1, targets },
+    { id: 'promgate', label: 'promgate without auth', auth: false, extra: [], core: SERVER_CORE, workers: 1, targets },
+    // Untouched until the memory scenario, so their peak is that load's, not an earlier scenario's heap.
+    { id: 'promgate-auth-fresh', label: 'promgate full chain, fresh process', auth: true, extra: [], core: SERVER_CORE, workers: 1, targets: ['static'] },
+    { id: 'promgate-fresh', label: 'promgate without auth, fresh process', auth: false, extra: [], core: SERVER_CORE, workers: 1, targets: ['static'] },
+  ];
+  if (promgateHasFlag(entry, '--workers')) {
+    // Pinned to one core, a second worker has nothing to run on: this pair runs unpinned.
+    const unpinned = { auth: true, core: ANY_CORE, targets: ['static'] as const };
+    promgateVariants.push(
+      { ...unpinned, id: 'promgate-1w-unpinned', label: 'promgate full chain, 1 worker, unpinned', extra: [], workers: 1 },
+      { ...unpinned, id: 'promgate-2w-unpinned', label: 'promgate full chain, --workers=2, unpinned', extra: ['--workers=2'], workers: 2 },
+    );
+  } else {
+    notes.push('promgate --help lists no --workers flag: the --workers=2 comparison was skipped');
+  }
+  const started = await Promise.all(
+    promgateVariants.map(async (variant) => {
+      const endpoints: Partial<Record<Target, Endpoint>> = {};
+      for (const target of variant.targets) {
+        const extra = [...(variant.auth ? [`--auth.htpasswd-file=${htpasswd}`] : []), ...variant.extra];
+        const server = await startPromgate(group, { entry, core: variant.core, dir: work, name: variant.id, upstream: upstreamPorts[target], cert, key, extra, workers: variant.workers });
+        endpoints[target] = { base: `https://127.0.0.1:${server.port}/prometheus`, pid: server.pid };
+      }
+      return { id: variant.id, label: variant.label, headers: variant.auth ? BASIC_AUTH_HEADER : {}, requiresAuth: variant.auth, endpoints };
+    }),
+  );
+  variants.push(...started);
+
+  const scenarios = defineScenarios(PARAMETERS, upstream.largeBytes, variants);
+  const records: RunRecord[] = [];
+  for (const scenario of scenarios) {
+    const scenarioStarted = performance.now();
+    const members = scenario.variants.map((id) => variants.find((variant) => variant.id === id)!);
+    for (const variant of members) await verify(scenario, variant, ca);
+    console.log(`\n${scenario.label}: ${members.map((variant) => variant.label).join(' | ')}`);
+    if (scenario.warmUp) for (const variant of members) await measure(scenario, variant, Math.min(PARAMETERS.warmUpSeconds, scenario.seconds)); // JIT, pools
+    for (let round = 0; round < scenario.rounds; round++) {
+      // Forward, then backward: no variant always runs right after the same neighbour.
+      for (const variant of round % 2 === 0 ? members : [...members].reverse()) {
+        const record = { scenario: scenario.id, variant: variant.id, round, ...(await measure(scenario, variant, scenario.seconds)) };
+        records.push(record);
+        const flag = record.wrk.errors > 0 ? `  ERRORS: ${describeErrors(record.wrk)}` : '';
+        const other = record.otherOnServerCorePercent > 0 ? `, other work on the server core ${Math.round(record.otherOnServerCorePercent)}%` : '';
+        console.log(`  round ${round + 1} ${variant.label}: ${Math.round(record.wrk.requestsPerSecond)} req/s, p99 ${record.wrk.p99Ms.toFixed(2)} ms, ${record.megabytesPerSecond.toFixed(1)} MB/s, CPU ${Math.round(record.cpuPercent)}%${other}, peak RSS ${record.peakRssMb.toFixed(0)} MB${flag}`);
+      }
+    }
+    console.log(`  (${((performance.now() - scenarioStarted) / 1000).toFixed(0)} s)`);
+  }
+
+  const rows = summarize(scenarios, records);
+  const targetsReport = printReport(scenarios, variants, rows, PARAMETERS, notes);
+  const result = {
+    date: new Date().toISOString(),
+    versions: versions(entry),
+    machine: { cores: availableParallelism(), cpuModel: cpus()[0]?.model },
+    parameters: PARAMETERS,
+    notes,
+    scenarios: scenarios.map(({ check: _check, ...scenario }) => scenario),
+    variants: variants.map(({ id, label }) => ({ id, label })),
+    rows,
+    targets: targetsReport,
+    runs: records,
+  };
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  const file = join(root, 'bench/results', QUICK ? 'compare-quick.json' : 'compare.json');
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nwrote ${file}`);
+} catch (error) {
+  // After Ctrl-C the aborted wrk run lands here; closeOnSignals reports and exits.
+  if (!group.signal.aborted) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  exitCode = 1;
+} finally {
+  await group.close();
+}
+process.exit(exitCode);
+
+/** One request before measuring: a fast variant answering 401, 404 or 502 is not fast. */
+async function verify(scenario: Scenario, variant: Variant, ca: Buffer): Promise<void> {
+  const url = urlOf(scenario, variant);
+  const body = scenario.method === 'POST' ? Buffer.alloc(PARAMETERS.uploadBytes, 'x') : undefined;
+  const headers = { ...variant.headers, ...(body ? { 'content-type': 'application/octet-stream' } : {}) };
+  const answer = await fetchOnce(url, { method: scenario.method, headers, body, ca });
+  let problem = answer.status === 200 ? undefined : `status ${answer.status}: ${answer.body.toString().slice(0, 200)}`;
+  try {
+    problem ??= scenario.check(answer);
+  } catch (error) {
+    problem = `unreadable answer (${error instanceof Error ? error.message : String(error)}): ${answer.body.toString().slice(0, 200)}`;
+  }
+  if (problem) throw new Error(`${variant.label}, ${scenario.id}: ${url} ${problem}`);
+  if (variant.requiresAuth) {
+    const anonymous = await fetchOnce(url, { method: scenario.method, headers: { 'content-type': 'application/octet-stream' }, body, ca });
+    if (anonymous.status !== 401) throw new Error(`${variant.label}, ${scenario.id}: without credentials ${url} answered ${anonymous.status}, not 401`);
+  }
+}
+
+async function measure(scenario: Scenario, variant: Variant, seconds: number): Promise<Omit<RunRecord, 'scenario' | 'variant' | 'round'>> {
+  const pids = processTree(variant.endpoints[scenario.target]!.pid);
+  // Both cores idle before each run: a run that starts while another benchmark runs is noise.
+  for (const core of PIN ? [SERVER_CORE, LOAD_CORE] : []) {
+    if (!(await waitForQuietCore(core))) console.log(`  (core ${core} stayed busy for 10 s before this run: something else is running)`);
+  }
+  const rssBeforeMb = rssMegabytes(pids);
+  const peakReset = resetPeakRss(pids);
+  const cpuBefore = cpuSeconds(pids);
+  const coreBefore = PIN ? coreBusySeconds(SERVER_CORE) : 0;
+  const started = performance.now();
+  const wrk = await runWrk(urlOf(scenario, variant), {
+    connections: scenario.connections,
+    threads: scenario.threads,
+    seconds,
+    headers: variant.headers,
+    timeoutSeconds: scenario.timeoutSeconds,
+    core: scenario.wrkCore,
+    signal: group.signal,
+    ...(scenario.method === 'POST' ? { script: join(import.meta.dirname, 'post-1mb.lua') } : {}),
+  });
+  const elapsed = (performance.now() - started) / 1000;
+  const cpuPercent = ((cpuSeconds(pids) - cpuBefore) / elapsed) * 100;
+  // Work on the server core that is not the server's: softirqs, or someone else's process (noise).
+  const otherOnServerCorePercent = PIN ? Math.max(0, ((coreBusySeconds(SERVER_CORE) - coreBefore) / elapsed) * 100 - cpuPercent) : Number.NaN;
+  const peakRssMb = peakRssMegabytes(pids);
+  await waitForQuiet(pids);
+  const megabytesPerSecond = scenario.uploadBytes ? (wrk.requestsPerSecond * scenario.uploadBytes) / 1048576 : wrk.megabytesPerSecond;
+  return { wrk, megabytesPerSecond, cpuPercent, otherOnServerCorePercent, peakRssMb, rssBeforeMb, peakReset };
+}
+
+function urlOf(scenario: Scenario, variant: Variant): string {
+  const endpoint = variant.endpoints[scenario.target];
+  if (!endpoint) throw new Error(`${variant.label} has no server for the ${scenario.target} upstream`);
+  return `${endpoint.base}${scenario.path}`;
+}

@@ -1,0 +1,225 @@
+// The servers bench/compare.ts measures, each started the way its users run it: Prometheus, the
+// static upstream, nginx with the Prometheus guide's recipe (and its tuned and auth_basic forms),
+// and promgate from its CLI.
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { LOAD_CORE, type Core } from './lib.ts';
+import { freePort, type ProcessGroup } from './processes.ts';
+
+export const BENCH_USER = 'bench';
+export const BENCH_PASSWORD = 'bench password';
+export const BASIC_AUTH_HEADER = { authorization: `Basic ${Buffer.from(`${BENCH_USER}:${BENCH_PASSWORD}`).toString('base64')}` };
+
+export interface Server {
+  /** Root pid (taskset execs, so it is the server's own); /proc/<pid> and its children. */
+  pid: number;
+  port: number;
+}
+
+/**
+ * The CLI users run: dist/src/cli.js, rebuilt first when a source file is newer. When the build
+ * fails (someone is mid-edit), src/cli.ts: the same code through Node's type stripping.
+ */
+export function promgateEntry(root: string): { entry: string; note: string } {
+  const built = join(root, 'dist/src/cli.js');
+  const newest = Math.max(...['src', 'middleware'].flatMap((dir) => sourceTimes(join(root, dir))));
+  if (existsSync(built) && statSync(built).mtimeMs >= newest) return { entry: built, note: 'dist/src/cli.js (up to date)' };
+  try {
+    execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'pipe' });
+    chmodSync(built, 0o755);
+    return { entry: built, note: 'dist/src/cli.js (rebuilt with tsc -p tsconfig.build.json)' };
+  } catch (error) {
+    const output = String((error as { stdout?: Buffer }).stdout ?? error).split('\n').slice(0, 3).join(' | ');
+    return { entry: join(root, 'src/cli.ts'), note: `src/cli.ts (the build failed: ${output})` };
+  }
+}
+
+function sourceTimes(dir: string): number[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => statSync(join(entry.parentPath, entry.name)).mtimeMs);
+}
+
+/** The certificate every TLS server here uses, made by `promgate gen-cert` (EC P-256). */
+export function makeCertificate(root: string, dir: string): { cert: string; key: string } {
+  execFileSync(process.execPath, [join(root, 'src/cli.ts'), 'gen-cert', '--cn', 'localhost', '--san', '127.0.0.1', '--out', dir], { stdio: 'pipe' });
+  return { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
+}
+
+/** A bcrypt cost-10 user made by Apache's htpasswd; readable by nginx's unprivileged worker. */
+export function makeHtpasswd(dir: string): string {
+  const file = join(dir, '.htpasswd');
+  execFileSync('htpasswd', ['-cbB', '-C', '10', file, BENCH_USER, BENCH_PASSWORD], { stdio: 'ignore' });
+  chmodSync(file, 0o644);
+  return file;
+}
+
+/** Prometheus scraping itself every second; resolves once the job label has a value. */
+export async function startPrometheus(group: ProcessGroup, dir: string): Promise<Server> {
+  const port = await freePort();
+  const config = join(dir, 'prometheus.yml');
+  writeFileSync(config, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`);
+  const { pid } = await group.start({
+    core: LOAD_CORE,
+    command: 'prometheus',
+    args: [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'prometheus-data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    logFile: join(dir, 'prometheus.log'),
+    // The first scrape comes ~5 s after start (service discovery's tick).
+    ready: async () => (await fetchOnce(`http://127.0.0.1:${port}/api/v1/label/job/values`)).body.toString().includes('"prometheus"'),
+  });
+  return { pid, port };
+}
+
+export async function startStaticUpstream(group: ProcessGroup, dir: string): Promise<Server & { largeBytes: number }> {
+  const { pid, match } = await group.start({
+    core: LOAD_CORE,
+    command: process.execPath,
+    args: [join(import.meta.dirname, 'static-upstream.ts')],
+    logFile: join(dir, 'static-upstream.log'),
+    ready: /upstream listening on (\d+) \(large body (\d+) bytes\)/,
+  });
+  return { pid, port: Number(match![1]), largeBytes: Number(match![2]) };
+}
+
+export type NginxKind = 'recipe' | 'tuned' | 'auth';
+
+/**
+ * nginx in the foreground with its own prefix, one worker, an access log in combined format to a
+ * file (what a default install writes) and one TLS server per upstream, each with the guide's
+ * `location /prometheus/ { proxy_pass http://upstream/; }`.
+ */
+export async function startNginx(
+  group: ProcessGroup,
+  options: { kind: NginxKind; core: Core; dir: string; cert: string; key: string; htpasswd: string; upstreams: number[] },
+): Promise<{ pid: number; ports: number[] }> {
+  const { kind, dir } = options;
+  const ports = await Promise.all(options.upstreams.map(() => freePort()));
+  const servers = options.upstreams.map((upstream, index) => {
+    const target = kind === 'tuned' ? `upstream_${index}` : `127.0.0.1:${upstream}`;
+    return [
+      ...(kind === 'tuned' ? [`  upstream upstream_${index} { server 127.0.0.1:${upstream}; keepalive 32; }`] : []),
+      `  server {`,
+      `    listen 127.0.0.1:${ports[index]} ssl;`,
+      `    location /prometheus/ {`,
+      `      proxy_pass http://${target}/;`,
+      ...(kind === 'tuned' ? ['      proxy_http_version 1.1;', '      proxy_set_header Connection "";'] : []),
+      ...(kind === 'auth' ? ['      auth_basic "Prometheus";', `      auth_basic_user_file ${options.htpasswd};`] : []),
+      `    }`,
+      `  }`,
+    ].join('\n');
+  });
+  const config = join(dir, `nginx-${kind}.conf`);
+  const temp = (name: string) => join(dir, `nginx-${kind}-${name}`);
+  writeFileSync(
+    config,
+    [
+      'worker_processes 1;',
+      `pid ${temp('pid')};`,
+      `error_log ${temp('error.log')};`,
+      'events { worker_connections 1024; }',
+      'http {',
+      `  access_log ${temp('access.log')};`,
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `  ${name}_temp_path ${temp(name)};`),
+      `  ssl_certificate ${options.cert};`,
+      `  ssl_certificate_key ${options.key};`,
+      ...servers,
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const { pid } = await group.start({
+    core: options.core,
+    command: 'nginx',
+    args: ['-p', dir, '-c', config, '-g', 'daemon off;'],
+    logFile: temp('stderr.log'),
+    ready: () => canConnect(ports.at(-1)!),
+  });
+  return { pid, ports };
+}
+
+/** promgate's CLI with the defaults users get, plus `extra` flags; logs (JSON) to a file. */
+export async function startPromgate(
+  group: ProcessGroup,
+  options: { entry: string; core: Core; dir: string; name: string; upstream: number; cert: string; key: string; extra: string[]; nodeArgs?: string[]; workers?: number },
+): Promise<Server & { child: ChildProcess }> {
+  const port = await freePort();
+  const logFile = join(options.dir, `promgate-${options.name}-${port}.log`);
+  const { pid, child } = await group.start({
+    core: options.core,
+    command: process.execPath,
+    args: [
+      ...(options.nodeArgs ?? []),
+      options.entry,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--upstream.url=http://127.0.0.1:${options.upstream}`,
+      `--tls.cert-file=${options.cert}`,
+      `--tls.key-file=${options.key}`,
+      ...options.extra,
+    ],
+    logFile,
+    // Each cluster worker logs its own line.
+    ready: async () => (readFileSync(logFile, 'utf8').match(/promgate listening/g)?.length ?? 0) >= (options.workers ?? 1),
+  });
+  return { pid, port, child };
+}
+
+/** Whether `promgate --help` lists the flag (features land while the bench is in use). */
+export function promgateHasFlag(entry: string, flag: string): boolean {
+  return execFileSync(process.execPath, [entry, '--help'], { encoding: 'utf8' }).includes(`${flag}=`);
+}
+
+export function versions(promgate: string): Record<string, string> {
+  const first = (command: string, args: string[]) => {
+    try {
+      return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
+    } catch (error) {
+      // wrk -v prints its version and exits 1.
+      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+      return `${stdout ?? ''}${stderr ?? ''}`.split('\n')[0]!.trim();
+    }
+  };
+  return {
+    node: process.version,
+    promgate: `${first(process.execPath, [promgate, '--version'])} (${promgate})`,
+    nginx: first('sh', ['-c', 'nginx -v 2>&1']),
+    prometheus: first('prometheus', ['--version']),
+    wrk: first('sh', ['-c', 'wrk -v 2>&1']),
+    openssl: first('openssl', ['version']),
+    kernel: first('uname', ['-r']),
+    cpu: /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown',
+  };
+}
+
+export interface Answer {
+  status: number;
+  body: Buffer;
+}
+
+/** One request (HTTPS trusting `ca`, or plain HTTP), body read whole; for checks, not for load. */
+export function fetchOnce(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer; ca?: Buffer } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const headers = { ...options.headers, ...(options.body ? { 'content-length': String(options.body.length) } : {}) };
+    const req = send(url, { method: options.method ?? 'GET', headers, ca: options.ca, agent: false, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer in 10 s`)));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
