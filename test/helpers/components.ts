@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ServerOptions } from '../../src/index.ts';
 import { startTestGateway, type TestGateway } from './gateway.ts';
 import { freePort } from './ports.ts';
-import { spawnPrometheus, startPrometheus, type TestPrometheus } from './prometheus.ts';
+import { get, spawnPrometheus, startPrometheus, type TestPrometheus } from './prometheus.ts';
 
 export const ALERTMANAGER_BINARY = 'prometheus-alertmanager';
 export const PUSHGATEWAY_BINARY = 'prometheus-pushgateway';
@@ -135,14 +135,6 @@ async function startComponent(spec: ComponentSpec): Promise<TestComponent> {
   return component;
 }
 
-async function get(url: string): Promise<{ status: number; text: string } | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    return { status: response.status, text: await response.text() };
-  } catch {
-    return undefined; // not listening yet
-  }
-}
 
 export const STACK_BASE_PATHS = { prometheus: '/prometheus', alertmanager: '/alertmanager', pushgateway: '/pushgateway' } as const;
 

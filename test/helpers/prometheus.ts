@@ -223,7 +223,8 @@ async function pollUntil(
   }
 }
 
-async function get(url: string): Promise<{ status: number; text: string } | undefined> {
+/** A GET that resolves undefined while nothing listens yet. */
+export async function get(url: string): Promise<{ status: number; text: string } | undefined> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
     return { status: response.status, text: await response.text() };
