@@ -6,7 +6,7 @@ import type { HelmetOptions } from 'helmet';
 import type { Registry } from 'prom-client';
 import { createAccessLogStage } from '../middleware/access-log/index.ts';
 import { createAccessControlStage, PRESET_RULES } from '../middleware/access-control/index.ts';
-import { createBasePathRedirect } from '../middleware/base-path/index.ts';
+import { createBasePathRedirect, createOriginForm } from '../middleware/base-path/index.ts';
 import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
 import { createClientIdentityStage } from '../middleware/client-identity/index.ts';
 import { createCorsStage } from '../middleware/cors/index.ts';
@@ -158,6 +158,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
 
   const stages: Stage[] = [
     ...observeStages,
+    { name: 'origin-form', handle: createOriginForm() },
     { name: 'security-headers', handle: securityHeaders.handle },
     // Before rate limits and auth: probes carry no credentials and must not be throttled.
     { name: 'health', handle: health },

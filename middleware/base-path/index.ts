@@ -15,3 +15,17 @@ export function createBasePathRedirect() {
     res.end();
   };
 }
+
+const ABSOLUTE_FORM_ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * `POST http://host/prometheus/x HTTP/1.1` (absolute form) reaches the gateway with req.url
+ * `http://host/x`: rewritten to `/x` before any stage reads the path, so access control decides on
+ * what the upstream gets (it saw `/http:/host/x` before; found in review).
+ */
+export function createOriginForm() {
+  return function toOriginForm(req: Request, _res: Response, next: NextFunction): void {
+    if (req.url[0] !== '/') req.url = req.url.replace(ABSOLUTE_FORM_ORIGIN, '') || '/';
+    next();
+  };
+}

@@ -40,7 +40,6 @@ export interface ProxyStage {
   close(): void;
 }
 
-const ABSOLUTE_FORM_ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
 
 /** Upstream keep-alive pool; per gateway, so two gateways share nothing. */
 export const UPSTREAM_MAX_SOCKETS = 256;
@@ -89,8 +88,6 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
 
   return {
     handle(req, res, next) {
-      // Absolute-form targets (`GET http://host/prometheus/x`) are forwarded in origin form.
-      if (req.url[0] !== '/') req.url = req.url.replace(ABSOLUTE_FORM_ORIGIN, '') || '/';
       rewriteRequestHeaders(req, req.baseUrl);
       void proxy(req, res, next);
     },
