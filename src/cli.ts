@@ -12,14 +12,11 @@ import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, OPTIONS, type OptionSpec } from './c
 import { ConfigError, errorMessage } from './errors.ts';
 import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from './hash-password.ts';
 import { loadWebConfig } from './config/web-config.ts';
-import { assembleGateway } from './gateway.ts';
 import { isClusterWorker, runPrimary, workerRegistry } from './cluster.ts';
-import { resolveRoutes } from './config/routes.ts';
-import { loadPlugins, pluginHooks } from './plugins.ts';
-import { Registry } from 'prom-client';
+import { checkGatewaySetup } from './check.ts';
 import { splitHostPort, type Config } from './config/schema.ts';
 import { HEALTHY_PATH, READY_PATH } from '../middleware/health/index.ts';
-import { createLogger, silentLogger } from './logger.ts';
+import { createLogger } from './logger.ts';
 import { createServer, type GatewayServer } from './server.ts';
 import { serverCredentials } from './tls/listener-tls.ts';
 import {
@@ -136,11 +133,7 @@ async function checkConfig(args: string[]): Promise<number> {
   const { config, configFile, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
   const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
   const credentials = await serverCredentials(config, webConfig, process.cwd(), { generate: false });
-  // Every route's stages validate what they read; plugins are loaded and their options checked.
-  const plugins = await loadPlugins(config.plugins);
-  for (const route of resolveRoutes(config)) {
-    assembleGateway(route, { logger: silentLogger, webConfig, middleware: pluginHooks(plugins, route, { logger: silentLogger, registry: new Registry() }) }).close();
-  }
+  await checkGatewaySetup(config, webConfig);
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   const tls = credentials ? `certificate ${credentials.certFile} (SHA-256 ${credentials.fingerprint})` : 'no certificate: a development certificate will be generated at start';
   process.stdout.write(`config OK${configFile ? ` (${configFile})` : ''}: ${config.upstream.url} under ${config.basePath}, ${tls}\n`);

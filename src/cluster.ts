@@ -10,6 +10,7 @@ import { HEALTHY_PATH, READY_PATH } from '../middleware/health/index.ts';
 import { splitHostPort, type Config } from './config/schema.ts';
 import type { Logger } from './logger.ts';
 import { loadListenerTls } from './tls/listener-tls.ts';
+import { checkGatewaySetup } from './check.ts';
 
 export const isClusterWorker = (): boolean => cluster.isWorker;
 
@@ -25,6 +26,7 @@ export function workerRegistry(): Registry {
 export async function runPrimary(config: Config, logger: Logger, cwd = process.cwd()): Promise<void> {
   // Every check a worker would make, once, so a bad setup fails here with one clear error.
   const tls = await loadListenerTls(config, cwd);
+  await checkGatewaySetup(config, tls.webConfig);
   if (tls.credentials.generated) {
     logger.warn({ cert_file: tls.credentials.certFile, sha256_fingerprint: tls.credentials.fingerprint }, 'no certificate configured: generated a self-signed development certificate; configure tls.certFile/tls.keyFile in production');
   }
@@ -33,10 +35,20 @@ export async function runPrimary(config: Config, logger: Logger, cwd = process.c
   let stopping = false;
   const fork = () => {
     const worker = cluster.fork();
-    worker.once('listening', () => listening.add(worker.id));
+    let listened = false;
+    worker.once('listening', () => {
+      listened = true;
+      listening.add(worker.id);
+    });
     worker.once('exit', (code, signal) => {
       listening.delete(worker.id);
       if (stopping) return;
+      if (!listened) {
+        // It would fail again: give up instead of restarting in a loop.
+        logger.error({ worker: worker.id, code, signal }, 'a worker exited before it listened; stopping');
+        for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+        process.exit(1);
+      }
       logger.error({ worker: worker.id, code, signal }, 'worker exited; starting another');
       fork();
     });

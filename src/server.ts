@@ -70,9 +70,16 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   if (!givenRegistry) collectDefaultMetrics({ register: registry }); // process_* and nodejs_*, once per registry
   const routes = resolveRoutes(config);
   const plugins = await loadPlugins(config.plugins);
-  const gateways = routes.map((route) =>
-    assembleGateway(route, { middleware: withHooks(middleware, pluginHooks(plugins, route, { logger: logger as Logger & { child?: (bindings: object) => Logger }, registry })), on, logger, helmet, registry, webConfig }),
-  );
+  const gateways: Gateway[] = [];
+  try {
+    for (const route of routes) {
+      const hooks = withHooks(middleware, pluginHooks(plugins, route, { logger: logger as Logger & { child?: (bindings: object) => Logger }, registry }));
+      gateways.push(assembleGateway(route, { middleware: hooks, on, logger, helmet, registry, webConfig }));
+    }
+  } catch (error) {
+    for (const built of gateways) built.close(); // a later route's bad setting: release the earlier ones
+    throw error;
+  }
   const gateway = gateways[0]!;
   // The listener's own answers (root health, metrics listener) speak for every route.
   const readiness = {
@@ -188,6 +195,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
         NetServer.prototype.close.call(server, () => {
           clearTimeout(deadline);
           clearTimeout(linger);
+          server.close(); // now http's close: stops its connection-check timer (nothing left to close)
           for (const each of gateways) each.close();
           if (!metricsServer) return resolve();
           metricsServer.close(() => resolve());

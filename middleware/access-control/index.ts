@@ -11,7 +11,7 @@ import { pathReadings } from './normalize.ts';
 import { compilePolicy, type AccessPolicy } from './policy.ts';
 import type { Preset } from './presets.ts';
 
-export { BUILT_IN_ROLES, compilePolicy } from './policy.ts';
+export { compilePolicy } from './policy.ts';
 export { builtInRoles, PRESET_RULES, PRESETS, type Preset } from './presets.ts';
 export { pathReadings } from './normalize.ts';
 

@@ -15,9 +15,6 @@ export interface RoleDefinition {
   deny: readonly AccessRule[];
 }
 
-/** The Prometheus preset's built-in roles (kept for callers that do not pass a preset). */
-export const BUILT_IN_ROLES: Readonly<Record<string, RoleDefinition>> = builtInRoles('prometheus');
-
 export interface Decision {
   allowed: boolean;
   /** `role.allow.name` or `role.deny.name` of the rule that decided, or `role.none` when none matched. */

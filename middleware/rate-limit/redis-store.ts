@@ -12,7 +12,6 @@ import type { Logger } from '../../src/logger.ts';
 const MAX_RECONNECT_DELAY_MS = 2000;
 
 export interface RedisConnection {
-  client: RedisClientType;
   createStore(name: string): RedisStore;
   close(): Promise<void>;
 }
@@ -37,7 +36,6 @@ export function connectRedis(url: string, prefix: string, logger: Logger): Redis
   });
   client.connect().catch((error: unknown) => logger.error({ redis: redactedUrl(url), error: error instanceof Error ? error.message : String(error) }, 'cannot connect to Redis yet; retrying'));
   return {
-    client,
     createStore: (name) => {
       const store = new ReloadingRedisStore({ sendCommand: (...args: string[]) => client.sendCommand(args), prefix: `${prefix}${name}:` });
       stores.add(store);

@@ -21,7 +21,16 @@ export function resolveRoutes(config: Config): Config[] {
         throw new ConfigError(`"${key}" cannot be set per route (route keys: ${ROUTE_KEYS.join(', ')}); set it at the top level`, { key: `${where}.${key}` });
       }
     }
-    return validateConfig({ ...(merge(shared, route) as Plain), routes: [] } as Parameters<typeof validateConfig>[0], `${where} (${route.basePath})`);
+    // Inheriting the top-level upstream would silently send, say, Alertmanager's route to Prometheus.
+    if (typeof (route.upstream as Plain | undefined)?.url !== 'string') {
+      throw new ConfigError('every route needs its own upstream.url', { key: `${where}.upstream.url` });
+    }
+    const merged = merge(shared, route) as Plain & { rateLimit: { redis: { prefix: string } } };
+    // Routes count apart in Redis too (the memory store keeps them apart by itself).
+    if (!(route.rateLimit as { redis?: { prefix?: unknown } } | undefined)?.redis?.prefix) {
+      merged.rateLimit = { ...merged.rateLimit, redis: { ...merged.rateLimit.redis, prefix: `${shared.rateLimit.redis.prefix}${route.basePath.replace(/^\/|\/$/g, '') || 'root'}:` } };
+    }
+    return validateConfig({ ...merged, routes: [] } as Parameters<typeof validateConfig>[0], `${where} (${route.basePath})`);
   });
   checkOverlaps(resolved.map((route) => route.basePath));
   return resolved;

@@ -313,7 +313,9 @@ export const configSchema = z.strictObject({
         .strictObject({
           url: z
             .string()
-            .regex(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
+            .refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value) && canDecode(new URL(value).password), {
+              message: 'must be a redis:// or rediss:// URL (percent-encode a password with % or @ in it)',
+            })
             .optional()
             .describe('Share the counters between replicas in Redis (redis://host:6379/0); default: in memory.'),
           failOpen: z
@@ -403,4 +405,13 @@ export function splitHostPort(value: string): { host: string; port: number } {
   const index = value.lastIndexOf(':');
   const host = value.slice(0, index).replace(/^\[(.*)\]$/, '$1');
   return { host: host === '' ? '0.0.0.0' : host, port: Number(value.slice(index + 1)) };
+}
+
+function canDecode(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

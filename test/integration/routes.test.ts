@@ -74,13 +74,19 @@ describe('routes', () => {
   });
 
   it('refuses overlapping or duplicate base paths, and keys a route cannot set', () => {
-    const config = (routes: unknown[]) => loadConfig({ configFile: writeConfig({ routes }) }).config;
+    const upstream = { url: 'http://127.0.0.1:9' };
+    const config = (routes: Array<Record<string, unknown>>) => loadConfig({ configFile: writeConfig({ routes: routes.map((route) => ({ upstream, ...route })) }) }).config;
     assert.throws(() => resolveRoutes(config([{ basePath: '/a' }, { basePath: '/a/' }])), { message: /routes\.1\.basePath: routes 0 \(\/a\) and 1 \(\/a\/\) overlap/ });
     assert.throws(() => resolveRoutes(config([{ basePath: '/a' }, { basePath: '/a/b' }])), /overlap/);
     assert.throws(() => resolveRoutes(config([{ basePath: '/' }, { basePath: '/b' }])), /overlap/);
     assert.doesNotThrow(() => resolveRoutes(config([{ basePath: '/a' }, { basePath: '/ab' }])));
     assert.throws(() => resolveRoutes(config([{ basePath: '/a', tls: {} }])), { message: /routes\.0\.tls: "tls" cannot be set per route/ });
     assert.throws(() => resolveRoutes(config([{ basePath: '/a', upstream: { url: 'localhost:9090' } }])), { message: /routes\.0 \(\/a\): upstream\.url: must be an http/ });
+    assert.throws(() => resolveRoutes(config([{ basePath: '/a' }, { basePath: '/b', upstream: { timeout: '1m' } }])), {
+      message: /routes\.1\.upstream\.url: every route needs its own upstream\.url/,
+    });
+    const [a, b] = resolveRoutes(config([{ basePath: '/a' }, { basePath: '/b/c' }]));
+    assert.deepEqual([a?.rateLimit.redis.prefix, b?.rateLimit.redis.prefix], ['promgate:a:', 'promgate:b/c:'], 'routes count apart in Redis');
   });
 });
 

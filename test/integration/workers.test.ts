@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { httpsRequest } from '../helpers/client.ts';
-import { cleanEnv, startCli } from '../helpers/cli.ts';
+import { cleanEnv, runCli, startCli } from '../helpers/cli.ts';
 import { parseMetrics, valueOf } from '../helpers/metrics.ts';
 import { freePort } from '../helpers/ports.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
@@ -42,5 +42,16 @@ describe('--workers (node:cluster)', () => {
       await cli.stop('SIGKILL');
       await upstream.close();
     }
+  });
+
+  it('stops at once on a setup error a worker would hit, instead of restarting workers in a loop', async () => {
+    const cert = await makeTestCertificate();
+    const started = Date.now();
+    const result = await runCli(['--workers=2', `--web.listen-address=127.0.0.1:${await freePort()}`, '--upstream.url=http://127.0.0.1:9'], {
+      env: cleanEnv({ PROMGATE_TLS_CERT_FILE: cert.certFile, PROMGATE_TLS_KEY_FILE: cert.keyFile, PROMGATE_ACCESS_CONTROL_DEFAULT_ROLE: 'nobody' }),
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /accessControl\.defaultRole: unknown role "nobody"/);
+    assert.ok(Date.now() - started < 10_000);
   });
 });

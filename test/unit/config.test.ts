@@ -130,6 +130,14 @@ describe('config loading', () => {
     assert.deepEqual(OPTIONS.filter((option) => option.fileOnly).map((option) => option.key), ['routes', 'plugins', 'accessControl.roles']);
   });
 
+  it('names the key of a Redis URL that cannot be read, without echoing it', () => {
+    assert.throws(() => validateConfig({ rateLimit: { redis: { url: 'redis://:s3cr%t@host:6379' } } }), (error: Error) => {
+      assert.match(error.message, /rateLimit\.redis\.url: must be a redis:\/\/ or rediss:\/\/ URL/);
+      assert.doesNotMatch(error.message, /s3cr/);
+      return true;
+    });
+  });
+
   it('takes structured settings (access-control roles) from the config file only', () => {
     assert.throws(() => loadConfig({ env: { PROMGATE_ACCESS_CONTROL_ROLES: 'ops=x' } }), { message: /^PROMGATE_ACCESS_CONTROL_ROLES: accessControl\.roles can only be set in the config file$/ });
   });
