@@ -1,11 +1,13 @@
 // The whole life of a request, in order. Each stage is built once by its factory (validation and
 // precomputation happen there); at request time the chain only walks this array.
 import { BlockList } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { HelmetOptions } from 'helmet';
 import type { Registry } from 'prom-client';
 import { createAccessLogStage } from '../middleware/access-log/index.ts';
-import { createAccessControlStage, PRESET_RULES } from '../middleware/access-control/index.ts';
+import { clientNames, createAccessControlStage, PRESET_RULES } from '../middleware/access-control/index.ts';
+import { readClientIdentity } from './tls/client-certificates.ts';
 import { createBasePathRedirect, createOriginForm } from '../middleware/base-path/index.ts';
 import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
 import { createClientIdentityStage } from '../middleware/client-identity/index.ts';
@@ -71,6 +73,10 @@ export type Gateway = Router & {
   drain(): void;
   /** Why /-/promgate/ready answers 503 now, or undefined when it answers 200. */
   notReadyReason(): string | undefined;
+  /** The failed-login limits and basic auth, as one handler (undefined without auth): for the landing page. */
+  readonly authenticate: RequestHandler | undefined;
+  /** Whether the request's credentials (or none) may open this route's start page. */
+  mayOpen(req: Request): Promise<boolean>;
   /** Releases upstream connections and file watchers; call when the host app shuts down. */
   close(): void;
 };
@@ -208,6 +214,13 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     prepareWebConfig,
     drain: readiness.drain,
     notReadyReason: readiness.notReadyReason,
+    authenticate: auth ? chainStages([...optional('rate-limit.failed-auth', limits.failedAuth), { name: 'basic-auth', handle: auth.handle }]) : undefined,
+    async mayOpen(req: Request) {
+      const user = auth ? await auth.identify(req) : undefined;
+      if (auth && user === undefined) return false;
+      const client = req.promgate?.client ?? (webConfig?.tls?.clientAuth ? readClientIdentity(req.socket as TLSSocket) : undefined);
+      return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client))).allowed;
+    },
     close,
   });
 }

@@ -6,6 +6,7 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createHealthStage, isHealthPath } from '../middleware/health/index.ts';
+import { createLandingPage } from '../middleware/landing-page/index.ts';
 import { resolveRoutes } from './config/routes.ts';
 import { loadPlugins, pluginHooks } from './plugins.ts';
 import { registerCertificateExpiry, sendMetrics } from '../middleware/metrics/index.ts';
@@ -90,7 +91,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   };
   const health = createHealthStage(readiness);
   let closing = false;
-  const app = createApp(routes, gateways, health, logger, () => closing);
+  let app: express.Express;
+  try {
+    app = createApp(routes, gateways, health, config.landingPage, logger, () => closing);
+  } catch (error) {
+    for (const each of gateways) each.close();
+    throw error;
+  }
   const { web } = config;
   const server = createHttpsServer(
     {
@@ -208,7 +215,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   };
 }
 
-function createApp(routes: readonly Config[], gateways: readonly Gateway[], health: RequestHandlerLike, logger: Logger, isClosing: () => boolean): express.Express {
+function createApp(
+  routes: readonly Config[],
+  gateways: readonly Gateway[],
+  health: RequestHandlerLike,
+  landingPage: boolean,
+  logger: Logger,
+  isClosing: () => boolean,
+): express.Express {
   const gateway = gateways[0]!;
   const app = express();
   app.disable('x-powered-by');
@@ -227,6 +241,11 @@ function createApp(routes: readonly Config[], gateways: readonly Gateway[], heal
       if (!isHealthPath(req.url)) return next();
       gateway.securityHeaders.handle(req, res, () => health(req, res, next));
     });
+  }
+  if (landingPage) {
+    if (routes.some((route) => mountPath(route) === '/')) throw new ConfigError('needs every route under a base path other than "/"', { key: 'landingPage' });
+    const page = createLandingPage(routes, gateways);
+    app.get('/', (req: Request, res: Response, next: NextFunction) => gateway.securityHeaders.handle(req, res, () => page(req, res, next)));
   }
   routes.forEach((route, index) => app.use(mountPath(route), gateways[index]!));
   // The gateway's own answers outside the base path carry the same security headers.

@@ -40,6 +40,8 @@ export interface BasicAuthStage {
    * user's password cannot lock that user out where they are already logged in.
    */
   knownGood(req: Request): boolean;
+  /** The user the request's credentials name when they are right; no answer is sent. */
+  identify(req: Request): Promise<string | undefined>;
   /** Validates new fixed users (a reloaded web config's) and returns the function that applies them. */
   prepareStaticUsers(users: ReadonlyMap<string, PasswordEntry>): () => void;
   close(): void;
@@ -111,6 +113,11 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
         setUser(req, user);
         next();
       });
+    },
+    async identify(req) {
+      const credentials = parseBasicCredentials(req.headers.authorization ?? '');
+      if (!credentials) return undefined;
+      return (await verifier.verify(credentials.user, credentials.password)) === 'ok' ? credentials.user : undefined;
     },
     knownGood(req) {
       const authorization = req.headers.authorization;

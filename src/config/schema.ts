@@ -158,6 +158,10 @@ export const configSchema = z.strictObject({
   basePath: basePath
     .default(DEFAULT_BASE_PATH)
     .describe('Path prefix the gateway serves under; stripped before forwarding. May be "/".'),
+  landingPage: z
+    .boolean()
+    .default(false)
+    .describe('Answer GET / with a page listing the routes the user may open (after login when a route has auth).'),
   preset: z
     .enum(PRESETS)
     .default('prometheus')
