@@ -124,12 +124,17 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     events: extensions.on,
     onUpstreamError: metrics.upstreamError,
   });
+  const configUsers = new Map(Object.entries(config.auth.users).map(([user, hash]) => [user, { scheme: 'bcrypt' as const, hash }]));
+  const staticUsers = new Map([...(webConfig?.users ?? []), ...configUsers]);
+  for (const user of configUsers.keys()) {
+    if (webConfig?.users.has(user)) throw new ConfigError(`user "${user}" is also in basic_auth_users of ${webConfig.file}; keep one`, { key: `auth.users.${user}` });
+  }
   const auth =
-    !config.auth.off && (config.auth.htpasswdFile || webConfig?.users.size)
+    !config.auth.off && (config.auth.htpasswdFile || staticUsers.size > 0)
     ? createBasicAuthStage({
         htpasswdFile: config.auth.htpasswdFile,
-        staticUsers: webConfig?.users,
-        staticUsersSource: webConfig?.file,
+        staticUsers,
+        staticUsersSource: configUsers.size > 0 ? 'auth.users' : webConfig?.file,
         realm: config.auth.realm,
         allowPlaintext: config.auth.allowPlaintext,
         cacheSize: config.auth.cacheSize,
@@ -196,7 +201,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     proxy.close();
   };
   const prepareWebConfig = (next: WebConfig | undefined) => {
-    const users = next?.users ?? new Map();
+    const users = new Map([...(next?.users ?? []), ...configUsers]);
     if (!auth && users.size > 0 && !config.auth.off) throw new ConfigError('basic_auth_users were added: turning authentication on needs a restart');
     const applyUsers = auth ? auth.prepareStaticUsers(users) : () => {};
     const headers = headerOverrides(next);

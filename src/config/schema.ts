@@ -227,6 +227,13 @@ export const configSchema = z.strictObject({
         .min(1)
         .optional()
         .describe('Apache .htpasswd file; enables basic auth for everything under the base path. Reloaded on change.'),
+      users: z
+        .record(
+          z.string().regex(/^[^:\s]+$/, { message: 'must be a user name without ":" or spaces' }),
+          z.string().regex(/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/, { message: 'must be a bcrypt hash (promgate hash-password, or htpasswd -nB)' }),
+        )
+        .default({})
+        .describe('Users and bcrypt hashes, besides the htpasswd file (e.g. a route of its own): alice=$2y$10$...'),
       off: z.boolean().default(false).describe('No basic auth on this route, even when users are configured (e.g. a route for public dashboards).'),
       realm: z
         .string()
@@ -252,6 +259,7 @@ export const configSchema = z.strictObject({
         .describe('Paths below the base path that skip auth, e.g. /-/healthy,/-/ready. A trailing * matches a prefix.'),
     })
     .default({
+      users: {},
       off: false,
       realm: DEFAULT_REALM,
       allowPlaintext: false,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,27 @@ describe('routes', () => {
     } finally {
       await gateway.close();
       await Promise.all(upstreams.map((upstream) => upstream.close()));
+    }
+  });
+
+  it('takes users of the route itself (auth.users, bcrypt) besides the inherited htpasswd file', async () => {
+    const upstream = await startUpstream();
+    const carolHash = execFileSync('htpasswd', ['-nbB', '-C', '10', 'carol', 'carol-pw']).toString().trim().split(':')[1]!;
+    const gateway = await startTestGateway({
+      auth: { htpasswdFile: writeHtpasswd([{ user: 'bob', password: 'bob-pw', flag: '-B' }]) },
+      routes: [
+        { basePath: '/a', upstream: { url: upstream.url } },
+        { basePath: '/b', upstream: { url: upstream.url }, auth: { users: { carol: carolHash } } },
+      ],
+    });
+    try {
+      assert.equal((await gateway.request('/b/x', { headers: basic('carol', 'carol-pw') })).status, 200);
+      assert.equal((await gateway.request('/a/x', { headers: basic('carol', 'carol-pw') })).status, 401, 'carol is a user of /b only');
+      assert.equal((await gateway.request('/b/x', { headers: basic('bob', 'bob-pw') })).status, 200, 'the file is inherited');
+      assert.equal((await gateway.request('/b/x', { headers: basic('carol', 'wrong') })).status, 401);
+    } finally {
+      await gateway.close();
+      await upstream.close();
     }
   });
 
