@@ -12,7 +12,8 @@
 #    PROMGATE_* env vars only, the certificate folder mounted read-only at /certs;
 # 5. checks: the Prometheus API answers through the gateway (curl --cacert, certificate verified)
 #    only with the .htpasswd user's password (the file alone turns auth on), the image's
-#    HEALTHCHECK (`promgate healthcheck`) passes, the gateway process is not root, and
+#    HEALTHCHECK (`promgate healthcheck`) passes, a plugin mounted at /plugins runs, the gateway
+#    process is not root, and
 #    `podman stop` (SIGTERM) ends it promptly with exit 0.
 # Everything it starts (container, Prometheus, temp dir) is removed on exit.
 #
@@ -137,8 +138,17 @@ ls -ln "$work/certs"
 step "run the container (env-only configuration, /certs and the root filesystem read-only)"
 gate_port=$(free_port "$prom_port") || abort "no free port"
 # No systemd here to schedule the HEALTHCHECK: its timer is off and `podman healthcheck run` runs it below.
+# A plugin of the user's own, mounted at /plugins with the config file that names it.
+mkdir -p "$work/plugins"
+cat >"$work/plugins/stamp.mjs" <<'PLUGIN'
+export default { name: 'stamp', create: () => (req, res, next) => { res.setHeader('x-stamp', `user=${req.promgate?.user}`); next(); } };
+PLUGIN
+printf 'plugins:\n  - module: ./stamp.mjs\n    stage: afterAuth\n' >"$work/plugins/promgate.yml"
+chmod -R a+rX "$work/plugins"
 pm run -d --name "$ctr" --network host --read-only --health-interval=disable --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 \
   -v "$work/certs:/certs:ro" \
+  -v "$work/plugins:/plugins:ro" \
+  -e PROMGATE_CONFIG_FILE=/plugins/promgate.yml \
   -e PROMGATE_UPSTREAM_URL="http://127.0.0.1:$prom_port" \
   -e PROMGATE_WEB_LISTEN_ADDRESS="127.0.0.1:$gate_port" \
   "$image" >/dev/null || abort "podman run failed"
@@ -170,6 +180,11 @@ if [ "$code" = 200 ] && grep -q '"status":"success"' <<<"$body" && grep -q "\"$j
   pass "GET $url as alice (certificate verified with --cacert): 200 $body"
 else
   fail "GET $url as alice: expected 200 with status success and job \"$job\", got $code ${body:0:300}"
+fi
+if grep -qi '^x-stamp: user=alice' <(curl -sS -D - -o /dev/null --cacert "$work/certs/tls.crt" -u "alice:$password" "$url" | tr -d '\r'); then
+  pass "the plugin mounted at /plugins (named in /plugins/promgate.yml) ran after auth: x-stamp: user=alice"
+else
+  fail "no x-stamp header from the plugin mounted at /plugins"
 fi
 
 healthcheck=$(podman inspect --format '{{json .Config.Healthcheck}}' "$ctr" 2>&1 || true)
