@@ -7,7 +7,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { createServer as createHttpServer } from 'node:http';
 import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client';
 import { HEALTHY_PATH, READY_PATH } from '../middleware/health/index.ts';
-import { splitHostPort, type Config } from './config/schema.ts';
+import type { Config } from './config/schema.ts';
+import { listen } from './server.ts';
 import type { Logger } from './logger.ts';
 import { loadListenerTls } from './tls/listener-tls.ts';
 import { checkGatewaySetup } from './check.ts';
@@ -98,10 +99,6 @@ async function serveClusterMetrics(address: string, allListening: () => boolean)
     }
     text(404, '404 Not Found: see /metrics, /-/promgate/healthy, /-/promgate/ready\n');
   });
-  const { host, port } = splitHostPort(address);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolve);
-  });
+  await listen(server, address, 'metrics.listenAddress');
   return server;
 }

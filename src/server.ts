@@ -283,7 +283,8 @@ function createMetricsServer(health: RequestHandlerLike, registry: Registry): Ht
   });
 }
 
-function listen(server: HttpServer | Server, address: string, key: string): Promise<void> {
+/** Listens on host:port; a failure is a ConfigError naming the setting. */
+export function listen(server: HttpServer | Server, address: string, key: string): Promise<void> {
   const { host, port } = splitHostPort(address);
   return new Promise((resolve, reject) => {
     const fail = (error: unknown) => reject(new ConfigError(`cannot listen: ${errorMessage(error)}`, { key }));

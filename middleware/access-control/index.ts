@@ -4,6 +4,7 @@
 // reach the upstream.
 import type { NextFunction, Request, Response } from 'express';
 import type { Config } from '../../src/config/schema.ts';
+import { sendError } from '../../src/error-answer.ts';
 import type { Logger } from '../../src/logger.ts';
 import '../../src/request-state.ts';
 import type { ClientIdentity } from '../../src/tls/client-certificates.ts';
@@ -44,7 +45,8 @@ export function createAccessControlStage(options: AccessControlOptions): AccessC
       onDecision?.(decision.allowed, decision.rule);
       if (decision.allowed) return next();
       logger.info({ method: req.method, path: req.originalUrl.split('?', 1)[0], user: state.user, roles: roles.join(','), rule: decision.rule }, 'access denied');
-      refuse(res, rawPath, readings ? 403 : 400, readings ? `forbidden by ${decision.rule}` : 'the request path cannot be read');
+      if (readings) sendError(res, rawPath, 403, 'forbidden', `forbidden by ${decision.rule}`);
+      else sendError(res, rawPath, 400, 'bad_data', 'the request path cannot be read');
     },
   };
 }
@@ -55,13 +57,4 @@ export function clientNames(client: ClientIdentity | undefined): string[] {
   const names = client.sans.map((san) => san.slice(san.indexOf(':') + 1));
   const cn = /(?:^|, )CN=([^,]+)/.exec(client.subject)?.[1];
   return cn ? [cn, ...names] : names;
-}
-
-function refuse(res: Response, rawPath: string, status: 400 | 403, message: string): void {
-  const api = rawPath.startsWith('/api/');
-  const body = api
-    ? JSON.stringify({ status: 'error', errorType: status === 403 ? 'forbidden' : 'bad_data', error: message })
-    : `${status} ${status === 403 ? 'Forbidden' : 'Bad Request'}: ${message}\n`;
-  res.writeHead(status, { 'content-type': api ? 'application/json' : 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }

@@ -1,6 +1,7 @@
 // Upstream failures answered by the gateway: refused/unreachable -> 502, silent too long -> 504.
 // Under /api/ the body is Prometheus's API error JSON so clients (Grafana, promtool) parse it.
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { sendError } from '../../src/error-answer.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { UpstreamErrorKind } from '../metrics/index.ts';
 
@@ -66,13 +67,5 @@ export function answerUpstreamError(
   const status = timedOut ? 504 : 502;
   res.statusMessage = STATUS_CODES[status] ?? '';
   const message = timedOut ? `upstream timed out: ${reason}` : `upstream unavailable: ${reason}`;
-  if (path.startsWith('/api/')) {
-    const body = JSON.stringify({ status: 'error', errorType: timedOut ? 'timeout' : 'unavailable', error: message });
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  } else {
-    const body = `${status} ${STATUS_CODES[status]}: ${message}\n`;
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  }
+  sendError(res, path, status, timedOut ? 'timeout' : 'unavailable', message);
 }

@@ -6,6 +6,7 @@ import type { BlockList } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Options, type Store } from 'express-rate-limit';
 import { parseDuration, type Config } from '../../src/config/schema.ts';
+import { sendError } from '../../src/error-answer.ts';
 import type { Logger } from '../../src/logger.ts';
 import '../../src/request-state.ts';
 import { parseBasicCredentials } from '../basic-auth/index.ts';
@@ -63,7 +64,7 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
         const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
         const retryAfter = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + 1000) - Date.now()) / 1000));
         logger.info({ method: req.method, path: req.originalUrl.split('?', 1)[0], rule, retry_after_s: retryAfter }, 'rate limited');
-        answer(res, req.url, 429, 'too many requests', { 'retry-after': String(retryAfter) });
+        sendError(res, req.url, 429, 'too_many_requests', 'too many requests', { 'retry-after': String(retryAfter) });
       },
       ...settings,
     });
@@ -73,7 +74,7 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
         if (error === undefined) return next();
         options.onStoreError?.();
         logger.error({ limit: rule, error: error instanceof Error ? error.message : String(error) }, 'rate limit store failed; refusing the request (redis.failOpen is off)');
-        answer(res, req.url, 503, 'rate limit store unavailable');
+        sendError(res, req.url, 503, 'unavailable', 'rate limit store unavailable');
       });
   };
   const failuresOnly: Partial<Options> = {
@@ -135,14 +136,4 @@ function chain(...handlers: Array<RequestHandler | undefined>): RequestHandler |
     };
     step();
   };
-}
-
-/** 429 or 503, as Prometheus's API error JSON under /api/, plain text elsewhere. */
-export function answer(res: Response, url: string, status: 429 | 503, message: string, headers: Record<string, string> = {}): void {
-  const api = url.startsWith('/api/');
-  const body = api
-    ? JSON.stringify({ status: 'error', errorType: status === 429 ? 'too_many_requests' : 'unavailable', error: message })
-    : `${status} ${status === 429 ? 'Too Many Requests' : 'Service Unavailable'}: ${message}\n`;
-  res.writeHead(status, { ...headers, 'content-type': api ? 'application/json' : 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
