@@ -65,6 +65,11 @@ export type Gateway = Router & {
   /** Answers /-/promgate/healthy and /-/promgate/ready (relative to where it is mounted). */
   readonly health: RequestHandler;
   /**
+   * The stages as one handler, without the Router around them: for a caller that mounts the
+   * gateway itself (the standalone server), having set req.baseUrl and the relative req.url.
+   */
+  readonly handleMounted: RequestHandler;
+  /**
    * Checks a reloaded web config against this gateway (users, headers) and returns the function
    * that applies it; throws, changing nothing, when it cannot apply.
    */
@@ -192,8 +197,9 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     { name: 'proxy', handle: proxy.handle },
   ];
 
+  const handleMounted = chainStages(stages);
   const router = express.Router({ caseSensitive: true, strict: true });
-  router.use(chainStages(stages));
+  router.use(handleMounted);
   const close = () => {
     void redis?.close();
     readiness.close();
@@ -216,6 +222,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     metrics,
     observe: chainStages([{ name: 'metrics', handle: (req, res, next) => metrics.observeRequest(req, res, next) }, ...accessLog]),
     health,
+    handleMounted,
     prepareWebConfig,
     drain: readiness.drain,
     notReadyReason: readiness.notReadyReason,

@@ -3,10 +3,10 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { createHealthStage, isHealthPath } from '../middleware/health/index.ts';
-import { createLandingPage } from '../middleware/landing-page/index.ts';
+import { createHealthStage } from '../middleware/health/index.ts';
+import { createDispatcher, sendText, type Dispatcher } from './dispatch.ts';
 import { resolveRoutes } from './config/routes.ts';
 import { loadPlugins, pluginHooks } from './plugins.ts';
 import { registerCertificateExpiry, sendMetrics } from '../middleware/metrics/index.ts';
@@ -91,9 +91,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   };
   const health = createHealthStage(readiness);
   let closing = false;
-  let app: express.Express;
+  let dispatcher: Dispatcher;
   try {
-    app = createApp(routes, gateways, health, config.landingPage, logger, () => closing);
+    dispatcher = createDispatcher({ routes, gateways, health, landingPage: config.landingPage, logger, isClosing: () => closing });
   } catch (error) {
     for (const each of gateways) each.close();
     throw error;
@@ -108,8 +108,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       handshakeTimeout: parseDuration(web.headersTimeout),
       // How often Node looks for requests past their headers/request timeout (its default is 30s).
       connectionsCheckingInterval: Math.min(1000, parseDuration(web.headersTimeout)),
+      IncomingMessage: dispatcher.IncomingMessage,
+      ServerResponse: dispatcher.ServerResponse,
     },
-    app,
+    dispatcher.handle,
   );
   server.headersTimeout = parseDuration(web.headersTimeout);
   server.requestTimeout = parseDuration(web.requestTimeout);
@@ -213,62 +215,6 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       return closed;
     },
   };
-}
-
-function createApp(
-  routes: readonly Config[],
-  gateways: readonly Gateway[],
-  health: RequestHandlerLike,
-  landingPage: boolean,
-  logger: Logger,
-  isClosing: () => boolean,
-): express.Express {
-  const gateway = gateways[0]!;
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('case sensitive routing', true); // nginx locations are case-sensitive; so are we
-  // After SIGTERM, answers tell keep-alive clients to reconnect (to another replica).
-  app.use((_req: Request, res: Response, next: NextFunction) => {
-    if (isClosing()) res.setHeader('connection', 'close');
-    next();
-  });
-  // Every request the listener answers is counted and logged once, also those outside the base path.
-  app.use(gateway.observe);
-  const mountPath = (route: Config) => (route.basePath === '/' ? '/' : route.basePath.replace(/\/$/, ''));
-  // Probes also find the health endpoints at the root, whatever the base paths (all routes count).
-  if (!routes.some((route) => mountPath(route) === '/')) {
-    app.use((req: Request, res: Response, next: NextFunction) => {
-      if (!isHealthPath(req.url)) return next();
-      gateway.securityHeaders.handle(req, res, () => health(req, res, next));
-    });
-  }
-  if (landingPage) {
-    if (routes.some((route) => mountPath(route) === '/')) throw new ConfigError('needs every route under a base path other than "/"', { key: 'landingPage' });
-    const page = createLandingPage(routes, gateways);
-    app.get('/', (req: Request, res: Response, next: NextFunction) => gateway.securityHeaders.handle(req, res, () => page(req, res, next)));
-  }
-  routes.forEach((route, index) => app.use(mountPath(route), gateways[index]!));
-  // The gateway's own answers outside the base path carry the same security headers.
-  app.use((req: Request, res: Response) => {
-    gateway.securityHeaders.handle(req, res, () => sendText(res, 404, '404 Not Found\n'));
-  });
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    logger.error({ method: req.method, path: req.path, error: errorMessage(error) }, 'request failed in middleware');
-    if (res.headersSent) return void res.destroy();
-    const status = statusOf(error);
-    gateway.securityHeaders.handle(req, res, () => sendText(res, status, `${status} ${status >= 500 ? 'Internal Server Error' : 'Request Error'}\n`));
-  });
-  return app;
-}
-
-function sendText(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-function statusOf(error: unknown): number {
-  const status = (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }
 
 /** The plain-HTTP listener for Prometheus to scrape, and for probes that cannot do TLS or mTLS. */

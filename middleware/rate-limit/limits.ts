@@ -39,7 +39,8 @@ export interface RequestLimits {
 export function createRequestLimits(options: RequestLimitsOptions): RequestLimits {
   const { config, trustProxy, logger } = options;
   const clientKey = (req: Request) => ipKeyGenerator(clientAddress(req, trustProxy));
-  const build = (name: LimitName, limit: { requests: number; window: string }, settings: Partial<Options>) => {
+  // `skip` runs here, synchronously: inside express-rate-limit it costs every request an await.
+  const build = (name: LimitName, limit: { requests: number; window: string }, settings: Partial<Options>, skip?: (req: Request) => boolean) => {
     if (limit.requests === 0) return undefined;
     const rule = `rate-limit.${name}`;
     const limiter = rateLimit({
@@ -69,13 +70,15 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
       ...settings,
     });
     // With failOpen off, a store failure reaches us as an error: the request is refused, 503.
-    return (req: Request, res: Response, next: NextFunction) =>
+    return (req: Request, res: Response, next: NextFunction) => {
+      if (skip?.(req)) return next();
       void limiter(req, res, (error?: unknown) => {
         if (error === undefined) return next();
         options.onStoreError?.();
         logger.error({ limit: rule, error: error instanceof Error ? error.message : String(error) }, 'rate limit store failed; refusing the request (redis.failOpen is off)');
         sendError(res, req.url, 503, 'unavailable', 'rate limit store unavailable');
       });
+    };
   };
   const failuresOnly: Partial<Options> = {
     skipSuccessfulRequests: true,
@@ -84,20 +87,17 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
   const failedPerClient = build('failed-auth-per-client', config.failedAuthPerClient, {
     ...failuresOnly,
     keyGenerator: clientKey,
-    skip: (req) => req.headers.authorization === undefined || options.knownGood?.(req) === true,
   });
   const failedPerUser = build('failed-auth-per-user', config.failedAuthPerUser, {
     ...failuresOnly,
     keyGenerator: (req) => `user:${parseBasicCredentials(req.headers.authorization ?? '')?.user ?? ''}`,
-    skip: (req) => parseBasicCredentials(req.headers.authorization ?? '') === undefined || options.knownGood?.(req) === true,
-  });
+  }, (req) => parseBasicCredentials(req.headers.authorization ?? '') === undefined);
+  const failedAuth = chain(failedPerClient, failedPerUser);
   return {
     perClient: build('per-client', config.perClient, { keyGenerator: clientKey }),
-    failedAuth: chain(failedPerClient, failedPerUser),
-    perUser: build('per-user', config.perUser, {
-      keyGenerator: (req) => `user:${req.promgate?.user ?? ''}`,
-      skip: (req) => req.promgate?.user === undefined,
-    }),
+    // Only requests with credentials not yet known to be right can fail a login.
+    failedAuth: failedAuth && ((req, res, next) => (req.headers.authorization === undefined || options.knownGood?.(req) === true ? next() : failedAuth(req, res, next))),
+    perUser: build('per-user', config.perUser, { keyGenerator: (req) => `user:${req.promgate?.user ?? ''}` }, (req) => req.promgate?.user === undefined),
   };
 }
 
