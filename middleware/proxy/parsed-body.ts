@@ -1,9 +1,9 @@
 // A host Express app may run express.json()/urlencoded()/raw()/text() before the gateway; the
 // body stream is then consumed and must be rebuilt for the upstream from req.body.
-// http-proxy-middleware's fixRequestBody covers JSON, but serializes urlencoded bodies with
+// http-proxy-middleware's fixRequestBody (which we used before undici) covers JSON, but serializes urlencoded bodies with
 // querystring, which turns `match[]=up` parsed by the extended (qs) parser into `match=up`, which
 // Prometheus ignores. Hence this serializer.
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 type ParsedRequest = IncomingMessage & { body?: unknown };
 
@@ -12,20 +12,23 @@ export function hasParsedBody(req: IncomingMessage): boolean {
   return req.readableEnded && (req as ParsedRequest).body !== undefined;
 }
 
-/** Writes req.body to the upstream request in the form its Content-Type announces. */
-export function writeParsedBody(proxyReq: ClientRequest, req: IncomingMessage): void {
+/**
+ * req.body in the form the outgoing Content-Type announces; fixes the outgoing headers to match
+ * (length set, transfer and content encodings removed: parsers inflate, we send what they produced).
+ */
+export function parsedBody(req: IncomingMessage, headers: IncomingHttpHeaders): Buffer {
   const body = (req as ParsedRequest).body;
-  const contentType = String(proxyReq.getHeader('content-type') ?? '').toLowerCase();
+  const contentType = String(headers['content-type'] ?? '').toLowerCase();
   let data: Buffer;
   if (Buffer.isBuffer(body)) data = body;
   else if (typeof body === 'string') data = Buffer.from(body);
   else if (contentType.includes('application/x-www-form-urlencoded')) data = Buffer.from(encodeForm(body));
   else if (contentType.includes('json')) data = Buffer.from(JSON.stringify(body));
   else data = Buffer.alloc(0); // a parser we do not know consumed it; send an empty, well-framed body
-  proxyReq.removeHeader('transfer-encoding');
-  proxyReq.removeHeader('content-encoding'); // parsers inflate; we send what they produced
-  proxyReq.setHeader('content-length', data.length);
-  proxyReq.write(data);
+  delete headers['transfer-encoding']; // rare (a host app's body parser ran): a slower object is fine
+  delete headers['content-encoding'];
+  headers['content-length'] = String(data.length);
+  return data;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Writes the upstream's response to the client: status, headers minus hop-by-hop ones and the
 // security headers the gateway owns, Location kept under the base path, body streamed. HTML pages
 // (small, and only UI navigations) are read whole so their inline scripts can be hashed into the CSP.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { SecurityHeaders } from '../security-headers/index.ts';
 import { CSP_HEADER } from '../security-headers/index.ts';
@@ -20,18 +20,32 @@ export interface ResponseWriterOptions {
   securityHeaders: SecurityHeaders;
 }
 
-export type ResponseWriter = (proxyRes: IncomingMessage, req: IncomingMessage & { baseUrl?: string }, res: ServerResponse) => void;
+/** Where the upstream's body goes once the status and headers are written. */
+export interface ResponseBody {
+  /** One chunk of the upstream's body; false when the client is slow (wait for `res`'s drain). */
+  data(chunk: Buffer): boolean;
+  end(): void;
+}
+
+export interface UpstreamResponseHead {
+  statusCode: number;
+  statusMessage?: string | undefined;
+  headers: IncomingHttpHeaders;
+}
+
+/** `clientHost` is the Host the client asked for (req.headers already carries the upstream's). */
+export type ResponseWriter = (head: UpstreamResponseHead, req: IncomingMessage & { baseUrl?: string }, res: ServerResponse, clientHost: string | undefined) => ResponseBody;
 
 export function createResponseWriter(options: ResponseWriterOptions): ResponseWriter {
   const { upstream, securityHeaders } = options;
 
-  return function writeResponse(proxyRes, req, res) {
-    const headers = proxyRes.headers;
+  return function writeResponse(head, req, res, clientHost) {
+    const headers = head.headers;
     const connection = headers.connection;
-    const dropped = connection ? new Set(connection.split(',').map((token) => token.trim().toLowerCase())) : undefined;
-    res.statusCode = proxyRes.statusCode ?? 502;
+    const dropped = connection ? new Set(String(connection).split(',').map((token) => token.trim().toLowerCase())) : undefined;
+    res.statusCode = head.statusCode;
     // Node's parser accepts reason phrases that writeHead then refuses (and throws): copy only valid ones.
-    if (proxyRes.statusMessage && VALID_REASON.test(proxyRes.statusMessage)) res.statusMessage = proxyRes.statusMessage;
+    if (head.statusMessage && VALID_REASON.test(head.statusMessage)) res.statusMessage = head.statusMessage;
     for (const name in headers) {
       const value = headers[name];
       if (value === undefined || HOP_BY_HOP.has(name) || securityHeaders.managed.has(name) || dropped?.has(name)) continue;
@@ -47,39 +61,61 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
     const location = headers.location;
     if (location) {
       const scheme = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
-      const gatewayOrigin = `${scheme}://${req.headers.host ?? upstream.host}`;
+      const gatewayOrigin = `${scheme}://${clientHost ?? upstream.host}`;
       res.setHeader('location', rewriteLocation(location, req.baseUrl ?? '', upstream, gatewayOrigin));
     }
     const contentType = headers['content-type'];
     if (contentType?.startsWith('text/html') && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts) {
-      sendHtmlWithScriptHashes(proxyRes, res, securityHeaders);
-    } else {
-      proxyRes.pipe(res);
+      return htmlWithScriptHashes(headers['content-encoding'], res, securityHeaders);
     }
+    return streamed(res, headers['content-length']);
   };
 }
 
-function sendHtmlWithScriptHashes(proxyRes: IncomingMessage, res: ServerResponse, securityHeaders: SecurityHeaders): void {
-  const chunks: Buffer[] = [];
+/**
+ * Writes each chunk as it comes. A body that arrives whole in its first chunk (most API answers)
+ * goes out in one `end()`: one write to the TLS socket for status, headers and body.
+ */
+function streamed(res: ServerResponse, contentLength: string | undefined): ResponseBody {
+  let remaining = contentLength === undefined ? -1 : Number(contentLength);
+  return {
+    data(chunk) {
+      if (remaining === chunk.length) {
+        remaining = -2;
+        res.end(chunk);
+        return true;
+      }
+      if (remaining > 0) remaining -= chunk.length;
+      return res.write(chunk);
+    },
+    end() {
+      if (remaining !== -2) res.end();
+    },
+  };
+}
+
+function htmlWithScriptHashes(encoding: string | undefined, res: ServerResponse, securityHeaders: SecurityHeaders): ResponseBody {
+  let chunks: Buffer[] | undefined = [];
   let size = 0;
-  const onData = (chunk: Buffer) => {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size > MAX_HASHED_HTML_BYTES) {
+  return {
+    data(chunk) {
+      if (!chunks) return res.write(chunk);
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= MAX_HASHED_HTML_BYTES) return true;
       // Too big to be a UI page: give up hashing and stream the rest.
-      proxyRes.off('data', onData).off('end', onEnd);
-      proxyRes.pause();
-      res.write(Buffer.concat(chunks));
-      proxyRes.pipe(res);
-    }
+      const held = Buffer.concat(chunks);
+      chunks = undefined;
+      return res.write(held);
+    },
+    end() {
+      if (!chunks) return void res.end();
+      const body = Buffer.concat(chunks);
+      const policy = securityHeaders.htmlPolicy(inlineScripts(decode(body, encoding)));
+      if (policy) res.setHeader(CSP_HEADER, policy);
+      res.end(body);
+    },
   };
-  const onEnd = () => {
-    const body = Buffer.concat(chunks);
-    const policy = securityHeaders.htmlPolicy(inlineScripts(decode(body, proxyRes.headers['content-encoding'])));
-    if (policy) res.setHeader(CSP_HEADER, policy);
-    res.end(body);
-  };
-  proxyRes.on('data', onData).on('end', onEnd);
 }
 
 function decode(body: Buffer, encoding: string | undefined): Buffer | undefined {
