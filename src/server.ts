@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from './logger.ts';
 import type { ServerCredentials } from './tls/certificates.ts';
 import { clientAuthServerOptions, rejectReason } from './tls/client-certificates.ts';
 import { loadListenerTls, reloadListenerTls } from './tls/listener-tls.ts';
+import { x509 } from './tls/x509.ts';
 
 /** How long idle keep-alive connections stay open after shutdown begins, for requests already sent. */
 export const SHUTDOWN_IDLE_LINGER_MS = 500;
@@ -139,6 +140,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   gateway.metrics.loaded('tls');
   registerCertificateExpiry(registry, () => tlsHolder.current().credentials.notAfter);
   if (clientAuth) {
+    x509(); // loaded now rather than during the first client's handshake
     server.on('secureConnection', (socket) => {
       let reason: string | undefined;
       try {

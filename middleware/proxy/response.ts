@@ -6,6 +6,7 @@ import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { SecurityHeaders } from '../security-headers/index.ts';
 import { CSP_HEADER } from '../security-headers/index.ts';
 import { rewriteLocation } from './redirect.ts';
+import { createScavengeTrigger } from './young-gc.ts';
 
 /** Larger HTML is streamed unhashed: the UI pages are a few KiB. */
 export const MAX_HASHED_HTML_BYTES = 1 << 20;
@@ -38,6 +39,7 @@ export type ResponseWriter = (head: UpstreamResponseHead, req: IncomingMessage &
 
 export function createResponseWriter(options: ResponseWriterOptions): ResponseWriter {
   const { upstream, securityHeaders } = options;
+  const streamedBytes = createScavengeTrigger();
 
   return function writeResponse(head, req, res, clientHost) {
     const headers = head.headers;
@@ -68,7 +70,7 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
     if (contentType?.startsWith('text/html') && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts) {
       return htmlWithScriptHashes(headers['content-encoding'], res, securityHeaders);
     }
-    return streamed(res, headers['content-length']);
+    return streamed(res, headers['content-length'], streamedBytes);
   };
 }
 
@@ -76,7 +78,7 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
  * Writes each chunk as it comes. A body that arrives whole in its first chunk (most API answers)
  * goes out in one `end()`: one write to the TLS socket for status, headers and body.
  */
-function streamed(res: ServerResponse, contentLength: string | undefined): ResponseBody {
+function streamed(res: ServerResponse, contentLength: string | undefined, streamedBytes: (bytes: number) => void): ResponseBody {
   let remaining = contentLength === undefined ? -1 : Number(contentLength);
   return {
     data(chunk) {
@@ -86,6 +88,7 @@ function streamed(res: ServerResponse, contentLength: string | undefined): Respo
         return true;
       }
       if (remaining > 0) remaining -= chunk.length;
+      streamedBytes(chunk.length);
       return res.write(chunk);
     },
     end() {

@@ -3,27 +3,33 @@
 // reconnects in the background. rate-limit-redis loads its Lua scripts once, at start: a Redis
 // that was not connected then would leave them failed for good, so they are loaded again on every
 // (re)connect and after a failure (found by the Redis tests).
-import { createClient, type RedisClientType } from 'redis';
-import { RedisStore } from 'rate-limit-redis';
-import type { Options } from 'express-rate-limit';
+// node-redis is loaded only when a Redis URL is configured: it is ~6 MB of heap that every full
+// GC would otherwise walk, and those are frequent while large responses stream (F6).
+import { createRequire } from 'node:module';
+import type { Options, Store } from 'express-rate-limit';
+import type { RedisClientType } from 'redis';
+import type { RedisStore } from 'rate-limit-redis';
 import type { Logger } from '../../src/logger.ts';
 
 /** The longest a reconnect waits between attempts. */
 const MAX_RECONNECT_DELAY_MS = 2000;
 
 export interface RedisConnection {
-  createStore(name: string): RedisStore;
+  createStore(name: string): Store;
   close(): Promise<void>;
 }
 
 export function connectRedis(url: string, prefix: string, logger: Logger): RedisConnection {
+  const require = createRequire(import.meta.url);
+  const { createClient } = require('redis') as typeof import('redis');
+  const ReloadingRedisStore = reloadingStoreClass((require('rate-limit-redis') as typeof import('rate-limit-redis')).RedisStore);
   const client: RedisClientType = createClient({
     url,
     disableOfflineQueue: true,
     socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS) },
   });
   let up = false;
-  const stores = new Set<ReloadingRedisStore>();
+  const stores = new Set<InstanceType<typeof ReloadingRedisStore>>();
   client.on('ready', () => {
     up = true;
     for (const store of stores) store.reloadScripts();
@@ -47,7 +53,8 @@ export function connectRedis(url: string, prefix: string, logger: Logger): Redis
   };
 }
 
-class ReloadingRedisStore extends RedisStore {
+function reloadingStoreClass(Base: typeof RedisStore) {
+  return class ReloadingRedisStore extends Base {
   override async init(options: Options): Promise<void> {
     this.windowMs = options.windowMs;
     this.loadScripts();
@@ -83,6 +90,7 @@ class ReloadingRedisStore extends RedisStore {
     this.incrementScriptSha.catch(() => {});
     this.getScriptSha.catch(() => {});
   }
+  };
 }
 
 /** The URL without a password, for logs. */

@@ -5,9 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-// @peculiar/x509 needs a Reflect metadata polyfill loaded before it.
-import '@abraham/reflection';
-import * as x509 from '@peculiar/x509';
+import { x509 } from './x509.ts';
 import { ConfigError, errorMessage, fileErrorReason } from '../errors.ts';
 import { DEFAULT_CERT_FILE, DEFAULT_KEY_FILE } from '../config/schema.ts';
 
@@ -150,7 +148,8 @@ export async function generateCertificate(options: GenerateCertificateOptions): 
     value: name,
   }));
   const notBefore = new Date(Date.now() - 60_000);
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned(
+  const x = x509();
+  const certificate = await x.X509CertificateGenerator.createSelfSigned(
     {
       serialNumber: `01${randomBytes(15).toString('hex')}`,
       name: [{ CN: [options.commonName] }],
@@ -159,16 +158,16 @@ export async function generateCertificate(options: GenerateCertificateOptions): 
       signingAlgorithm: algorithm,
       keys,
       extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension(names),
+        new x.BasicConstraintsExtension(false, undefined, true),
+        new x.KeyUsagesExtension(x.KeyUsageFlags.digitalSignature | x.KeyUsageFlags.keyEncipherment, true),
+        new x.ExtendedKeyUsageExtension([x.ExtendedKeyUsage.serverAuth]),
+        new x.SubjectAlternativeNameExtension(names),
       ],
     },
     webcrypto as unknown as Crypto,
   );
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  const key = x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
+  const key = x.PemConverter.encode(pkcs8, 'PRIVATE KEY');
   return { cert: certificate.toString('pem') + '\n', key: key + '\n' };
 }
 

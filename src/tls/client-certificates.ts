@@ -1,9 +1,8 @@
 // Client certificates (mTLS) as Prometheus's client_auth_type defines them. What OpenSSL can
 // enforce in the handshake is set as server options; the rest (a certificate required but not
 // verified, allowed SANs) is checked once per connection right after the handshake.
-import '@abraham/reflection';
 import type { TLSSocket } from 'node:tls';
-import * as x509 from '@peculiar/x509';
+import { x509 } from './x509.ts';
 
 export type ClientAuthType = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
 
@@ -62,7 +61,8 @@ export function readClientIdentity(socket: TLSSocket): ClientIdentity | undefine
   const identity: ClientIdentity = { subject: peer.subject.replace(/\n/g, ', '), sans: [], fingerprint: peer.fingerprint256, verified: socket.authorized };
   try {
     // Any client can send any bytes here (RequestClientCert & co. accept unverified certificates).
-    const names = new x509.X509Certificate(peer.raw).getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON() ?? [];
+    const x = x509();
+    const names = new x.X509Certificate(peer.raw).getExtension(x.SubjectAlternativeNameExtension)?.names.toJSON() ?? [];
     identity.sans = names.filter((name) => name.type in SAN_PREFIX).map((name) => `${SAN_PREFIX[name.type]}:${name.value}`);
   } catch (error) {
     identity.unreadable = error instanceof Error ? error.message.split('\n')[0] : 'parse error';
