@@ -125,6 +125,7 @@ async function run(args: string[]): Promise<number> {
     ? // The primary serves the metrics listener, with every worker's metrics added up.
       await createServer({ config: { ...config, metrics: { ...config.metrics, listenAddress: undefined } }, logger, registry: workerRegistry() })
     : await createServer({ config, logger });
+  rootLogger.flush(); // the startup lines now, not with the first buffer of access lines
   return -1; // keep running
 }
 

@@ -163,7 +163,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     trustProxy,
     logger,
     createStore: redis?.createStore,
-    knownGood: auth?.knownGood,
+    sparedFromFailedLoginLimits: auth?.sparedFromFailedLoginLimits,
     onLimited: (rule) => metrics.decision(false, rule),
     onStoreError: metrics.rateLimitStoreError,
   });

@@ -35,11 +35,13 @@ export interface BasicAuthOptions {
 export interface BasicAuthStage {
   handle: RequestHandler;
   /**
-   * Whether the request's credentials are already known to be right (accepted on its connection,
-   * or in the cache): the failed-login limits let those through, so an attacker guessing one
-   * user's password cannot lock that user out where they are already logged in.
+   * Whether the failed-login limits let the request through: its credentials are known to be right
+   * (accepted on its connection, or in the cache), so an attacker guessing one user's password
+   * cannot lock that user out where they are already logged in; or exactly these credentials are
+   * being checked now, so a burst of one client's requests after a restart is one attempt (a
+   * repeated guess adds no guessing power and no check: it joins the running one).
    */
-  knownGood(req: Request): boolean;
+  sparedFromFailedLoginLimits(req: Request): boolean;
   /** The user the request's credentials name when they are right; no answer is sent. */
   identify(req: Request): Promise<string | undefined>;
   /** Validates new fixed users (a reloaded web config's) and returns the function that applies them. */
@@ -119,13 +121,13 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
       if (!credentials) return undefined;
       return (await verifier.verify(credentials.user, credentials.password)) === 'ok' ? credentials.user : undefined;
     },
-    knownGood(req) {
+    sparedFromFailedLoginLimits(req) {
       const authorization = req.headers.authorization;
       if (authorization === undefined) return false;
       const accepted = acceptedOnConnection.get(req.socket);
       if (accepted && sameSecret(accepted.authorization, authorization) && source.users().get(accepted.user) === accepted.entry) return true;
       const credentials = parseBasicCredentials(authorization);
-      return credentials !== undefined && verifier.isKnownGood(credentials.user, credentials.password);
+      return credentials !== undefined && (verifier.isKnownGood(credentials.user, credentials.password) || verifier.isBeingChecked(credentials.user, credentials.password));
     },
     prepareStaticUsers: (users) => source.prepareFixed(users),
     close: () => source.close(),

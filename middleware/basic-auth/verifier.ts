@@ -23,6 +23,8 @@ export interface Verifier {
   verify(user: string, password: string): Promise<VerifyResult>;
   /** True when this user and password passed a check recently (a cache hit; no check runs). */
   isKnownGood(user: string, password: string): boolean;
+  /** True while a check of exactly this user and password runs (a later verify() joins it). */
+  isBeingChecked(user: string, password: string): boolean;
   /** Swap in a new user table; cached results of the old one are dropped. */
   setUsers(users: ReadonlyMap<string, PasswordEntry>): void;
 }
@@ -64,6 +66,10 @@ export function createVerifier(users: ReadonlyMap<string, PasswordEntry>, option
     isKnownGood(user, password) {
       const entry = current.get(user);
       return entry !== undefined && cache.has(cacheKey(user, entry, password));
+    },
+    isBeingChecked(user, password) {
+      const entry = current.get(user);
+      return entry !== undefined && inFlight.has(cacheKey(user, entry, password));
     },
     setUsers(next) {
       current = next;

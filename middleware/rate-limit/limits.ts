@@ -19,8 +19,8 @@ export interface RequestLimitsOptions {
   logger: Logger;
   /** A store per limit (Redis); default: express-rate-limit's memory store. */
   createStore?: (name: LimitName) => Store;
-  /** Whether credentials are already known to be right (they skip the failed-login limits). */
-  knownGood?: (req: Request) => boolean;
+  /** Whether the request's credentials skip the failed-login limits (known right, or being checked). */
+  sparedFromFailedLoginLimits?: (req: Request) => boolean;
   /** Counts a limited request with its rule (self-metrics). */
   onLimited?: (rule: string) => void;
   /** Counts store failures (self-metrics); the request then passes or gets 503 (redis.failOpen). */
@@ -95,8 +95,8 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
   const failedAuth = chain(failedPerClient, failedPerUser);
   return {
     perClient: build('per-client', config.perClient, { keyGenerator: clientKey }),
-    // Only requests with credentials not yet known to be right can fail a login.
-    failedAuth: failedAuth && ((req, res, next) => (req.headers.authorization === undefined || options.knownGood?.(req) === true ? next() : failedAuth(req, res, next))),
+    // Only requests with credentials not yet known to be right (nor being checked) can fail a login.
+    failedAuth: failedAuth && ((req, res, next) => (req.headers.authorization === undefined || options.sparedFromFailedLoginLimits?.(req) === true ? next() : failedAuth(req, res, next))),
     perUser: build('per-user', config.perUser, { keyGenerator: (req) => `user:${req.promgate?.user ?? ''}` }, (req) => req.promgate?.user === undefined),
   };
 }

@@ -136,6 +136,10 @@ describe('promgate CLI', () => {
       await cli.listening;
       const { stdout } = await exec('curl', ['-sS', '--cacert', cert.certFile, `https://localhost:${port}/prometheus/api/v1/label/job/values`, '--resolve', `localhost:${port}:127.0.0.1`]);
       assert.equal(stdout, '{"status":"success","data":["/api/v1/label/job/values"]}');
+      // Access lines are written a buffer at a time, but reach the log within about a second.
+      const deadline = Date.now() + 3000;
+      while (!cli.logs().includes('"path":"/prometheus/api/v1/label/job/values"') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.match(cli.logs(), /"path":"\/prometheus\/api\/v1\/label\/job\/values","status":200/, 'the access line, while the gateway still runs');
     } finally {
       const code = await cli.stop('SIGTERM');
       await upstream.close();

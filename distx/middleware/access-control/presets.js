@@ -1,0 +1,54 @@
+// What each component's viewer may not touch, and which of its reads come as POST. The viewer
+// role of a route is built from its preset: reads (GET, HEAD, OPTIONS) anywhere but the preset's
+// protected endpoints, plus the preset's read POSTs.
+import { PRESETS } from "../../src/config/schema.js";
+export { PRESETS };
+export const PRESET_RULES = {
+    prometheus: {
+        protected: [
+            { name: 'admin-api', paths: ['/api/v1/admin/**'] },
+            { name: 'lifecycle', paths: ['/-/quit', '/-/reload'] },
+            { name: 'remote-write', paths: ['/api/v1/write'] },
+            { name: 'otlp-write', paths: ['/api/v1/otlp/**'] },
+        ],
+        // Long queries do not fit in a URL: Prometheus takes these reads as POST too.
+        readPosts: ['/api/v1/query', '/api/v1/query_range', '/api/v1/query_exemplars', '/api/v1/series', '/api/v1/labels', '/api/v1/format_query', '/api/v1/parse_query', '/api/v1/read'],
+        readyPath: '/-/ready',
+    },
+    alertmanager: {
+        protected: [
+            { name: 'lifecycle', paths: ['/-/reload', '/-/quit'] },
+            // Creating, updating or expiring silences, and pushing alerts.
+            { name: 'silences-write', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], paths: ['/api/v2/silences', '/api/v2/silence/**', '/api/v1/silences', '/api/v1/silence/**'] },
+            { name: 'alerts-write', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], paths: ['/api/v2/alerts', '/api/v1/alerts'] },
+        ],
+        readPosts: [],
+        readyPath: '/-/ready',
+    },
+    pushgateway: {
+        protected: [
+            { name: 'lifecycle', paths: ['/-/reload', '/-/quit'] },
+            { name: 'wipe', paths: ['/api/v1/admin/**'] },
+            // Pushes (PUT, POST) and deletes of groups; reading /metrics stays allowed.
+            { name: 'push', methods: ['PUT', 'POST', 'DELETE', 'PATCH'], paths: ['/metrics/**'] },
+        ],
+        readPosts: [],
+        readyPath: '/-/ready',
+    },
+    generic: { protected: [], readPosts: [], readyPath: '' },
+};
+/** The built-in roles for a preset: viewer (read-only, as above) and admin (everything). */
+export function builtInRoles(preset) {
+    const rules = PRESET_RULES[preset];
+    return {
+        viewer: {
+            allow: [
+                { name: 'read', methods: ['GET', 'HEAD', 'OPTIONS'], paths: ['/**'] },
+                ...(rules.readPosts.length > 0 ? [{ name: 'query-post', methods: ['POST'], paths: rules.readPosts }] : []),
+            ],
+            deny: rules.protected,
+        },
+        admin: { allow: [{ name: 'all', paths: ['/**'] }], deny: [] },
+    };
+}
+//# sourceMappingURL=presets.js.map

@@ -1,0 +1,95 @@
+// The gateway's own health endpoints, answered without auth (probes carry no credentials):
+//   /-/promgate/healthy  the process serves requests;
+//   /-/promgate/ready    and the upstream answered its own ready path (Prometheus: /-/ready) at
+//                        the last check, polled in the background so a probe never waits on it.
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+export const HEALTHY_PATH = '/-/promgate/healthy';
+export const READY_PATH = '/-/promgate/ready';
+/** Ready needs a successful check no older than this many intervals (a stuck poller is not ready). */
+export const READY_STALE_INTERVALS = 3;
+export function watchUpstreamReadiness(options) {
+    const { upstream, path, intervalMs, logger } = options;
+    let draining = false;
+    const drain = () => void (draining = true);
+    if (path === '')
+        return { notReadyReason: () => (draining ? 'shutting down' : undefined), drain, close: () => { } };
+    const target = new URL(upstream.pathname.replace(/\/$/, '') + path, upstream);
+    let lastSuccess = 0;
+    let failure = 'upstream not checked yet';
+    let checking = false;
+    const check = () => {
+        if (checking)
+            return;
+        checking = true;
+        probe(target, intervalMs).then((problem) => {
+            checking = false;
+            if (problem === undefined)
+                lastSuccess = performance.now();
+            if (problem !== failure) {
+                if (problem === undefined)
+                    logger.info({ upstream_path: path }, 'upstream is ready');
+                else
+                    logger.warn({ upstream_path: path, reason: problem }, 'upstream is not ready');
+            }
+            failure = problem;
+            options.onResult?.(problem === undefined);
+        }, () => (checking = false));
+    };
+    check();
+    const timer = setInterval(check, intervalMs);
+    timer.unref();
+    return {
+        notReadyReason() {
+            if (draining)
+                return 'shutting down';
+            if (failure !== undefined)
+                return failure;
+            if (performance.now() - lastSuccess > READY_STALE_INTERVALS * intervalMs)
+                return 'no recent answer from the upstream';
+            return undefined;
+        },
+        drain,
+        close: () => clearInterval(timer),
+    };
+}
+/** One GET of the ready path; resolves to a reason when it did not answer 2xx in time. */
+function probe(target, timeoutMs) {
+    return new Promise((resolve) => {
+        const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+        const req = send(target, { method: 'GET', timeout: timeoutMs, headers: { 'user-agent': 'promgate-readiness' } }, (res) => {
+            res.resume();
+            const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
+            resolve(ok ? undefined : `upstream ready path answered ${res.statusCode}`);
+        });
+        req.once('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.once('error', (error) => resolve(`upstream unreachable: ${error.code ?? error.message}`));
+        req.end();
+    });
+}
+export function isHealthPath(url) {
+    const path = (url ?? '').split('?', 1)[0];
+    return path === HEALTHY_PATH || path === READY_PATH;
+}
+/**
+ * Answers the health paths (relative to where it is mounted) and passes anything else on.
+ * GET and HEAD only, like Prometheus's own /-/healthy.
+ */
+export function createHealthStage(readiness) {
+    return function health(req, res, next) {
+        if (!isHealthPath(req.url))
+            return next();
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+            return send(res, req, 405, 'Only GET and HEAD are allowed.\n', { allow: 'GET, HEAD' });
+        }
+        if (req.url?.split('?', 1)[0] === HEALTHY_PATH)
+            return send(res, req, 200, 'promgate is Healthy.\n');
+        const reason = readiness.notReadyReason();
+        send(res, req, reason === undefined ? 200 : 503, reason === undefined ? 'promgate is Ready.\n' : `promgate is not ready: ${reason}.\n`);
+    };
+}
+function send(res, req, status, body, headers = {}) {
+    res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+}
+//# sourceMappingURL=index.js.map

@@ -1,0 +1,82 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+/** Where the metrics are served under the gateway's base path (behind auth) when enabled. */
+export const METRICS_PATH = '/-/promgate/metrics';
+/** Prometheus's usual latency buckets, stretched to its 2m default query timeout. */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+/** Anything else is counted as "other", so a client cannot grow the label set. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+/** Marks a response already counted, so a stage mounted twice (server and gateway) counts once. */
+const COUNTED = Symbol('promgate.metrics.counted');
+export function createGatewayMetrics(registry = new Registry()) {
+    const requests = reuse(registry, 'promgate_http_requests_total', (name) => new Counter({ name, help: 'Requests answered, by status code, method and route (base path).', labelNames: ['code', 'method', 'route'], registers: [registry] }));
+    const duration = reuse(registry, 'promgate_http_request_duration_seconds', (name) => new Histogram({ name, help: 'Time from the request to the end of its response, by method and route.', labelNames: ['method', 'route'], buckets: DURATION_BUCKETS, registers: [registry] }));
+    const inFlight = reuse(registry, 'promgate_http_requests_in_flight', (name) => new Gauge({ name, help: 'Requests being answered now.', registers: [registry] }));
+    const upstreamErrors = reuse(registry, 'promgate_upstream_errors_total', (name) => new Counter({ name, help: 'Upstream requests that failed, by kind (refused, reset, timeout, dns, unreachable, bad_response).', labelNames: ['kind'], registers: [registry] }));
+    const authFailures = reuse(registry, 'promgate_auth_failures_total', (name) => new Counter({ name, help: 'Requests refused by basic auth, by reason.', labelNames: ['reason'], registers: [registry] }));
+    const reloadOk = reuse(registry, 'promgate_config_last_reload_successful', (name) => new Gauge({ name, help: 'Whether the last reload of a source (tls: certificate, key, CAs and web config; htpasswd) succeeded.', labelNames: ['source'], registers: [registry], aggregator: 'min' }));
+    const reloadTime = reuse(registry, 'promgate_config_last_reload_success_timestamp_seconds', (name) => new Gauge({ name, help: 'When a source was last loaded successfully, as a Unix timestamp.', labelNames: ['source'], registers: [registry], aggregator: 'min' }));
+    const reloads = reuse(registry, 'promgate_config_reloads_total', (name) => new Counter({ name, help: 'Reloads of a source after its files changed, by result.', labelNames: ['source', 'result'], registers: [registry] }));
+    const decisions = reuse(registry, 'promgate_access_decisions_total', (name) => new Counter({ name, help: 'Access-control and rate-limit decisions, by result (allowed, denied, limited) and the rule that decided.', labelNames: ['decision', 'rule'], registers: [registry] }));
+    const storeErrors = reuse(registry, 'promgate_rate_limit_store_errors_total', (name) => new Counter({ name, help: 'Rate-limit counts the store (Redis) failed; the request passed or got 503 as rateLimit.redis.failOpen says.', registers: [registry] }));
+    const upstreamUp = reuse(registry, 'promgate_upstream_up', (name) => new Gauge({ name, help: 'Whether the upstream answered its ready path at the last check.', registers: [registry], aggregator: 'min' }));
+    return {
+        registry,
+        observeRequest(req, res, next, route) {
+            const counted = res;
+            if (counted[COUNTED]) {
+                // Counted by the server already; now the request reached a route, which names it.
+                if (route !== undefined)
+                    counted[COUNTED].route = route;
+                return next();
+            }
+            const state = { route: route ?? '' };
+            counted[COUNTED] = state;
+            const start = performance.now();
+            inFlight.inc();
+            res.once('close', () => {
+                inFlight.dec();
+                const method = KNOWN_METHODS.has(req.method ?? '') ? req.method : 'other';
+                requests.inc({ code: res.statusCode, method, route: state.route });
+                duration.observe({ method, route: state.route }, (performance.now() - start) / 1000);
+            });
+            next();
+        },
+        upstreamError: (kind) => upstreamErrors.inc({ kind }),
+        authFailure: (reason) => authFailures.inc({ reason }),
+        loaded(source) {
+            reloadOk.set({ source }, 1);
+            reloadTime.set({ source }, Date.now() / 1000);
+        },
+        reloaded(source, ok) {
+            reloads.inc({ source, result: ok ? 'success' : 'failure' });
+            reloadOk.set({ source }, ok ? 1 : 0);
+            if (ok)
+                reloadTime.set({ source }, Date.now() / 1000);
+        },
+        upstreamUp: (up) => upstreamUp.set(up ? 1 : 0),
+        rateLimitStoreError: () => storeErrors.inc(),
+        decision: (allowed, rule) => decisions.inc({ decision: allowed ? 'allowed' : rule.startsWith('rate-limit.') ? 'limited' : 'denied', rule }),
+    };
+}
+/** The serving certificate's expiry, read at each scrape so a reloaded certificate shows at once. */
+export function registerCertificateExpiry(registry, notAfter) {
+    reuse(registry, 'promgate_tls_certificate_expiry_timestamp_seconds', (name) => new Gauge({
+        name,
+        help: 'When the served TLS certificate expires, as a Unix timestamp.',
+        registers: [registry],
+        aggregator: 'min', // --workers: the earliest any worker serves
+        collect() {
+            this.set(notAfter().getTime() / 1000);
+        },
+    }));
+}
+/** Answers a scrape: the text exposition format of the registry. */
+export async function sendMetrics(registry, res) {
+    const body = await registry.metrics();
+    res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+}
+function reuse(registry, name, create) {
+    return registry.getSingleMetric(name) ?? create(name);
+}
+//# sourceMappingURL=index.js.map

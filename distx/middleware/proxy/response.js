@@ -1,0 +1,160 @@
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { CSP_HEADER } from "../security-headers/index.js";
+import { rewriteLocation } from "./redirect.js";
+import { createScavengeTrigger } from "./young-gc.js";
+/** Larger HTML is streamed unhashed: the UI pages are a few KiB. */
+export const MAX_HASHED_HTML_BYTES = 1 << 20;
+/** A compressed page may not inflate beyond this while we look for its scripts (zip bombs). */
+export const MAX_INFLATED_HTML_BYTES = 8 << 20;
+const VALID_REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+export function createResponseWriter(options) {
+    const { upstream, securityHeaders } = options;
+    const streamedBytes = createScavengeTrigger();
+    return function writeResponse(head, req, res, clientHost) {
+        const headers = head.headers;
+        const connection = headers.connection;
+        const dropped = connection ? new Set(String(connection).split(',').map((token) => token.trim().toLowerCase())) : undefined;
+        res.statusCode = head.statusCode;
+        // Node's parser accepts reason phrases that writeHead then refuses (and throws): copy only valid ones.
+        if (head.statusMessage && VALID_REASON.test(head.statusMessage))
+            res.statusMessage = head.statusMessage;
+        for (const name in headers) {
+            const value = headers[name];
+            if (value === undefined || HOP_BY_HOP.has(name) || securityHeaders.managed.has(name) || dropped?.has(name))
+                continue;
+            // The gateway owns CORS (cors.allowedOrigins): Prometheus's own default, `*`, would
+            // otherwise open the API to every origin and break credentialed CORS (found in review).
+            if (name.startsWith('access-control-'))
+                continue;
+            if (name === 'vary') {
+                appendVary(res, value);
+                continue;
+            }
+            res.setHeader(name, value);
+        }
+        const location = headers.location;
+        if (location) {
+            const scheme = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
+            const gatewayOrigin = `${scheme}://${clientHost ?? upstream.host}`;
+            res.setHeader('location', rewriteLocation(location, req.baseUrl ?? '', upstream, gatewayOrigin));
+        }
+        const contentType = headers['content-type'];
+        if (contentType?.startsWith('text/html') && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts) {
+            return htmlWithScriptHashes(headers['content-encoding'], res, securityHeaders);
+        }
+        return streamed(res, headers['content-length'], streamedBytes);
+    };
+}
+/**
+ * Writes each chunk as it comes. A body that arrives whole in its first chunk (most API answers)
+ * goes out in one `end()`: one write to the TLS socket for status, headers and body.
+ */
+function streamed(res, contentLength, streamedBytes) {
+    let remaining = contentLength === undefined ? -1 : Number(contentLength);
+    return {
+        data(chunk) {
+            if (remaining === chunk.length) {
+                remaining = -2;
+                res.end(chunk);
+                return true;
+            }
+            if (remaining > 0)
+                remaining -= chunk.length;
+            streamedBytes(chunk.length);
+            return res.write(chunk);
+        },
+        end() {
+            if (remaining !== -2)
+                res.end();
+        },
+    };
+}
+function htmlWithScriptHashes(encoding, res, securityHeaders) {
+    let chunks = [];
+    let size = 0;
+    return {
+        data(chunk) {
+            if (!chunks)
+                return res.write(chunk);
+            chunks.push(chunk);
+            size += chunk.length;
+            if (size <= MAX_HASHED_HTML_BYTES)
+                return true;
+            // Too big to be a UI page: give up hashing and stream the rest.
+            const held = Buffer.concat(chunks);
+            chunks = undefined;
+            return res.write(held);
+        },
+        end() {
+            if (!chunks)
+                return void res.end();
+            const body = Buffer.concat(chunks);
+            const policy = securityHeaders.htmlPolicy(inlineScripts(decode(body, encoding)));
+            if (policy)
+                res.setHeader(CSP_HEADER, policy);
+            res.end(body);
+        },
+    };
+}
+function decode(body, encoding) {
+    try {
+        switch (encoding?.trim().toLowerCase()) {
+            case undefined:
+            case '':
+            case 'identity':
+                return body;
+            case 'gzip':
+            case 'x-gzip':
+                return gunzipSync(body, { maxOutputLength: MAX_INFLATED_HTML_BYTES });
+            case 'deflate':
+                return inflateSync(body, { maxOutputLength: MAX_INFLATED_HTML_BYTES });
+            case 'br':
+                return brotliDecompressSync(body, { maxOutputLength: MAX_INFLATED_HTML_BYTES });
+            default:
+                return undefined;
+        }
+    }
+    catch {
+        return undefined;
+    }
+}
+const INLINE_SCRIPT = /<script(\s[^>]*)?>([\s\S]*?)<\/script\s*>/gi;
+const HEAD_END = /<\/head\s*>/i;
+const TYPE_ATTRIBUTE = /\stype\s*=\s*["']?([^"'\s>]+)/i;
+const EXECUTABLE_TYPE = /^(module|(text|application)\/(java|ecma)script)$/i;
+/**
+ * The bytes of each executable inline <script> (no src) in the page's <head>, exactly as the
+ * browser hashes them. The Prometheus UIs keep their bootstrap script there; a script that ended
+ * up in the body (say, injected through a reflected value) gets no hash and stays blocked.
+ */
+export function inlineScripts(html) {
+    if (!html)
+        return [];
+    const text = html.toString('latin1'); // one char per byte, so slices map back to exact bytes
+    const headEnd = text.search(HEAD_END);
+    if (headEnd < 0)
+        return [];
+    const scripts = [];
+    for (const match of text.slice(0, headEnd).matchAll(INLINE_SCRIPT)) {
+        const attributes = match[1] ?? '';
+        if (/\ssrc\s*=/i.test(attributes))
+            continue;
+        const type = TYPE_ATTRIBUTE.exec(attributes)?.[1];
+        if (type && !EXECUTABLE_TYPE.test(type))
+            continue; // templates and data blocks never run
+        scripts.push(Buffer.from(match[2] ?? '', 'latin1'));
+    }
+    return scripts;
+}
+/** Adds the upstream's Vary to one the gateway set (CORS's Origin), without repeating a field. */
+function appendVary(res, value) {
+    const fields = new Map();
+    for (const field of [res.getHeader('vary') ?? [], value].flat().join(',').split(',')) {
+        const trimmed = String(field).trim();
+        if (trimmed)
+            fields.set(trimmed.toLowerCase(), trimmed);
+    }
+    res.setHeader('vary', [...fields.values()].join(', '));
+}
+//# sourceMappingURL=response.js.map

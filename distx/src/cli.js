@@ -1,0 +1,289 @@
+#!/usr/bin/env node
+// promgate's command line: run the gateway, check a config, generate a certificate.
+import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { closest } from 'fastest-levenshtein';
+import { loadConfig } from "./config/load.js";
+import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, OPTIONS } from "./config/options.js";
+import { ConfigError, errorMessage } from "./errors.js";
+import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from "./hash-password.js";
+import { loadWebConfig } from "./config/web-config.js";
+import { isClusterWorker, runPrimary, workerRegistry } from "./cluster.js";
+import { checkGatewaySetup } from "./check.js";
+import { splitHostPort } from "./config/schema.js";
+import { HEALTHY_PATH, READY_PATH } from "../middleware/health/index.js";
+import { createLogger } from "./logger.js";
+import { createServer } from "./server.js";
+import { serverCredentials } from "./tls/listener-tls.js";
+import { certificatePaths, DEFAULT_CERT_DAYS, generateCertificate, writeCertificateFiles, } from "./tls/certificates.js";
+const COMMANDS = ['run', 'check-config', 'healthcheck', 'gen-cert', 'hash-password', 'help', 'version'];
+const HASH_PASSWORD_OPTIONS = {
+    user: { type: 'string' },
+    cost: { type: 'string', default: String(DEFAULT_BCRYPT_COST) },
+    help: { type: 'boolean', short: 'h' },
+};
+const GEN_CERT_OPTIONS = {
+    cn: { type: 'string' },
+    san: { type: 'string', multiple: true },
+    out: { type: 'string', default: 'certs' },
+    days: { type: 'string', default: String(DEFAULT_CERT_DAYS) },
+    'key-type': { type: 'string', default: 'ec' },
+    help: { type: 'boolean', short: 'h' },
+};
+function gatewayFlagOptions() {
+    const options = {
+        [CONFIG_FILE_FLAG]: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+    };
+    for (const option of OPTIONS) {
+        if (option.fileOnly)
+            continue;
+        options[option.flag] =
+            option.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: option.kind === 'list' || option.kind === 'map' };
+    }
+    return options;
+}
+export async function main(argv) {
+    const [first, ...rest] = argv;
+    const command = first && !first.startsWith('-') ? first : 'run';
+    const args = command === first ? rest : argv;
+    if (!COMMANDS.includes(command))
+        throw new ConfigError(`unknown command "${command}"${hint(command, [...COMMANDS])}; see promgate --help`);
+    switch (command) {
+        case 'help':
+            process.stdout.write(usage());
+            return 0;
+        case 'version':
+            process.stdout.write(`promgate ${packageVersion()}\n`);
+            return 0;
+        case 'gen-cert':
+            return genCert(args);
+        case 'hash-password':
+            return hashPassword(args);
+        case 'healthcheck':
+            return healthcheck(args);
+        default:
+            return command === 'check-config' ? checkConfig(args) : run(args);
+    }
+}
+function parseGatewayFlags(args, extra = {}) {
+    const options = { ...gatewayFlagOptions(), ...extra };
+    const { values } = parse(args, options, true);
+    const { help, version, ...rest } = values;
+    const flags = {};
+    const extraValues = {};
+    for (const [name, value] of Object.entries(rest))
+        (name in extra ? extraValues : flags)[name] = value;
+    return { flags: flags, help: help === true, version: version === true, extra: extraValues };
+}
+async function run(args) {
+    const { flags, help, version } = parseGatewayFlags(args);
+    if (help)
+        return process.stdout.write(usage()), 0;
+    if (version)
+        return process.stdout.write(`promgate ${packageVersion()}\n`), 0;
+    const { config, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] });
+    const rootLogger = createLogger({ level: config.log.level, format: config.log.format });
+    const logger = isClusterWorker() ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
+    // Installed before startup: as PID 1 in a container, a signal without a handler is ignored.
+    let handle;
+    let stopping = false;
+    const stop = (signal) => {
+        if (stopping) {
+            logger.warn({ signal }, 'second signal: exiting without waiting for requests in flight');
+            process.exit(1);
+        }
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        if (!handle)
+            process.exit(0);
+        void handle.close().then(() => process.exit(0));
+    };
+    for (const warning of warnings)
+        if (!isClusterWorker())
+            logger.warn({}, warning);
+    if (config.workers > 1 && !isClusterWorker()) {
+        await runPrimary(config, logger);
+        return -1;
+    }
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    handle = isClusterWorker()
+        ? // The primary serves the metrics listener, with every worker's metrics added up.
+            await createServer({ config: { ...config, metrics: { ...config.metrics, listenAddress: undefined } }, logger, registry: workerRegistry() })
+        : await createServer({ config, logger });
+    return -1; // keep running
+}
+async function checkConfig(args) {
+    const { flags } = parseGatewayFlags(args);
+    const { config, configFile, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] });
+    const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
+    const credentials = await serverCredentials(config, webConfig, process.cwd(), { generate: false });
+    await checkGatewaySetup(config, webConfig);
+    for (const warning of warnings)
+        process.stderr.write(`warning: ${warning}\n`);
+    const tls = credentials ? `certificate ${credentials.certFile} (SHA-256 ${credentials.fingerprint})` : 'no certificate: a development certificate will be generated at start';
+    process.stdout.write(`config OK${configFile ? ` (${configFile})` : ''}: ${config.upstream.url} under ${config.basePath}, ${tls}\n`);
+    return 0;
+}
+/** Asks the running gateway (same config: flags, env, file) whether it is healthy or ready. */
+async function healthcheck(args) {
+    const { flags, help, extra } = parseGatewayFlags(args, { ready: { type: 'boolean' } });
+    if (help)
+        return process.stdout.write(HEALTHCHECK_USAGE), 0;
+    const { config } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] });
+    const url = healthcheckUrl(config, extra.ready === true);
+    try {
+        const { status, body } = await getOwnEndpoint(url, HEALTHCHECK_TIMEOUT_MS);
+        process.stdout.write(`${url}: ${status} ${body.trim()}\n`);
+        return status === 200 ? 0 : 1;
+    }
+    catch (error) {
+        const hint = url.protocol === 'https:' ? ' (if the listener requires client certificates, set metrics.listenAddress: the check then uses it)' : '';
+        process.stderr.write(`promgate healthcheck: ${url}: ${errorMessage(error)}${hint}\n`);
+        return 1;
+    }
+}
+const HEALTHCHECK_TIMEOUT_MS = 5000;
+/** The metrics listener when there is one (plain HTTP, no client certificate needed), else the HTTPS one. */
+export function healthcheckUrl(config, ready) {
+    const address = config.metrics.listenAddress ?? config.web.listenAddress;
+    const { host, port } = splitHostPort(address);
+    // A wildcard listener is reached on loopback: the check runs next to the gateway (HEALTHCHECK, exec probe).
+    const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+    const scheme = config.metrics.listenAddress ? 'http' : 'https';
+    return new URL(`${scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}${ready ? READY_PATH : HEALTHY_PATH}`);
+}
+function getOwnEndpoint(url, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+        // The gateway's own certificate need not name the loopback address; nothing secret is sent.
+        const req = send(url, { rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk) => (body += chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.once('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.once('error', reject);
+        req.end();
+    });
+}
+async function genCert(args) {
+    const { values } = parse(args, GEN_CERT_OPTIONS, false);
+    if (values.help)
+        return process.stdout.write(GEN_CERT_USAGE), 0;
+    if (!values.cn)
+        throw new ConfigError('--cn is required, e.g. promgate gen-cert --cn prometheus.example.com');
+    const days = Number(values.days);
+    if (!Number.isInteger(days) || days < 1)
+        throw new ConfigError(`--days must be a whole number of days, got "${values.days}"`);
+    const keyType = values['key-type'];
+    if (keyType !== 'rsa' && keyType !== 'ec')
+        throw new ConfigError(`--key-type must be rsa or ec, got "${keyType}"`);
+    const material = await generateCertificate({ commonName: values.cn, subjectAltNames: values.san ?? [], days, keyType });
+    const { certFile, keyFile } = certificatePaths(values.out);
+    writeCertificateFiles(material, certFile, keyFile);
+    process.stdout.write(`wrote ${certFile} and ${keyFile} (mode 0600), valid ${days} days\n`);
+    return 0;
+}
+async function hashPassword(args) {
+    const { values } = parse(args, HASH_PASSWORD_OPTIONS, false);
+    if (values.help)
+        return process.stdout.write(HASH_PASSWORD_USAGE), 0;
+    const cost = Number(values.cost);
+    const password = await readPassword(process.stdin, process.stderr);
+    process.stdout.write(`${await hashPasswordLine(password, { user: values.user, cost })}\n`);
+    return 0;
+}
+function parse(args, options, allowNegative) {
+    try {
+        return parseArgs({ args, options, strict: true, allowPositionals: false, allowNegative });
+    }
+    catch (error) {
+        const message = errorMessage(error);
+        const unknown = /Unknown option '(--?[^']+)'/.exec(message)?.[1];
+        if (unknown) {
+            const name = unknown.replace(/^-+/, '').split('=')[0] ?? '';
+            throw new ConfigError(`unknown flag ${unknown}${hint(name, Object.keys(options), '--')}; see promgate --help`);
+        }
+        throw new ConfigError(message.split('. ')[0] ?? message);
+    }
+}
+function hint(word, candidates, prefix = '') {
+    const best = closest(word, candidates);
+    return best ? ` (did you mean "${prefix}${best}"?)` : '';
+}
+function packageVersion() {
+    for (let dir = import.meta.dirname; dir !== dirname(dir); dir = dirname(dir)) {
+        try {
+            const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+            if (pkg.name === 'promgate')
+                return pkg.version ?? 'unknown';
+        }
+        catch {
+            // not here; look one folder up
+        }
+    }
+    return 'unknown';
+}
+function describeOption(option) {
+    const value = option.kind === 'boolean' ? '' : option.kind === 'list' ? '=A,B' : option.kind === 'map' ? '=NAME=VALUE' : '=VALUE';
+    const shown = option.default === undefined || (Array.isArray(option.default) && option.default.length === 0) || (typeof option.default === 'object' && option.default !== null && Object.keys(option.default).length === 0);
+    const defaultText = shown ? '' : ` (default: ${JSON.stringify(option.default)})`;
+    return `  --${option.flag}${value}\n      ${option.description}${defaultText}\n      env ${option.env}, config key ${option.key}\n`;
+}
+const GEN_CERT_USAGE = `Usage: promgate gen-cert --cn NAME [--san NAME|IP]... [--out DIR] [--days N] [--key-type ec|rsa]
+
+Writes DIR/tls.crt and DIR/tls.key (mode 0600): a self-signed server certificate whose
+subjectAltName holds the CN and every --san (modern clients ignore the CN).
+  --out       default certs
+  --days      default ${DEFAULT_CERT_DAYS}
+  --key-type  default ec (P-256); rsa is 2048-bit
+`;
+const HEALTHCHECK_USAGE = `Usage: promgate healthcheck [--ready] [flags]
+
+Asks the running gateway for /-/promgate/healthy (or /-/promgate/ready with --ready) and exits 0
+on 200, 1 otherwise: for Docker's HEALTHCHECK and exec probes. It reads the same flags,
+PROMGATE_* variables and config file as the gateway to find it: the metrics listener when
+metrics.listenAddress is set, else the HTTPS listener (certificate not verified: it is our own).
+`;
+const HASH_PASSWORD_USAGE = `Usage: promgate hash-password [--user NAME] [--cost N]
+
+Reads a password from standard input (or asks twice at a hidden prompt) and prints a bcrypt
+htpasswd line, NAME:$2y$..., like htpasswd -nB; without --user, only the hash (for web-config.yml).
+  --cost  bcrypt cost, ${DEFAULT_BCRYPT_COST} to 31 (default ${DEFAULT_BCRYPT_COST})
+`;
+function usage() {
+    return `Usage: promgate [run] [flags]            serve HTTPS in front of Prometheus
+       promgate check-config [flags]     validate the configuration and certificate, exit 0 or 1
+       promgate healthcheck [--ready] [flags]   ask the running gateway; exit 0 if healthy (ready)
+       promgate gen-cert --cn NAME ...   write a self-signed certificate (see promgate gen-cert --help)
+       promgate hash-password [--user NAME] [--cost 10]   print an htpasswd bcrypt line
+       promgate --help | --version
+
+Precedence: flags > environment (PROMGATE_*) > config file > defaults.
+
+  --${CONFIG_FILE_FLAG}=FILE
+      YAML file with the settings below (camelCase keys, nested by the dots).
+      env ${CONFIG_FILE_ENV}
+${OPTIONS.filter((option) => !option.fileOnly).map(describeOption).join('')}
+Config file only: ${OPTIONS.filter((option) => option.fileOnly).map((option) => option.key).join(', ')}.
+`;
+}
+// Run only as the entry point, so tests can import main().
+if (process.argv[1] && import.meta.filename === (await import('node:fs')).realpathSync(process.argv[1])) {
+    main(process.argv.slice(2)).then((code) => {
+        if (code >= 0)
+            process.exitCode = code;
+    }, (error) => {
+        process.stderr.write(`promgate: ${error instanceof ConfigError ? error.message : `error: ${errorMessage(error)}`}\n`);
+        process.exit(1);
+    });
+}
+//# sourceMappingURL=cli.js.map

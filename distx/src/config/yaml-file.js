@@ -1,0 +1,43 @@
+// Reads a YAML file into plain data, keeping a way back from a key path to its line, so errors
+// can say `file:line: key: problem`.
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { ConfigError, fileErrorReason } from "../errors.js";
+/** `yaml11` reads booleans like Go's yaml.v2 does (yes/no/on/off), for Prometheus's files. */
+export function readYamlFile(file, what = 'config file', { yaml11 = false } = {}) {
+    let text;
+    try {
+        text = readFileSync(file, 'utf8');
+    }
+    catch (error) {
+        throw new ConfigError(`cannot read ${what}: ${fileErrorReason(error)}`, { origin: file });
+    }
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, ...(yaml11 ? { version: '1.1' } : {}) });
+    const [yamlError] = doc.errors;
+    if (yamlError) {
+        const summary = (yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+        throw new ConfigError(`invalid YAML: ${summary}`, { origin: file, line: yamlError.linePos?.[0].line });
+    }
+    const value = doc.toJS();
+    return {
+        file,
+        value: value === null ? undefined : value,
+        lineOf(path) {
+            if (path.length === 0)
+                return 1;
+            const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+            const last = path[path.length - 1];
+            let offset;
+            if (isMap(parent)) {
+                const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(last));
+                offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+            }
+            else if (isSeq(parent) && typeof last === 'number') {
+                offset = parent.items[last]?.range?.[0];
+            }
+            return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+        },
+    };
+}
+//# sourceMappingURL=yaml-file.js.map

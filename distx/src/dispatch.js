@@ -1,0 +1,118 @@
+// The standalone server's request handler: finds the route by its base path and runs that
+// gateway's stages directly. No Express app or Router sits in between (their per-request layer
+// matching, prefix trimming and prototype swapping cost about a tenth of the small-API req/s, F6),
+// yet requests and responses are still Express's: the server creates them from classes whose
+// prototypes are an Express app's, so user middleware (`res.status(403).json()`, `req.get()`,
+// `req.ip`, `req.query`) works as it does in an Express app.
+import { IncomingMessage, ServerResponse } from 'node:http';
+import express, {} from 'express';
+import { isHealthPath } from "../middleware/health/index.js";
+import { createLandingPage } from "../middleware/landing-page/index.js";
+import { ConfigError, errorMessage } from "./errors.js";
+const ABSOLUTE_FORM_ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+export function createDispatcher(options) {
+    const { routes, gateways, health, logger, isClosing } = options;
+    const gateway = gateways[0];
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('case sensitive routing', true); // nginx locations are case-sensitive; so are we
+    const mounts = routes.map((route, index) => ({ path: route.basePath === '/' ? '' : route.basePath.replace(/\/$/, ''), gateway: gateways[index] }));
+    // Probes also find the health endpoints at the root, whatever the base paths (all routes count).
+    const rootHealth = !mounts.some((mount) => mount.path === '');
+    if (options.landingPage && !rootHealth)
+        throw new ConfigError('needs every route under a base path other than "/"', { key: 'landingPage' });
+    const landingPage = options.landingPage ? createLandingPage(routes, gateways) : undefined;
+    const securityHeaders = gateway.securityHeaders;
+    const fail = (error, req, res) => {
+        logger.error({ method: req.method, path: req.path, error: errorMessage(error) }, 'request failed in middleware');
+        if (res.headersSent)
+            return void res.destroy();
+        const status = statusOf(error);
+        securityHeaders.handle(req, res, () => sendText(res, status, `${status} ${status >= 500 ? 'Internal Server Error' : 'Request Error'}\n`));
+    };
+    /** Answers outside every route: counted and logged by the first gateway's observer. */
+    const answerOutsideRoutes = (req, res) => {
+        gateway.observe(req, res, (error) => {
+            if (error)
+                return fail(error, req, res);
+            const path = pathOf(req.url);
+            const notFound = () => securityHeaders.handle(req, res, () => sendText(res, 404, '404 Not Found\n'));
+            if (landingPage && path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+                return securityHeaders.handle(req, res, () => landingPage(req, res, (error) => (error ? fail(error, req, res) : notFound())));
+            }
+            notFound();
+        });
+    };
+    /** Runs the routes from `first` on; the next one is tried when a gateway passes the request on. */
+    const dispatchFrom = (req, res, first) => {
+        const url = req.url;
+        const path = pathOf(url);
+        for (let index = first; index < mounts.length; index++) {
+            const mount = mounts[index];
+            if (!isUnder(path, mount.path))
+                continue;
+            // What an Express mount sets: the base path in baseUrl, the rest (at least "/") in url.
+            req.baseUrl = mount.path;
+            const rest = url.slice(mount.path.length);
+            req.url = rest[0] === '/' ? rest : `/${rest}`;
+            mount.gateway.handleMounted(req, res, (error) => {
+                req.url = url;
+                req.baseUrl = '';
+                if (error)
+                    return fail(error, req, res);
+                dispatchFrom(req, res, index + 1);
+            });
+            return;
+        }
+        answerOutsideRoutes(req, res);
+    };
+    class GatewayRequest extends IncomingMessage {
+    }
+    Object.setPrototypeOf(GatewayRequest.prototype, app.request);
+    class GatewayResponse extends ServerResponse {
+    }
+    Object.setPrototypeOf(GatewayResponse.prototype, app.response);
+    return {
+        IncomingMessage: GatewayRequest,
+        ServerResponse: GatewayResponse,
+        handle(incoming, outgoing) {
+            const req = incoming;
+            const res = outgoing;
+            // What Express's app and router would set.
+            req.res = res;
+            req.originalUrl = req.url;
+            req.baseUrl = '';
+            req.params = {};
+            res.locals = Object.create(null);
+            // After SIGTERM, answers tell keep-alive clients to reconnect (to another replica).
+            if (isClosing())
+                res.setHeader('connection', 'close');
+            // Absolute form (`GET http://host/prometheus/x`): matched on its path, as Express does.
+            if (req.url[0] !== '/')
+                req.url = req.url.replace(ABSOLUTE_FORM_ORIGIN, '') || '/';
+            if (rootHealth && isHealthPath(req.url)) {
+                return gateway.observe(req, res, () => securityHeaders.handle(req, res, () => health(req, res, () => answerOutsideRoutes(req, res))));
+            }
+            dispatchFrom(req, res, 0);
+        },
+    };
+}
+function pathOf(url) {
+    const query = url.indexOf('?');
+    return query < 0 ? url : url.slice(0, query);
+}
+/** Whether `path` is the mount or below it, as Express matches `app.use(mount, ...)` (case-sensitive). */
+function isUnder(path, mount) {
+    if (mount === '')
+        return true;
+    return path.startsWith(mount) && (path.length === mount.length || path[mount.length] === '/');
+}
+export function sendText(res, status, body) {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+}
+function statusOf(error) {
+    const status = error?.status ?? error?.statusCode;
+    return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
+//# sourceMappingURL=dispatch.js.map

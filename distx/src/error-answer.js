@@ -1,0 +1,10 @@
+// Errors the gateway answers itself: Prometheus's API error JSON under /api/ (Grafana and promtool
+// parse it), `<status> <reason>: <message>` as plain text elsewhere.
+import { STATUS_CODES } from 'node:http';
+export function sendError(res, path, status, errorType, message, headers = {}) {
+    const api = path.startsWith('/api/');
+    const body = api ? JSON.stringify({ status: 'error', errorType, error: message }) : `${status} ${STATUS_CODES[status]}: ${message}\n`;
+    res.writeHead(status, { ...headers, 'content-type': api ? 'application/json' : 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+}
+//# sourceMappingURL=error-answer.js.map

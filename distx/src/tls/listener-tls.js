@@ -1,0 +1,100 @@
+// Everything the HTTPS listener needs from certificates and the web config, loaded as one value so
+// that a reload swaps it whole: setSecureContext replaces the entire context, so every option
+// (versions, ciphers, curves, client CA) is rebuilt with the new certificate.
+import { constants } from 'node:crypto';
+import { DEFAULT_CERT_FILE, DEFAULT_KEY_FILE } from "../config/schema.js";
+import { loadWebConfig } from "../config/web-config.js";
+import { ConfigError, errorMessage } from "../errors.js";
+import { watchFileStamps } from "../file-stamps.js";
+import { loadServerCredentials, readTlsFile, webConfigCredentials } from "./certificates.js";
+/** Mozilla "intermediate" TLS 1.2 suites: forward secret AEAD only. TLS 1.3 suites are Node's. */
+export const DEFAULT_TLS12_CIPHERS = [
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+/** Loads it all; `generate: false` (reloads) never makes a development certificate. */
+export async function loadListenerTls(config, cwd, { generate = true } = {}) {
+    const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
+    const credentials = await serverCredentials(config, webConfig, cwd, { generate });
+    if (!credentials)
+        throw new ConfigError(`neither ${DEFAULT_CERT_FILE} nor ${DEFAULT_KEY_FILE} exists any more; put the pair back or configure tls.certFile/tls.keyFile`, { key: 'tls.certFile' });
+    const clientAuth = clientAuthSettings(webConfig);
+    const tls = webConfig?.tls;
+    return {
+        credentials,
+        context: {
+            cert: credentials.cert,
+            key: credentials.key,
+            minVersion: tls?.minVersion ?? 'TLSv1.2',
+            maxVersion: tls?.maxVersion ?? 'TLSv1.3',
+            ciphers: tls?.ciphers ?? DEFAULT_TLS12_CIPHERS,
+            // No client-initiated renegotiation (TLS 1.2); Node only rate-limits it by default.
+            secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+            ...(tls?.ecdhCurve ? { ecdhCurve: tls.ecdhCurve } : {}),
+            ...(clientAuth?.ca ? { ca: clientAuth.ca } : {}),
+        },
+        clientAuth,
+        webConfig,
+        files: [credentials.certFile, credentials.keyFile, tls?.clientAuth?.caFile, webConfig?.file].filter((file, index, all) => file !== undefined && all.indexOf(file) === index),
+    };
+}
+export async function serverCredentials(config, webConfig, cwd, options = { generate: true }) {
+    if (!webConfig?.tls)
+        return loadServerCredentials(config.tls, cwd, options);
+    if (config.tls.certFile || config.tls.keyFile) {
+        throw new ConfigError(`the certificate is configured twice: in tls.certFile/tls.keyFile and in tls_server_config of ${webConfig.file}; keep one`, {
+            key: 'tls.certFile',
+        });
+    }
+    return webConfigCredentials(webConfig.tls, webConfig.file);
+}
+function clientAuthSettings(webConfig) {
+    const auth = webConfig?.tls?.clientAuth;
+    if (!auth)
+        return undefined;
+    const ca = auth.caFile ? readTlsFile(auth.caFile, 'tls_server_config.client_ca_file') : auth.caPem ? Buffer.from(auth.caPem) : undefined;
+    return { type: auth.type, ...(ca ? { ca } : {}), ...(auth.allowedSans ? { allowedSans: auth.allowedSans } : {}) };
+}
+/**
+ * Keeps the listener's TLS current: when a certificate, key, client CA or the web config file
+ * changes, everything is loaded again and, if it is good, swapped in for new handshakes (open
+ * connections keep theirs). If not, the old state stays and one error is logged per bad version.
+ */
+export function reloadListenerTls(server, initial, load, logger, options = {}) {
+    const { intervalMs, prepare, onResult } = options;
+    let current = initial;
+    let loading;
+    let watcher;
+    const reload = () => {
+        loading ??= load()
+            .then((next) => {
+            if (next.clientAuth?.type !== current.clientAuth?.type) {
+                throw new ConfigError('client_auth_type changed: that needs a restart');
+            }
+            const applyRest = prepare?.(next); // users and headers: checked before anything changes
+            server.setSecureContext(next.context);
+            applyRest?.();
+            const watchedFiles = current.files;
+            current = next;
+            if (next.files.join('\n') !== watchedFiles.join('\n')) {
+                // The web config may now name other files: follow those from here on.
+                watcher.close();
+                watcher = watchFileStamps(next.files, reload, intervalMs);
+            }
+            logger.info({ cert_file: next.credentials.certFile, sha256_fingerprint: next.credentials.fingerprint }, 'reloaded TLS certificate and web config');
+            onResult?.(true);
+        })
+            .catch((error) => {
+            logger.error({ files: current.files.join(',') }, `TLS reload failed, keeping the previous certificate and settings: ${errorMessage(error)}`);
+            onResult?.(false);
+        })
+            .finally(() => (loading = undefined));
+    };
+    watcher = watchFileStamps(initial.files, reload, intervalMs);
+    return { current: () => current, close: () => watcher.close() };
+}
+//# sourceMappingURL=listener-tls.js.map
