@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=request-state.js.map
