@@ -4,7 +4,7 @@
 // yet requests and responses are still Express's: the server creates them from classes whose
 // prototypes are an Express app's, so user middleware (`res.status(403).json()`, `req.get()`,
 // `req.ip`, `req.query`) works as it does in an Express app.
-import { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { isHealthPath } from '../middleware/health/index.ts';
 import { createLandingPage } from '../middleware/landing-page/index.ts';
@@ -98,7 +98,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   class GatewayRequest extends IncomingMessage {}
   Object.setPrototypeOf(GatewayRequest.prototype, app.request);
-  class GatewayResponse extends ServerResponse {}
+  class GatewayResponse extends ServerResponse {
+    // After SIGTERM, answers tell keep-alive clients to reconnect (to another replica); checked when
+    // the head goes out, so requests already in flight say it too. (A Set of pending responses did
+    // this before: its churn kept V8's scavenges at 10-15 ms instead of ~1 ms under load, F6.)
+    override writeHead(statusCode: number, ...rest: [(string | OutgoingHttpHeaders | OutgoingHttpHeader[])?, (OutgoingHttpHeaders | OutgoingHttpHeader[])?]): this {
+      if (isClosing() && !this.headersSent) this.setHeader('connection', 'close');
+      return (super.writeHead as (statusCode: number, ...rest: unknown[]) => this)(statusCode, ...rest);
+    }
+  }
   Object.setPrototypeOf(GatewayResponse.prototype, app.response);
 
   return {
@@ -113,8 +121,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       req.baseUrl = '';
       req.params = {};
       res.locals = Object.create(null) as Response['locals'];
-      // After SIGTERM, answers tell keep-alive clients to reconnect (to another replica).
-      if (isClosing()) res.setHeader('connection', 'close');
       // Absolute form (`GET http://host/prometheus/x`): matched on its path, as Express does.
       if (req.url[0] !== '/') req.url = req.url.replace(ABSOLUTE_FORM_ORIGIN, '') || '/';
       if (rootHealth && isHealthPath(req.url)) {

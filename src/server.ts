@@ -124,12 +124,6 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  // Responses not yet answered when shutdown begins still tell their keep-alive client to go.
-  const pending = new Set<ServerResponse>();
-  server.on('request', (_req, res: ServerResponse) => {
-    pending.add(res);
-    res.once('close', () => pending.delete(res));
-  });
   const tlsHolder = reloadListenerTls(server, tls, () => loadListenerTls(config, cwd, { generate: false }), logger, {
     prepare: (next) => {
       const applyAll = gateways.map((each) => each.prepareWebConfig(next.webConfig));
@@ -188,9 +182,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       return tlsHolder.current().credentials;
     },
     close() {
-      closing = true;
+      closing = true; // from now on every response, also those in flight, says Connection: close (dispatch.ts)
       readiness.drain();
-      for (const res of pending) if (!res.headersSent) res.setHeader('connection', 'close');
       closed ??= new Promise<void>((resolve) => {
         const deadline = setTimeout(() => {
           logger.warn({ grace_period: config.web.shutdownGracePeriod }, 'shutdown grace period over: closing connections with requests in flight');
