@@ -142,11 +142,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.res.destroyed) controller.abort(new ClientGoneError());
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     const head: UpstreamResponseHead = { statusCode, statusMessage, headers };
     if (this.events?.proxyRes) this.observe('proxyRes', () => this.events!.proxyRes!(head, this.req, this.res));
     this.body = this.writeResponse(head, this.req, this.res, this.clientHost);
-    void controller;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
