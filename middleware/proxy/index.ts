@@ -76,10 +76,18 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
       logger.error({ event, error: error instanceof Error ? error.message : String(error) }, 'proxy event observer threw');
     }
   };
-  const fail = (error: Error & { code?: string }, req: Request, res: Response) => {
-    const answered = error.code !== undefined && UNDICI_TIMEOUTS.has(error.code) ? new UpstreamTimeoutError(timeoutMs) : error;
-    if (events?.error) observe('error', () => events.error!(answered, req, res));
-    answerUpstreamError(answered, req, res, logger, options.securityHeaders, options.onUpstreamError);
+  // The upstream's answer, for every request's handler: built once here.
+  const answer: UpstreamAnswer = {
+    start(head, req, res, clientHost) {
+      if (events?.proxyRes) observe('proxyRes', () => events.proxyRes!(head, req, res));
+      return writeResponse(head, req, res, clientHost);
+    },
+    fail(error, req, res) {
+      const code = (error as { code?: string }).code;
+      const answered = code !== undefined && UNDICI_TIMEOUTS.has(code) ? new UpstreamTimeoutError(timeoutMs) : error;
+      if (events?.error) observe('error', () => events.error!(answered, req, res));
+      answerUpstreamError(answered, req, res, logger, options.securityHeaders, options.onUpstreamError);
+    },
   };
 
   return {
@@ -88,14 +96,14 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
       const headers = req.headers;
       const clientHost = headers.host;
       headers.host = upstream.host; // as nginx's proxy_pass does; the client's goes in X-Forwarded-Host
+      const chunked = headers['transfer-encoding'] !== undefined;
+      if (chunked) headers['transfer-encoding'] = undefined; // undici frames the body itself (chunked when there is no length)
       let body: Dispatcher.DispatchOptions['body'] = null;
       if (hasParsedBody(req)) body = parsedBody(req, headers);
-      else if (headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0')) body = req;
-      // undici frames the body itself (chunked when there is no length).
-      if (headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = undefined;
+      else if (chunked || (headers['content-length'] !== undefined && headers['content-length'] !== '0')) body = req;
       const outgoing: UpstreamRequest = { method: req.method, path: upstreamPath + req.url, headers };
       if (events?.proxyReq) observe('proxyReq', () => events.proxyReq!(outgoing, req, res));
-      pool.dispatch({ origin: upstream.origin, method: outgoing.method, path: outgoing.path, headers: outgoing.headers, body }, new ForwardHandler(req, res, clientHost, writeResponse, events, observe, fail));
+      pool.dispatch({ origin: upstream.origin, method: outgoing.method, path: outgoing.path, headers: outgoing.headers, body }, new ForwardHandler(answer, req, res, clientHost));
     },
     close() {
       void pool.destroy();
@@ -107,30 +115,17 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
 class ForwardHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private body: ResponseBody | undefined;
+  private readonly answer: UpstreamAnswer;
   private readonly req: Request;
   private readonly res: Response;
+  /** The Host the client asked for (req.headers now carries the upstream's). */
   private readonly clientHost: string | undefined;
-  private readonly writeResponse: ReturnType<typeof createResponseWriter>;
-  private readonly events: ProxyEvents | undefined;
-  private readonly observe: (event: string, call: () => void) => void;
-  private readonly fail: (error: Error, req: Request, res: Response) => void;
 
-  constructor(
-    req: Request,
-    res: Response,
-    clientHost: string | undefined,
-    writeResponse: ReturnType<typeof createResponseWriter>,
-    events: ProxyEvents | undefined,
-    observe: (event: string, call: () => void) => void,
-    fail: (error: Error, req: Request, res: Response) => void,
-  ) {
+  constructor(answer: UpstreamAnswer, req: Request, res: Response, clientHost: string | undefined) {
+    this.answer = answer;
     this.req = req;
     this.res = res;
     this.clientHost = clientHost;
-    this.writeResponse = writeResponse;
-    this.events = events;
-    this.observe = observe;
-    this.fail = fail;
     // A client that goes away ends the upstream request (and frees its connection for others).
     res.once('close', () => {
       if (!res.writableFinished) this.controller?.abort(new ClientGoneError());
@@ -143,9 +138,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    const head: UpstreamResponseHead = { statusCode, statusMessage, headers };
-    if (this.events?.proxyRes) this.observe('proxyRes', () => this.events!.proxyRes!(head, this.req, this.res));
-    this.body = this.writeResponse(head, this.req, this.res, this.clientHost);
+    this.body = this.answer.start({ statusCode, statusMessage, headers }, this.req, this.res, this.clientHost);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -161,8 +154,16 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (error instanceof ClientGoneError) return;
-    this.fail(error, this.req, this.res);
+    this.answer.fail(error, this.req, this.res);
   }
+}
+
+/** What a request's handler does with the upstream's answer; one per proxy stage. */
+interface UpstreamAnswer {
+  /** Observers, then status and headers to the client; returns where the body goes. */
+  start(head: UpstreamResponseHead, req: Request, res: Response, clientHost: string | undefined): ResponseBody;
+  /** Answers a failed upstream request (502/504, or a broken response mid-body). */
+  fail(error: Error, req: Request, res: Response): void;
 }
 
 class ClientGoneError extends Error {

@@ -79,20 +79,21 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
  * goes out in one `end()`: one write to the TLS socket for status, headers and body.
  */
 function streamed(res: ServerResponse, contentLength: string | undefined, streamedBytes: (bytes: number) => void): ResponseBody {
-  let remaining = contentLength === undefined ? -1 : Number(contentLength);
+  let unsent = contentLength === undefined ? undefined : Number(contentLength);
+  let ended = false;
   return {
     data(chunk) {
-      if (remaining === chunk.length) {
-        remaining = -2;
+      if (unsent === chunk.length) {
+        ended = true;
         res.end(chunk);
         return true;
       }
-      if (remaining > 0) remaining -= chunk.length;
+      if (unsent !== undefined) unsent -= chunk.length;
       streamedBytes(chunk.length);
       return res.write(chunk);
     },
     end() {
-      if (remaining !== -2) res.end();
+      if (!ended) res.end();
     },
   };
 }
