@@ -35,6 +35,11 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const isTerminal = typeof destination === 'number' && process.stderr.isTTY && destination === 2;
   const format = options.format ?? (isTerminal ? 'pretty' : 'json');
   const buffered = typeof destination === 'number' && format === 'json';
+  const out: DestinationStream =
+    typeof destination === 'number'
+      ? bufferedDestination(destination, buffered)
+      : new Writable({ write: (chunk: Buffer, _encoding, done) => (destination.write(chunk.toString()), done()) });
+  const flushNow = buffered ? urgentFlusher(out as SonicBoom) : noop;
   const settings: pino.LoggerOptions = {
     level,
     base: undefined, // no pid/hostname on every line: the container runtime knows both
@@ -46,15 +51,11 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
       ? {
           logMethod(args, method, level) {
             method.apply(this, args);
-            if (level >= WARN_LEVEL) this.flush();
+            if (level >= WARN_LEVEL) flushNow();
           },
         }
       : {},
   };
-  const out: DestinationStream =
-    typeof destination === 'number'
-      ? bufferedDestination(destination, buffered)
-      : new Writable({ write: (chunk: Buffer, _encoding, done) => (destination.write(chunk.toString()), done()) });
   if (format === 'pretty') {
     return pino(settings, PinoPretty({ destination: out as NodeJS.WritableStream, colorize: isTerminal, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
@@ -69,18 +70,39 @@ export const LOG_BUFFER_BYTES = 8 * 1024; // sonic-boom wants it below its 16 Ki
 /** The longest a line waits in that buffer (nginx's `flush=`). */
 export const LOG_FLUSH_INTERVAL_MS = 1000;
 
+type SonicBoom = ReturnType<typeof pino.destination>;
+
 /**
  * JSON lines go out asynchronously, a buffer at a time, at least every second (warnings and errors
  * at once, see createLogger): a write per access line cost ~7% of the small-API rate (F6). pino
  * flushes the buffer synchronously at exit. The other formats are for people reading along, so
  * they are written at once.
  */
-function bufferedDestination(fd: number, buffered: boolean): DestinationStream {
+function bufferedDestination(fd: number, buffered: boolean): SonicBoom {
   if (!buffered) return pino.destination({ dest: fd, sync: true });
   const out = pino.destination({ dest: fd, sync: false, minLength: LOG_BUFFER_BYTES });
   setInterval(() => out.flush(), LOG_FLUSH_INTERVAL_MS).unref(); // an empty buffer costs an empty write
 
   return out;
+}
+
+/**
+ * Writes the buffer now, or right after the write in progress. Not pino's `logger.flush()`: that
+ * fsyncs and adds two listeners per call until the write ends, so a burst of warnings (every
+ * aborted request at shutdown) tripped Node's MaxListenersExceededWarning.
+ */
+function urgentFlusher(out: SonicBoom): () => void {
+  let queued = false;
+  const flushAfterWrite = () => {
+    queued = false;
+    out.flush(); // 'drain' never comes once the stream is ending
+  };
+  return () => {
+    out.flush(); // does nothing while a write is in progress
+    if (queued) return;
+    queued = true;
+    out.once('drain', flushAfterWrite);
+  };
 }
 
 /** One pino JSON line as logfmt, `time=... level=... msg=... key=value`, like Prometheus's logs. */

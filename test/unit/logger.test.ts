@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/index.ts';
 import { toLogfmt } from '../../src/logger.ts';
@@ -46,6 +50,26 @@ describe('logger', () => {
     assert.match(text, /INFO.*promgate listening/);
     assert.match(text, /address: "127\.0\.0\.1:8443"/);
     assert.doesNotMatch(text, /^\{/m);
+  });
+
+  it('writes a burst of warnings to a file descriptor at once, without piling up listeners', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promgate-log-'));
+    const file = join(dir, 'log');
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const logger = createLogger({ format: 'json', destination: openSync(file, 'w') });
+      for (let id = 1; id <= 40; id++) logger.warn({ request_id: id, aborted: true }, 'request');
+      const written = () => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+      // Well before the 1 s flush interval that info lines wait for.
+      for (let waited = 0; waited < 500 && written() < 40; waited += 10) await sleep(10);
+      assert.equal(written(), 40);
+      assert.deepEqual(warnings.map((warning) => warning.name), []);
+    } finally {
+      process.off('warning', onWarning);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('follows --log.format and --log.level in the CLI', async () => {
