@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +71,15 @@ describe('logger', () => {
       process.off('warning', onWarning);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('writes the buffered lines when the process exits', () => {
+    const script = `import { createLogger } from ${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)};
+      createLogger({ format: 'json', destination: 2 }).info({ request_id: 7 }, 'request');
+      process.exit(0);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '--eval', script], { encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stderr, /"request_id":7,"msg":"request"/);
   });
 
   it('follows --log.format and --log.level in the CLI', async () => {
