@@ -16,6 +16,7 @@ import {
   makeHtpasswd,
   promgateEntry,
   promgateHasFlag,
+  shebangNodeFlags,
   startNginx,
   startPrometheus,
   startPromgate,
@@ -54,7 +55,7 @@ try {
   const work = group.tempDir('promgate-compare-');
   chmodSync(work, 0o755); // nginx's worker (nobody) reads the htpasswd file and writes temp files here
   const { entry, note } = promgateEntry(root);
-  notes.push(`promgate runs as: node ${note}`);
+  notes.push(`promgate runs as: node ${[...shebangNodeFlags(entry), note].join(' ')}`);
   const { cert, key } = makeCertificate(root, work);
   const ca = readFileSync(cert);
   const htpasswd = makeHtpasswd(work);
@@ -108,7 +109,8 @@ try {
   );
   variants.push(...started);
 
-  const scenarios = defineScenarios(PARAMETERS, upstream.largeBytes, variants);
+  const only = process.env.BENCH_ONLY?.split(',');
+  const scenarios = defineScenarios(PARAMETERS, upstream.largeBytes, variants).filter((scenario) => !only || only.includes(scenario.id));
   const records: RunRecord[] = [];
   for (const scenario of scenarios) {
     const scenarioStarted = performance.now();
@@ -144,7 +146,7 @@ try {
     runs: records,
   };
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  const file = join(root, 'bench/results', QUICK ? 'compare-quick.json' : 'compare.json');
+  const file = join(root, 'bench/results', QUICK ? 'compare-quick.json' : only ? 'compare-partial.json' : 'compare.json');
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwrote ${file}`);
 } catch (error) {

@@ -152,6 +152,7 @@ export async function startPromgate(
     core: options.core,
     command: process.execPath,
     args: [
+      ...shebangNodeFlags(options.entry),
       ...(options.nodeArgs ?? []),
       options.entry,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -165,6 +166,12 @@ export async function startPromgate(
     ready: async () => (readFileSync(logFile, 'utf8').match(/promgate listening/g)?.length ?? 0) >= (options.workers ?? 1),
   });
   return { pid, port, child };
+}
+
+/** The Node flags of the CLI's shebang (`#!/usr/bin/env -S node --flag`): run as the `promgate` command runs. */
+export function shebangNodeFlags(entry: string): string[] {
+  const first = readFileSync(entry, 'utf8').split('\n', 1)[0]!;
+  return /^#!\/usr\/bin\/env -S node (.+)$/.exec(first)?.[1]!.split(' ') ?? [];
 }
 
 /** Whether `promgate --help` lists the flag (features land while the bench is in use). */

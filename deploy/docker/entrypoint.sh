@@ -12,4 +12,5 @@ fi
 if [ -z "${PROMGATE_WEB_CONFIG_FILE+set}" ] && [ -f /certs/web-config.yml ]; then
   export PROMGATE_WEB_CONFIG_FILE=/certs/web-config.yml
 fi
-exec node /app/dist/src/cli.js "$@"
+# The Node flags of the CLI's shebang (src/cli.ts), which `node file` does not read.
+exec node --no-memory-reducer /app/dist/src/cli.js "$@"

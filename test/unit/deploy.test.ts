@@ -406,3 +406,17 @@ describe('compose example (deploy/compose)', () => {
     assert.deepEqual(targets, [`promgate:${splitHostPort(config.metrics.listenAddress).port}`]);
   });
 });
+
+describe('how the CLI starts Node', () => {
+  const root = join(import.meta.dirname, '..', '..');
+  const shebangFlags = () => /^#!\/usr\/bin\/env -S node (.+)$/.exec(readFileSync(join(root, 'src/cli.ts'), 'utf8').split('\n', 1)[0]!)?.[1];
+
+  it('runs promgate on Node without the memory reducer, from its shebang', () => {
+    assert.equal(shebangFlags(), '--no-memory-reducer');
+  });
+
+  it("runs the image's CLI with the same Node flags as the shebang", () => {
+    const exec = readFileSync(join(root, 'deploy/docker/entrypoint.sh'), 'utf8').split('\n').find((line) => line.startsWith('exec node '));
+    assert.equal(exec, `exec node ${shebangFlags()} /app/dist/src/cli.js "$@"`);
+  });
+});
