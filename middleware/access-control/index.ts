@@ -36,11 +36,12 @@ export function createAccessControlStage(options: AccessControlOptions): AccessC
   return {
     policy,
     handle(req, res, next) {
-      const rawPath = req.url.split('?', 1)[0] ?? '/';
+      const query = req.url.indexOf('?');
+      const rawPath = query < 0 ? req.url : req.url.slice(0, query);
       const readings = pathReadings(rawPath);
       const state = (req.promgate ??= {});
       const roles = policy.rolesFor(state.user, clientNames(state.client));
-      const decision = readings ? policy.decide(req.method, readings, roles) : { allowed: false, rule: 'unreadable-path' };
+      const decision = readings ? policy.decide(req.method, readings, roles) : UNREADABLE_PATH;
       state.rule = decision.rule;
       onDecision?.(decision.allowed, decision.rule);
       if (decision.allowed) return next();
@@ -51,9 +52,12 @@ export function createAccessControlStage(options: AccessControlOptions): AccessC
   };
 }
 
+const UNREADABLE_PATH = Object.freeze({ allowed: false, rule: 'unreadable-path' });
+const NOBODY: readonly string[] = Object.freeze([]);
+
 /** A verified client certificate's CN and SAN values (an unverified one names nobody). */
-export function clientNames(client: ClientIdentity | undefined): string[] {
-  if (!client?.verified) return [];
+export function clientNames(client: ClientIdentity | undefined): readonly string[] {
+  if (!client?.verified) return NOBODY;
   const names = client.sans.map((san) => san.slice(san.indexOf(':') + 1));
   const cn = /(?:^|, )CN=([^,]+)/.exec(client.subject)?.[1];
   return cn ? [cn, ...names] : names;

@@ -22,20 +22,24 @@ export interface Decision {
 }
 
 interface CompiledRule {
-  id: string;
   methods: ReadonlySet<string> | undefined;
-  matches: (path: string) => boolean;
+  /** All of the rule's paths in one expression. */
+  paths: RegExp;
+  /** What the rule decides when it applies: built once, shared by every request. */
+  decision: Decision;
 }
 
 interface CompiledRole {
   allow: CompiledRule[];
   deny: CompiledRule[];
+  /** No allow rule applies. */
+  none: Decision;
 }
 
 export interface AccessPolicy {
   readonly defaultRole: string;
   /** The roles of a request: the user's and the client certificate's, else the default role. */
-  rolesFor(user: string | undefined, clientNames: readonly string[]): string[];
+  rolesFor(user: string | undefined, clientNames: readonly string[]): readonly string[];
   decide(method: string, readings: readonly string[], roles: readonly string[]): Decision;
 }
 
@@ -44,8 +48,9 @@ export function compilePolicy(config: Config['accessControl'], preset: Preset = 
   const roles = new Map<string, CompiledRole>();
   for (const [name, definition] of Object.entries(definitions)) {
     roles.set(name, {
-      allow: definition.allow.map((rule, index) => compileRule(`${name}.allow.${rule.name ?? index}`, rule)),
-      deny: definition.deny.map((rule, index) => compileRule(`${name}.deny.${rule.name ?? index}`, rule)),
+      allow: definition.allow.map((rule, index) => compileRule(rule, { allowed: true, rule: `${name}.allow.${rule.name ?? index}` })),
+      deny: definition.deny.map((rule, index) => compileRule(rule, { allowed: false, rule: `${name}.deny.${rule.name ?? index}` })),
+      none: Object.freeze({ allowed: false, rule: `${name}.none` }),
     });
   }
   const known = [...roles.keys()].join(', ');
@@ -57,6 +62,7 @@ export function compilePolicy(config: Config['accessControl'], preset: Preset = 
   for (const [client, role] of Object.entries(config.clients)) checkRole(role, `accessControl.clients.${client}`);
   const clientRoles = new Map(Object.entries(config.clients));
   const userRoles = new Map(Object.entries(config.users));
+  const defaultRoles: readonly string[] = Object.freeze([config.defaultRole]);
 
   return {
     defaultRole: config.defaultRole,
@@ -68,60 +74,69 @@ export function compilePolicy(config: Config['accessControl'], preset: Preset = 
         const role = clientRoles.get(name);
         if (role && !found.includes(role)) found.push(role);
       }
-      return found.length > 0 ? found : [config.defaultRole];
+      return found.length > 0 ? found : defaultRoles;
     },
     decide(method, readings, requestRoles) {
       let refusal: Decision | undefined;
       for (const roleName of requestRoles) {
         const role = roles.get(roleName);
         if (!role) continue;
-        const decision = decideForRole(roleName, role, method, readings);
+        const decision = decideForRole(role, method, readings);
         if (decision.allowed) return decision;
         refusal ??= decision;
       }
-      return refusal ?? { allowed: false, rule: 'no-role' };
+      return refusal ?? NO_ROLE;
     },
   };
 }
 
+const NO_ROLE: Decision = Object.freeze({ allowed: false, rule: 'no-role' });
+
 /** Allowed only if every reading of the path is allowed by this role. */
-function decideForRole(roleName: string, role: CompiledRole, method: string, readings: readonly string[]): Decision {
+function decideForRole(role: CompiledRole, method: string, readings: readonly string[]): Decision {
   for (const path of readings) {
-    const denied = role.deny.find((rule) => applies(rule, method, path));
-    if (denied) return { allowed: false, rule: denied.id };
+    const denied = firstApplying(role.deny, method, path);
+    if (denied) return denied.decision;
   }
-  let allowedBy: string | undefined;
+  let allowedBy: Decision | undefined;
   for (const path of readings) {
-    const allowed = role.allow.find((rule) => applies(rule, method, path));
-    if (!allowed) return { allowed: false, rule: `${roleName}.none` };
-    allowedBy ??= allowed.id;
+    const allowed = firstApplying(role.allow, method, path);
+    if (!allowed) return role.none;
+    allowedBy ??= allowed.decision;
   }
-  return { allowed: true, rule: allowedBy ?? `${roleName}.none` };
+  return allowedBy ?? role.none;
 }
 
-function applies(rule: CompiledRule, method: string, path: string): boolean {
-  return (rule.methods === undefined || rule.methods.has(method)) && rule.matches(path);
+function firstApplying(rules: readonly CompiledRule[], method: string, path: string): CompiledRule | undefined {
+  for (const rule of rules) {
+    if ((rule.methods === undefined || rule.methods.has(method)) && rule.paths.test(path)) return rule;
+  }
+  return undefined;
 }
 
-function compileRule(id: string, rule: AccessRule): CompiledRule {
-  const matchers = rule.paths.map(compilePattern);
+function compileRule(rule: AccessRule, decision: Decision): CompiledRule {
   return {
-    id,
     // HEAD reads like GET: a rule for GET covers it, as Prometheus's router does.
     methods: rule.methods ? new Set(rule.methods.includes('GET') ? [...rule.methods, 'HEAD'] : rule.methods) : undefined,
-    matches: (path) => matchers.some((matches) => matches(path)),
+    paths: new RegExp(`^(?:${rule.paths.map(patternSource).join('|')})$`),
+    decision: Object.freeze(decision),
   };
 }
 
 /** `/a/*\/c` one segment per `*`, a final `/**` any rest (also none); everything else literal. */
 export function compilePattern(pattern: string): (path: string) => boolean {
-  if (pattern === '/**') return () => true;
+  const expression = new RegExp(`^${patternSource(pattern)}$`);
+  return (path) => expression.test(path);
+}
+
+/** A pattern as a regular expression: a rule is one test per path, nothing split per request (F6). */
+function patternSource(pattern: string): string {
+  if (pattern === '/**') return '[\\s\\S]*';
   const rest = pattern.endsWith('/**');
   const base = rest ? pattern.slice(0, -3) : pattern;
-  const fixed = base === '' || base === '/' ? [] : base.split('/').slice(1);
-  return (path) => {
-    const segments = path === '/' ? [] : path.split('/').slice(1);
-    if (rest ? segments.length < fixed.length : segments.length !== fixed.length) return false;
-    return fixed.every((part, index) => part === '*' || part === segments[index]);
-  };
+  const segments = base === '' || base === '/' ? [] : base.split('/').slice(1);
+  const fixed = segments.map((part) => `/${part === '*' ? '[^/]*' : part.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')}`).join('');
+  if (!fixed) return rest ? '(?:/[\\s\\S]*)?' : '/?';
+  // `/` has no segments, so no `*` matches it (`[^/]*` alone would take it for one empty segment).
+  return `(?!/$)${fixed}${rest ? '(?:/[\\s\\S]*)?' : ''}`;
 }

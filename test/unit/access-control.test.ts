@@ -153,6 +153,25 @@ describe('roles', () => {
     assert.equal(compilePattern('/')('/graph'), false);
   });
 
+  it('matches every pattern segment by segment: literal dots, pluses and stars inside a segment stay literal', () => {
+    // The definition, one segment at a time; the compiled expressions must agree on every pair.
+    const bySegments = (pattern: string, path: string) => {
+      if (pattern === '/**') return true;
+      const rest = pattern.endsWith('/**');
+      const base = rest ? pattern.slice(0, -3) : pattern;
+      const fixed = base === '' || base === '/' ? [] : base.split('/').slice(1);
+      const segments = path === '/' ? [] : path.split('/').slice(1);
+      if (rest ? segments.length < fixed.length : segments.length !== fixed.length) return false;
+      return fixed.every((part, index) => part === '*' || part === segments[index]);
+    };
+    const patterns = ['/', '/**', '/api/*/query', '/api/v1/admin/**', '/a.b/*', '/a+b/**', '/x*y', '/*', '/*/**', '/federate', '/api/v1/label/*/values'];
+    const paths = ['/', '/a', '/a.b/c', '/axb/c', '/a+b', '/a+b/c/d', '/aab/c', '/x*y', '/xzy', '/api/v1/query', '/api//query', '/api/v1/x/query', '/api/v1/admin', '/api/v1/administrator', '/api/v1/admin/tsdb/snapshot', '/federate', '/federate/x', '/api/v1/label/job/values', '/api/v1/label/job/values/x', '/a\nb'];
+    for (const pattern of patterns) {
+      const matches = compilePattern(pattern);
+      for (const path of paths) assert.equal(matches(path), bySegments(pattern, path), `${pattern} on ${path}`);
+    }
+  });
+
   it('refuses an unknown role at startup, naming the key', () => {
     assert.throws(() => policyOf({ users: { alice: 'amdin' } }), { message: /accessControl\.users\.alice: unknown role "amdin" \(roles: viewer, admin\)/ });
     assert.throws(() => policyOf({ defaultRole: 'guest' }), { message: /accessControl\.defaultRole: unknown role "guest"/ });
