@@ -15,8 +15,8 @@ import {
   makeCertificate,
   makeHtpasswd,
   promgateEntry,
+  IMAGE_NODE_FLAGS,
   promgateHasFlag,
-  shebangNodeFlags,
   startNginx,
   startPrometheus,
   startPromgate,
@@ -55,7 +55,7 @@ try {
   const work = group.tempDir('promgate-compare-');
   chmodSync(work, 0o755); // nginx's worker (nobody) reads the htpasswd file and writes temp files here
   const { entry, note } = promgateEntry(root);
-  notes.push(`promgate runs as: node ${[...shebangNodeFlags(entry), note].join(' ')}`);
+  notes.push(`promgate runs as the image runs it: node ${[...IMAGE_NODE_FLAGS, note].join(' ')}`);
   const { cert, key } = makeCertificate(root, work);
   const ca = readFileSync(cert);
   const htpasswd = makeHtpasswd(work);

@@ -152,7 +152,7 @@ export async function startPromgate(
     core: options.core,
     command: process.execPath,
     args: [
-      ...shebangNodeFlags(options.entry),
+      ...IMAGE_NODE_FLAGS,
       ...(options.nodeArgs ?? []),
       options.entry,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -168,10 +168,13 @@ export async function startPromgate(
   return { pid, port, child };
 }
 
-/** The Node flags of the CLI's shebang (`#!/usr/bin/env -S node --flag`): run as the `promgate` command runs. */
-export function shebangNodeFlags(entry: string): string[] {
-  const first = readFileSync(entry, 'utf8').split('\n', 1)[0]!;
-  return /^#!\/usr\/bin\/env -S node (.+)$/.exec(first)?.[1]!.split(' ') ?? [];
+/** The Node flags the image's entrypoint starts promgate with: the bench runs it as the image does. */
+export const IMAGE_NODE_FLAGS = imageNodeFlags(join(import.meta.dirname, '..', 'deploy/docker/entrypoint.sh'));
+
+export function imageNodeFlags(entrypoint: string): string[] {
+  const exec = readFileSync(entrypoint, 'utf8').split('\n').find((line) => line.startsWith('exec node '));
+  const flags = /^exec node ((?:--\S+ )*)\S+/.exec(exec ?? '')?.[1]?.trim();
+  return flags ? flags.split(' ') : [];
 }
 
 /** Whether `promgate --help` lists the flag (features land while the bench is in use). */

@@ -1,8 +1,5 @@
-#!/usr/bin/env -S node --no-memory-reducer
+#!/usr/bin/env node
 // promgate's command line: run the gateway, check a config, generate a certificate.
-// --no-memory-reducer (also in the image's entrypoint): V8 otherwise shrinks its young generation
-// while the gateway is idle, and the next burst of requests runs ~15% slower with a worse p99
-// until it has grown back (F6, README "Performance"). Cluster workers inherit the flag.
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';

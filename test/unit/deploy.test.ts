@@ -407,16 +407,15 @@ describe('compose example (deploy/compose)', () => {
   });
 });
 
-describe('how the CLI starts Node', () => {
+describe('how promgate starts Node', () => {
   const root = join(import.meta.dirname, '..', '..');
-  const shebangFlags = () => /^#!\/usr\/bin\/env -S node (.+)$/.exec(readFileSync(join(root, 'src/cli.ts'), 'utf8').split('\n', 1)[0]!)?.[1];
 
-  it('runs promgate on Node without the memory reducer, from its shebang', () => {
-    assert.equal(shebangFlags(), '--no-memory-reducer');
+  it("runs the image's CLI without V8's memory reducer", () => {
+    const exec = readFileSync(join(root, 'deploy/docker/entrypoint.sh'), 'utf8').split('\n').find((line) => line.startsWith('exec node '));
+    assert.equal(exec, 'exec node --no-memory-reducer /app/dist/src/cli.js "$@"');
   });
 
-  it("runs the image's CLI with the same Node flags as the shebang", () => {
-    const exec = readFileSync(join(root, 'deploy/docker/entrypoint.sh'), 'utf8').split('\n').find((line) => line.startsWith('exec node '));
-    assert.equal(exec, `exec node ${shebangFlags()} /app/dist/src/cli.js "$@"`);
+  it('keeps a shebang that every env runs: busybox env (Alpine) has no -S for flags', () => {
+    assert.equal(readFileSync(join(root, 'src/cli.ts'), 'utf8').split('\n', 1)[0], '#!/usr/bin/env node');
   });
 });
