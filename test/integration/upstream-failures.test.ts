@@ -174,3 +174,62 @@ describe('hostile or broken upstream responses (found in review)', () => {
     }
   });
 });
+
+describe('upstream timeout while the body streams', () => {
+  /** GETs the path and reads its body, pausing `pauseMs` after the first chunk; how it ended. */
+  function download(gateway: Awaited<ReturnType<typeof startTestGateway>>, path: string, pauseMs = 0) {
+    return new Promise<{ status: number | undefined; bytes: number; complete: boolean }>((resolve) => {
+      const req = request(`${gateway.origin}${path}`, { ca: gateway.cert.cert }, (res) => {
+        let bytes = 0;
+        let paused = false;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (pauseMs > 0 && !paused) {
+            paused = true;
+            res.pause();
+            setTimeout(() => res.resume(), pauseMs);
+          }
+        });
+        res.on('end', () => resolve({ status: res.statusCode, bytes, complete: res.complete }));
+        res.on('error', () => resolve({ status: res.statusCode, bytes, complete: false }));
+      });
+      req.on('error', () => resolve({ status: undefined, bytes: 0, complete: false }));
+      req.end();
+    });
+  }
+
+  it('cuts the response when the upstream goes silent in the middle of the body', async () => {
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('x'.repeat(100)); // then stalls
+    });
+    const gateway = await startTestGateway({ upstream: { url: upstream.url, timeout: '300ms' } });
+    try {
+      const started = performance.now();
+      const outcome = await download(gateway, '/prometheus/api/v1/query');
+      assert.equal(outcome.status, 200);
+      assert.equal(outcome.complete, false);
+      assert.ok(outcome.bytes < 1000, `${outcome.bytes} bytes`);
+      assert.ok(performance.now() - started < 5000, 'cut after the timeout, not left hanging');
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+
+  it('does not cut a client that reads slower than the timeout while the upstream waits for it', async () => {
+    const size = 32 << 20; // more than the socket buffers hold: the upstream has to wait for the client
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
+      res.end(Buffer.alloc(size, 'x'));
+    });
+    const gateway = await startTestGateway({ upstream: { url: upstream.url, timeout: '300ms' } });
+    try {
+      const outcome = await download(gateway, '/prometheus/api/v1/export', 1000);
+      assert.deepEqual(outcome, { status: 200, bytes: size, complete: true });
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+});
