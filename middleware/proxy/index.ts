@@ -52,8 +52,6 @@ export interface ProxyStage {
 
 /** Upstream keep-alive pool; per gateway, so two gateways share nothing. */
 export const UPSTREAM_MAX_CONNECTIONS = 256;
-/** How long an idle upstream connection is kept; at most 1 s, undici times it with a native timer. */
-export const UPSTREAM_KEEP_ALIVE_MS = 1000;
 
 /** undici's timeout errors, answered as our own: 504. */
 const UNDICI_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -62,12 +60,8 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
   const { upstream, timeoutMs, logger, events } = options;
   const pool = new Pool(upstream.origin, {
     connections: UPSTREAM_MAX_CONNECTIONS,
-    // Each request's handler keeps its own timer (ForwardHandler). undici's headers, body and
-    // keep-alive timeouts above 1 s are "fast timers" that outlive their request by up to a
-    // second, long enough for V8 to promote them: twice as many mark-compacts under load (F6).
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    keepAliveTimeout: UPSTREAM_KEEP_ALIVE_MS,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
     connectTimeout: timeoutMs,
   });
   // Prefix of every upstream path: `http://host/sub/` + `/api/v1/query` -> `/sub/api/v1/query`.
@@ -84,7 +78,6 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
   };
   // The upstream's answer, for every request's handler: built once here.
   const answer: UpstreamAnswer = {
-    timeoutMs,
     start(head, req, res, clientHost) {
       if (events?.proxyRes) observe('proxyRes', () => events.proxyRes!(head, req, res));
       return writeResponse(head, req, res, clientHost);
@@ -122,10 +115,6 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
 class ForwardHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private body: ResponseBody | undefined;
-  /** The upstream's silence: from the request's start, renewed by headers and each chunk. */
-  private silence: NodeJS.Timeout | undefined;
-  /** Held for a slow client: the upstream is not silent then, it waits for us. */
-  private paused = false;
   private readonly answer: UpstreamAnswer;
   private readonly req: Request;
   private readonly res: Response;
@@ -145,54 +134,32 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.res.destroyed) return controller.abort(new ClientGoneError());
-    this.silence = setTimeout(onUpstreamSilence, this.answer.timeoutMs, this);
+    if (this.res.destroyed) controller.abort(new ClientGoneError());
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    this.silence?.refresh();
     this.body = this.answer.start({ statusCode, statusMessage, headers }, this.req, this.res, this.clientHost);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.silence?.refresh();
     if (this.body!.data(chunk)) return;
     // The client reads slower than the upstream sends: hold the upstream until it catches up.
     controller.pause();
-    this.paused = true;
-    this.res.once('drain', () => {
-      this.paused = false;
-      this.silence?.refresh();
-      controller.resume();
-    });
+    this.res.once('drain', () => controller.resume());
   }
 
   onResponseEnd(): void {
-    clearTimeout(this.silence);
     this.body!.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    clearTimeout(this.silence);
     if (error instanceof ClientGoneError) return;
     this.answer.fail(error, this.req, this.res);
   }
-
-  /** The timer fired: 504 (or a cut body) unless the upstream is only waiting for the client. */
-  timedOut(): void {
-    if (this.paused) return void this.silence?.refresh();
-    this.controller?.abort(new UpstreamTimeoutError(this.answer.timeoutMs));
-  }
-}
-
-function onUpstreamSilence(handler: ForwardHandler): void {
-  handler.timedOut();
 }
 
 /** What a request's handler does with the upstream's answer; one per proxy stage. */
 interface UpstreamAnswer {
-  /** The upstream may stay silent this long (ProxyStageOptions.timeoutMs). */
-  timeoutMs: number;
   /** Observers, then status and headers to the client; returns where the body goes. */
   start(head: UpstreamResponseHead, req: Request, res: Response, clientHost: string | undefined): ResponseBody;
   /** Answers a failed upstream request (502/504, or a broken response mid-body). */
