@@ -12,10 +12,10 @@ import { defineScenarios, type Endpoint, type Scenario, type Target, type Varian
 import {
   BASIC_AUTH_HEADER,
   fetchOnce,
+  IMAGE_NODE_FLAGS,
   makeCertificate,
   makeHtpasswd,
   promgateEntry,
-  IMAGE_NODE_FLAGS,
   promgateHasFlag,
   startNginx,
   startPrometheus,

@@ -171,7 +171,7 @@ export async function startPromgate(
 /** The Node flags the image's entrypoint starts promgate with: the bench runs it as the image does. */
 export const IMAGE_NODE_FLAGS = imageNodeFlags(join(import.meta.dirname, '..', 'deploy/docker/entrypoint.sh'));
 
-export function imageNodeFlags(entrypoint: string): string[] {
+function imageNodeFlags(entrypoint: string): string[] {
   const exec = readFileSync(entrypoint, 'utf8').split('\n').find((line) => line.startsWith('exec node '));
   const flags = /^exec node ((?:--\S+ )*)\S+/.exec(exec ?? '')?.[1]?.trim();
   return flags ? flags.split(' ') : [];

@@ -104,7 +104,7 @@ function decideForRole(role: CompiledRole, method: string, readings: readonly st
     if (!allowed) return role.none;
     allowedBy ??= allowed.decision;
   }
-  return allowedBy ?? role.none;
+  return allowedBy ?? role.none; // no readings at all: refused
 }
 
 function firstApplying(rules: readonly CompiledRule[], method: string, path: string): CompiledRule | undefined {
