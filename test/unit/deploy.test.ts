@@ -2,6 +2,7 @@
 // (options, config schema, health paths, defaults), so a renamed option, a moved health path or a
 // port mismatch fails here rather than in a cluster.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -410,9 +411,19 @@ describe('compose example (deploy/compose)', () => {
 describe('how promgate starts Node', () => {
   const root = join(import.meta.dirname, '..', '..');
 
-  it("runs the image's CLI without V8's memory reducer", () => {
+  it("runs the image's CLI without V8's memory reducer, the old generation growing to twice its live size", () => {
     const exec = readFileSync(join(root, 'deploy/docker/entrypoint.sh'), 'utf8').split('\n').find((line) => line.startsWith('exec node '));
-    assert.equal(exec, 'exec node --no-memory-reducer /app/dist/src/cli.js "$@"');
+    assert.equal(exec, 'exec node --no-memory-reducer --heap-growing-percent=100 /app/dist/src/cli.js "$@"');
+  });
+
+  it("starts this Node with the entrypoint's flags (a V8 flag Node no longer knows stops the image)", () => {
+    const exec = readFileSync(join(root, 'deploy/docker/entrypoint.sh'), 'utf8').split('\n').find((line) => line.startsWith('exec node '))!;
+    const flags = exec.split(' ').filter((word) => word.startsWith('--'));
+    assert.ok(flags.length > 0);
+    const child = spawnSync(process.execPath, [...flags, '--eval', 'process.stdout.write("ran")'], { encoding: 'utf8' });
+    assert.equal(child.stderr, '');
+    assert.equal(child.stdout, 'ran');
+    assert.equal(child.status, 0);
   });
 
   it('keeps a shebang that every env runs: busybox env (Alpine) has no -S for flags', () => {
