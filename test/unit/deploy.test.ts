@@ -410,14 +410,13 @@ describe('compose example (deploy/compose)', () => {
 
 describe('how promgate starts Node', () => {
   const root = join(import.meta.dirname, '..', '..');
+  const exec = readFileSync(join(root, 'deploy/docker/entrypoint.sh'), 'utf8').split('\n').find((line) => line.startsWith('exec node ')) ?? '';
 
   it("runs the image's CLI without V8's memory reducer, the old generation growing to twice its live size", () => {
-    const exec = readFileSync(join(root, 'deploy/docker/entrypoint.sh'), 'utf8').split('\n').find((line) => line.startsWith('exec node '));
     assert.equal(exec, 'exec node --no-memory-reducer --heap-growing-percent=100 /app/dist/src/cli.js "$@"');
   });
 
   it("starts this Node with the entrypoint's flags (a V8 flag Node no longer knows stops the image)", () => {
-    const exec = readFileSync(join(root, 'deploy/docker/entrypoint.sh'), 'utf8').split('\n').find((line) => line.startsWith('exec node '))!;
     const flags = exec.split(' ').filter((word) => word.startsWith('--'));
     assert.ok(flags.length > 0);
     const child = spawnSync(process.execPath, [...flags, '--eval', 'process.stdout.write("ran")'], { encoding: 'utf8' });
