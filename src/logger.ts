@@ -46,7 +46,7 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
     level,
     base: undefined, // no pid/hostname on every line: the container runtime knows both
     messageKey: 'msg',
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: createIsoTime(),
     formatters: { level: (label: string) => ({ level: label }) },
     // Collected: warnings and errors are written at once, taking the lines before them along.
     hooks: collected
@@ -66,6 +66,23 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
 }
 
 const WARN_LEVEL = 40; // pino's number for warn
+
+/**
+ * pino's isoTime, formatted once per millisecond: at ten thousand access lines a second most
+ * lines share their millisecond with the line before (`toISOString` was ~1% of busy CPU, F6).
+ */
+function createIsoTime(): () => string {
+  let formattedAt = -1;
+  let formatted = '';
+  return () => {
+    const now = Date.now();
+    if (now !== formattedAt) {
+      formattedAt = now;
+      formatted = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return formatted;
+  };
+}
 
 /** JSON lines collected (in characters) before one write, like nginx's `access_log ... buffer=`. */
 export const LOG_BUFFER_CHARS = 8 * 1024;

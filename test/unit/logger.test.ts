@@ -28,6 +28,18 @@ describe('logger', () => {
     assert.match(String(line.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
+  it('formats the time once per millisecond, each line still with its own millisecond', (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-11-24T10:00:00.000Z') });
+    const formatted = t.mock.method(Date.prototype, 'toISOString');
+    const { logger, lines } = capture({ format: 'json' });
+    logger.info({}, 'first');
+    logger.info({}, 'same millisecond');
+    t.mock.timers.tick(1);
+    logger.info({}, 'next millisecond');
+    assert.deepEqual(lines.map((line) => (JSON.parse(line) as { time: string }).time), ['2026-11-24T10:00:00.000Z', '2026-11-24T10:00:00.000Z', '2026-11-24T10:00:00.001Z']);
+    assert.equal(formatted.mock.callCount(), 2);
+  });
+
   it('writes logfmt like Prometheus, quoting values with spaces, quotes or =', () => {
     const { logger, lines } = capture({ format: 'logfmt' });
     logger.warn({ path: '/a b', n: 3, ok: true, tricky: 'x="y"' }, 'upstream is not ready');
