@@ -6,6 +6,7 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createHealthStage } from '../middleware/health/index.ts';
+import { createClientErrorHandler } from './client-error.ts';
 import { createDispatcher, sendText, type Dispatcher } from './dispatch.ts';
 import { resolveRoutes } from './config/routes.ts';
 import { loadPlugins, pluginHooks } from './plugins.ts';
@@ -118,6 +119,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   server.requestTimeout = parseDuration(web.requestTimeout);
   server.keepAliveTimeout = parseDuration(web.keepAliveTimeout);
   server.maxConnections = web.maxConnections;
+  server.on('clientError', createClientErrorHandler({ logger, onAnswer: gateway.metrics.refusedByParser }));
   // Every socket, also those still in their TLS handshake, which closeAllConnections does not see.
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {

@@ -26,6 +26,8 @@ export interface GatewayMetrics {
    * is the base path of the gateway the request reached ('' for answers outside every route).
    */
   observeRequest(req: IncomingMessage, res: ServerResponse, next: () => void, route?: string): void;
+  /** A request Node's HTTP parser refused (400, 408, 413, 431): no route, its method unknown. */
+  refusedByParser(status: number): void;
   upstreamError(kind: UpstreamErrorKind): void;
   authFailure(reason: string): void;
   /** A source loaded at start. */
@@ -84,6 +86,7 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
       });
       next();
     },
+    refusedByParser: (status) => requests.inc({ code: status, method: 'other', route: '' }),
     upstreamError: (kind) => upstreamErrors.inc({ kind }),
     authFailure: (reason) => authFailures.inc({ reason }),
     loaded(source) {
