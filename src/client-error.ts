@@ -7,11 +7,11 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from './logger.ts';
 
 /** Node's own answers by parser error (node:_http_server); anything else is a 400. */
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  HPE_HEADER_OVERFLOW: 431,
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
-  ERR_HTTP_REQUEST_TIMEOUT: 408,
-};
+const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map([
+  ['HPE_HEADER_OVERFLOW', 431],
+  ['HPE_CHUNK_EXTENSIONS_OVERFLOW', 413],
+  ['ERR_HTTP_REQUEST_TIMEOUT', 408],
+]);
 const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   408: 'Request Timeout',
@@ -30,7 +30,7 @@ export function createClientErrorHandler(options: ClientErrorOptions): (error: N
     // A reset connection, or a response already on its way: nothing can be answered (Node's rule).
     const response = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
     if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent) return void socket.destroy();
-    const status = (error.code && STATUS_BY_CODE[error.code]) || 400;
+    const status = STATUS_BY_CODE.get(error.code ?? '') ?? 400;
     options.onAnswer(status);
     options.logger.info({ status, error: error.code ?? error.message, remote_address: (socket as Duplex & { remoteAddress?: string }).remoteAddress }, 'request refused by the HTTP parser');
     socket.write(`HTTP/1.1 ${status} ${REASONS[status]}\r\nConnection: close\r\n\r\n`);
