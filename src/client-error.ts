@@ -3,6 +3,7 @@
 // for 'clientError'; listening, we send the same bytes and also count and log them, as nginx's
 // access log shows its 400s. The request's bytes (error.rawPacket) are never logged: they may
 // carry Authorization.
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from './logger.ts';
 
@@ -12,12 +13,6 @@ const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map([
   ['HPE_CHUNK_EXTENSIONS_OVERFLOW', 413],
   ['ERR_HTTP_REQUEST_TIMEOUT', 408],
 ]);
-const REASONS: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  413: 'Payload Too Large',
-  431: 'Request Header Fields Too Large',
-};
 
 export interface ClientErrorOptions {
   logger: Logger;
@@ -33,7 +28,7 @@ export function createClientErrorHandler(options: ClientErrorOptions): (error: N
     const status = STATUS_BY_CODE.get(error.code ?? '') ?? 400;
     options.onAnswer(status);
     options.logger.info({ status, error: error.code ?? error.message, remote_address: (socket as Duplex & { remoteAddress?: string }).remoteAddress }, 'request refused by the HTTP parser');
-    socket.write(`HTTP/1.1 ${status} ${REASONS[status]}\r\nConnection: close\r\n\r\n`);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
     socket.destroy();
   };
 }
