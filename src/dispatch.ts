@@ -4,13 +4,14 @@
 // yet requests and responses are still Express's: the server creates them from classes whose
 // prototypes are an Express app's, so user middleware (`res.status(403).json()`, `req.get()`,
 // `req.ip`, `req.query`) works as it does in an Express app.
-import { IncomingMessage, ServerResponse, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { isHealthPath } from '../middleware/health/index.ts';
 import { createLandingPage } from '../middleware/landing-page/index.ts';
 import type { Config } from './config/schema.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import type { Gateway } from './gateway.ts';
+import { createResponseClass } from './gateway-response.ts';
 import type { Logger } from './logger.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
@@ -98,20 +99,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   class GatewayRequest extends IncomingMessage {}
   Object.setPrototypeOf(GatewayRequest.prototype, app.request);
-  class GatewayResponse extends ServerResponse {
-    // After SIGTERM, answers tell keep-alive clients to reconnect (to another replica); checked when
-    // the head goes out, so requests already in flight say it too. (A Set of pending responses did
-    // this before: its churn kept V8's scavenges at 10-15 ms instead of ~1 ms under load, F6.)
-    override writeHead(statusCode: number, ...rest: [(string | OutgoingHttpHeaders | OutgoingHttpHeader[])?, (OutgoingHttpHeaders | OutgoingHttpHeader[])?]): this {
-      if (isClosing() && !this.headersSent) this.setHeader('connection', 'close');
-      return (super.writeHead as (statusCode: number, ...rest: unknown[]) => this)(statusCode, ...rest);
-    }
-  }
-  Object.setPrototypeOf(GatewayResponse.prototype, app.response);
 
   return {
     IncomingMessage: GatewayRequest,
-    ServerResponse: GatewayResponse as typeof ServerResponse,
+    ServerResponse: createResponseClass(app.response, isClosing),
     handle(incoming, outgoing) {
       const req = incoming as Request;
       const res = outgoing as Response;

@@ -1,10 +1,10 @@
 // Writes the upstream's response to the client: status, headers minus hop-by-hop ones and the
 // security headers the gateway owns, Location kept under the base path, body streamed. HTML pages
 // (small, and only UI navigations) are read whole so their inline scripts can be hashed into the CSP.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { SecurityHeaders } from '../security-headers/index.ts';
-import { CSP_HEADER } from '../security-headers/index.ts';
+import { CSP_HEADER, takeHeldHeaders } from '../security-headers/index.ts';
 import { rewriteLocation } from './redirect.ts';
 import { createScavengeTrigger } from './young-gc.ts';
 
@@ -45,6 +45,13 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
     const headers = head.headers;
     const connection = headers.connection;
     const dropped = connection ? new Set(String(connection).split(',').map((token) => token.trim().toLowerCase())) : undefined;
+    const contentType = headers['content-type'];
+    const hashed = contentType?.startsWith('text/html') === true && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts;
+    // The common case: no stage set a header, so the head goes out in one writeHead with the held
+    // security headers first, without a setHeader per header (F6). Hashed HTML sets its CSP last.
+    const held = hashed ? undefined : takeHeldHeaders(res);
+    const out: OutgoingHttpHeader[] = [];
+    if (held) for (const [name, value] of held) out.push(name, value);
     res.statusCode = head.statusCode;
     // Node's parser accepts reason phrases that writeHead then refuses (and throws): copy only valid ones.
     if (head.statusMessage && VALID_REASON.test(head.statusMessage)) res.statusMessage = head.statusMessage;
@@ -54,35 +61,41 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
       // The gateway owns CORS (cors.allowedOrigins): Prometheus's own default, `*`, would
       // otherwise open the API to every origin and break credentialed CORS (found in review).
       if (name.startsWith('access-control-')) continue;
-      if (name === 'vary') {
-        appendVary(res, value);
-        continue;
-      }
-      res.setHeader(name, value);
+      if (name === 'location') continue; // rewritten below
+      const outgoing = name === 'vary' ? mergeVary(held ? undefined : res.getHeader('vary'), value) : value;
+      if (held) out.push(name, outgoing);
+      else res.setHeader(name, outgoing);
     }
     const location = headers.location;
     if (location) {
       const scheme = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
       const gatewayOrigin = `${scheme}://${clientHost ?? upstream.host}`;
-      res.setHeader('location', rewriteLocation(location, req.baseUrl ?? '', upstream, gatewayOrigin));
+      const rewritten = rewriteLocation(location, req.baseUrl ?? '', upstream, gatewayOrigin);
+      if (held) out.push('location', rewritten);
+      else res.setHeader('location', rewritten);
     }
-    const contentType = headers['content-type'];
-    if (contentType?.startsWith('text/html') && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts) {
-      return htmlWithScriptHashes(headers['content-encoding'], res, securityHeaders);
-    }
-    return streamed(res, headers['content-length'], streamedBytes);
+    if (hashed) return htmlWithScriptHashes(headers['content-encoding'], res, securityHeaders);
+    return streamed(res, headers['content-length'], streamedBytes, held ? out : undefined);
   };
 }
 
 /**
  * Writes each chunk as it comes. A body that arrives whole in its first chunk (most API answers)
- * goes out in one `end()`: one write to the TLS socket for status, headers and body.
+ * goes out in one `end()`: one write to the TLS socket for status, headers and body. `head`, when
+ * given, is every header as one list, written with the first chunk: until then the head is not
+ * committed (an upstream that stalls before its body still gets our 504, without its headers).
  */
-function streamed(res: ServerResponse, contentLength: string | undefined, streamedBytes: (bytes: number) => void): ResponseBody {
+function streamed(res: ServerResponse, contentLength: string | undefined, streamedBytes: (bytes: number) => void, head: OutgoingHttpHeader[] | undefined): ResponseBody {
   let unsent = contentLength === undefined ? undefined : Number(contentLength);
   let ended = false;
+  const writeHead = () => {
+    if (head === undefined) return;
+    res.writeHead(res.statusCode, head);
+    head = undefined;
+  };
   return {
     data(chunk) {
+      writeHead();
       if (unsent === chunk.length) {
         ended = true;
         res.end(chunk);
@@ -93,6 +106,7 @@ function streamed(res: ServerResponse, contentLength: string | undefined, stream
       return res.write(chunk);
     },
     end() {
+      writeHead();
       if (!ended) res.end();
     },
   };
@@ -170,12 +184,12 @@ export function inlineScripts(html: Buffer | undefined): Buffer[] {
   return scripts;
 }
 
-/** Adds the upstream's Vary to one the gateway set (CORS's Origin), without repeating a field. */
-function appendVary(res: ServerResponse, value: string | string[]): void {
+/** The upstream's Vary added to one the gateway set (CORS's Origin), without repeating a field. */
+function mergeVary(existing: number | string | string[] | undefined, value: string | string[]): string {
   const fields = new Map<string, string>();
-  for (const field of [res.getHeader('vary') ?? [], value].flat().join(',').split(',')) {
+  for (const field of [existing ?? [], value].flat().join(',').split(',')) {
     const trimmed = String(field).trim();
     if (trimmed) fields.set(trimmed.toLowerCase(), trimmed);
   }
-  res.setHeader('vary', [...fields.values()].join(', '));
+  return [...fields.values()].join(', ');
 }

@@ -38,9 +38,34 @@ export interface SecurityHeadersOptions {
   helmet?: HelmetOptions;
 }
 
+/** [name, value] pairs, in the order they go out. */
+export type HeaderList = ReadonlyArray<readonly [string, string]>;
+
+export const HOLD_HEADERS = Symbol('promgate.holdHeaders');
+export const TAKE_HELD_HEADERS = Symbol('promgate.takeHeldHeaders');
+
+/**
+ * A response that can hold the security headers until its head is written (the standalone
+ * server's, src/gateway-response.ts), so that the proxy writes them with the upstream's in one
+ * `writeHead` instead of a `setHeader` per header: 7-17 us less CPU per small-API request on the
+ * rig (of 75-90; F6). Reading or removing any header first sets the held ones, so middleware sees
+ * what it would have seen.
+ */
+export interface HoldsHeaders {
+  /** Holds `headers` for this response; false (nothing held) when it already has headers. */
+  [HOLD_HEADERS](headers: HeaderList): boolean;
+  /** The held headers, handed over (no longer held) when the response has no other header; else undefined. */
+  [TAKE_HELD_HEADERS](): HeaderList | undefined;
+}
+
+/** The held security headers of a response that holds some and has no other header, handed over. */
+export function takeHeldHeaders(res: ServerResponse): HeaderList | undefined {
+  return (res as ServerResponse & Partial<HoldsHeaders>)[TAKE_HELD_HEADERS]?.();
+}
+
 export interface SecurityHeaders {
   /** [name, value] pairs set on every response. */
-  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly headers: HeaderList;
   /** Lower-case names the gateway owns: an upstream's copy of them is dropped. */
   readonly managed: ReadonlySet<string>;
   /** False when the user set their own CSP: HTML then passes through unread. */
@@ -80,6 +105,8 @@ export function createSecurityHeaders(options: SecurityHeadersOptions = {}): Sec
       return serializeCsp({ ...DEFAULT_CSP_DIRECTIVES, 'script-src': scriptSrc });
     },
     handle(_req, res, next) {
+      // Held by the standalone server's responses (no host app there to set X-Powered-By).
+      if ((res as ServerResponse & Partial<HoldsHeaders>)[HOLD_HEADERS]?.(state.headers)) return next();
       for (const [name, value] of state.headers) res.setHeader(name, value);
       res.removeHeader('X-Powered-By'); // a host Express app may have set it
       next();
