@@ -127,7 +127,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.res = res;
     this.clientHost = clientHost;
     // A client that goes away ends the upstream request (and frees its connection for others).
-    res.once('close', () => {
+    // `on`: 'close' comes once, and `once` would allocate a wrapper per request.
+    res.on('close', () => {
       if (!res.writableFinished) this.controller?.abort(new ClientGoneError());
     });
   }
