@@ -9,8 +9,9 @@
 //   node bench/ab.ts dist/src/cli.js scratch/dist-before/src/cli.js
 //
 // Knobs: AB_PAIRS (20), AB_SECONDS per burst (3), AB_WARMUP_SECONDS (15), AB_A_ARGS / AB_B_ARGS
-// (extra promgate flags for one side, e.g. "--no-log.access-log"). An A/A run (the same entry
-// twice) shows the method's own spread: on this 2-core machine about 2 us per request.
+// (extra promgate flags for one side, e.g. "--no-log.access-log"), AB_A_NODE_ARGS / AB_B_NODE_ARGS
+// (extra Node flags, after the image's). An A/A run (the same entry twice) shows the method's own
+// spread: on this 2-core machine about 2 us per request.
 import { resolve } from 'node:path';
 import { median, runWrk, SERVER_CORE } from './lib.ts';
 import { closeOnSignals, cpuSeconds, createProcessGroup, processTree } from './processes.ts';
@@ -27,6 +28,7 @@ interface Side {
   name: string;
   entry: string;
   extra: string[];
+  nodeArgs: string[];
 }
 interface Running extends Side {
   url: string;
@@ -41,12 +43,13 @@ interface Burst {
 
 const [entryA, entryB] = process.argv.slice(2);
 if (!entryA || !entryB) {
-  console.error('usage: node bench/ab.ts <cli.js of A> <cli.js of B>   (AB_A_ARGS, AB_B_ARGS: extra flags)');
+  console.error('usage: node bench/ab.ts <cli.js of A> <cli.js of B>   (AB_A_ARGS, AB_B_ARGS: extra promgate flags; AB_A_NODE_ARGS, AB_B_NODE_ARGS: Node flags)');
   process.exit(2);
 }
+const words = (name: string) => (process.env[name] ?? '').split(' ').filter(Boolean);
 const sides: Side[] = [
-  { name: 'A', entry: resolve(entryA), extra: (process.env.AB_A_ARGS ?? '').split(' ').filter(Boolean) },
-  { name: 'B', entry: resolve(entryB), extra: (process.env.AB_B_ARGS ?? '').split(' ').filter(Boolean) },
+  { name: 'A', entry: resolve(entryA), extra: words('AB_A_ARGS'), nodeArgs: words('AB_A_NODE_ARGS') },
+  { name: 'B', entry: resolve(entryB), extra: words('AB_B_ARGS'), nodeArgs: words('AB_B_NODE_ARGS') },
 ];
 
 const group = createProcessGroup();
@@ -59,7 +62,7 @@ try {
   const upstream = await startStaticUpstream(group, work);
   const servers: Running[] = [];
   for (const side of sides) {
-    const server = await startPromgate(group, { entry: side.entry, core: SERVER_CORE, dir: work, name: side.name, upstream: upstream.port, cert, key, extra: [`--auth.htpasswd-file=${htpasswd}`, ...side.extra] });
+    const server = await startPromgate(group, { entry: side.entry, core: SERVER_CORE, dir: work, name: side.name, upstream: upstream.port, cert, key, extra: [`--auth.htpasswd-file=${htpasswd}`, ...side.extra], nodeArgs: side.nodeArgs });
     servers.push({ ...side, url: `https://127.0.0.1:${server.port}/prometheus${API_PATH}`, pids: processTree(server.pid), bursts: [] });
   }
   const burst = async (server: Running, seconds: number): Promise<Burst> => {
@@ -75,7 +78,7 @@ try {
   console.log(`${PAIRS} pairs of ${SECONDS} s bursts, wrk -c${CONNECTIONS}, full chain with basic auth, static upstream; medians:`);
   for (const server of servers) {
     const of = (pick: (burst: Burst) => number) => median(server.bursts.map(pick));
-    console.log(`  ${server.name} ${server.entry} ${server.extra.join(' ')}`);
+    console.log(`  ${server.name} ${[...server.nodeArgs, server.entry, ...server.extra].join(' ')}`);
     console.log(`    CPU ${of((b) => b.cpuMicrosPerRequest).toFixed(1)} us per request, ${Math.round(of((b) => b.requestsPerSecond))} req/s, p99 ${of((b) => b.p99Ms).toFixed(2)} ms`);
   }
   const [a, b] = servers as [Running, Running];
