@@ -79,7 +79,8 @@ try {
   for (const server of servers) {
     const of = (pick: (burst: Burst) => number) => median(server.bursts.map(pick));
     console.log(`  ${server.name} ${[...server.nodeArgs, server.entry, ...server.extra].join(' ')}`);
-    console.log(`    CPU ${of((b) => b.cpuMicrosPerRequest).toFixed(1)} us per request, ${Math.round(of((b) => b.requestsPerSecond))} req/s, p99 ${of((b) => b.p99Ms).toFixed(2)} ms`);
+    const p99s = server.bursts.map((b) => b.p99Ms).sort((x, y) => x - y);
+    console.log(`    CPU ${of((b) => b.cpuMicrosPerRequest).toFixed(1)} us per request, ${Math.round(of((b) => b.requestsPerSecond))} req/s, p99 ${of((b) => b.p99Ms).toFixed(2)} ms (worst bursts: ${p99s.slice(-3).map((p) => p.toFixed(1)).join(', ')} ms)`);
   }
   const [a, b] = servers as [Running, Running];
   const differences = a.bursts.map((burstA, index) => burstA.cpuMicrosPerRequest - b.bursts[index]!.cpuMicrosPerRequest);

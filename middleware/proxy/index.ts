@@ -15,6 +15,7 @@ import { answerUpstreamError, UpstreamTimeoutError } from './errors.ts';
 import { hasParsedBody, parsedBody } from './parsed-body.ts';
 import { createRequestHeaderRewriter } from './request-headers.ts';
 import { createResponseWriter, type ResponseBody, type UpstreamResponseHead } from './response.ts';
+import { SilenceWatch, type Watched } from './silence-watch.ts';
 
 /** The request as it goes to the upstream; `proxyReq` observers may still change its headers. */
 export interface UpstreamRequest {
@@ -53,17 +54,19 @@ export interface ProxyStage {
 /** Upstream keep-alive pool; per gateway, so two gateways share nothing. */
 export const UPSTREAM_MAX_CONNECTIONS = 256;
 
-/** undici's timeout errors, answered as our own: 504. */
+/** undici's timeout errors, answered as our own: 504. (Headers and body: the SilenceWatch's.) */
 const UNDICI_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export function createProxyStage(options: ProxyStageOptions): ProxyStage {
   const { upstream, timeoutMs, logger, events } = options;
   const pool = new Pool(upstream.origin, {
     connections: UPSTREAM_MAX_CONNECTIONS,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
+    // Headers and body: the watch below, without a timer object per request.
+    headersTimeout: 0,
+    bodyTimeout: 0,
     connectTimeout: timeoutMs,
   });
+  const watch = new SilenceWatch(timeoutMs);
   // Prefix of every upstream path: `http://host/sub/` + `/api/v1/query` -> `/sub/api/v1/query`.
   const upstreamPath = upstream.pathname.replace(/\/$/, '');
   const rewriteRequestHeaders = createRequestHeaderRewriter(options);
@@ -78,6 +81,8 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
   };
   // The upstream's answer, for every request's handler: built once here.
   const answer: UpstreamAnswer = {
+    watch,
+    timeoutMs,
     start(head, req, res, clientHost) {
       if (events?.proxyRes) observe('proxyRes', () => events.proxyRes!(head, req, res));
       return writeResponse(head, req, res, clientHost);
@@ -106,13 +111,18 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
       pool.dispatch({ origin: upstream.origin, method: outgoing.method, path: outgoing.path, headers: outgoing.headers, body }, new ForwardHandler(answer, req, res, clientHost));
     },
     close() {
+      watch.close();
       void pool.destroy();
     },
   };
 }
 
 /** One request's life on the upstream side: undici calls it, it writes the client's response. */
-class ForwardHandler implements Dispatcher.DispatchHandler {
+class ForwardHandler implements Dispatcher.DispatchHandler, Watched {
+  watchPrev: Watched | undefined = undefined;
+  watchNext: Watched | undefined = undefined;
+  lastTick = 0;
+  held = false;
   private controller: Dispatcher.DispatchController | undefined;
   private body: ResponseBody | undefined;
   private readonly answer: UpstreamAnswer;
@@ -135,32 +145,51 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.res.destroyed) controller.abort(new ClientGoneError());
+    if (this.res.destroyed) return controller.abort(new ClientGoneError());
+    this.answer.watch.start(this);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    this.answer.watch.renew(this);
     this.body = this.answer.start({ statusCode, statusMessage, headers }, this.req, this.res, this.clientHost);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.answer.watch.renew(this);
     if (this.body!.data(chunk)) return;
     // The client reads slower than the upstream sends: hold the upstream until it catches up.
     controller.pause();
-    this.res.once('drain', () => controller.resume());
+    this.held = true;
+    this.res.once('drain', () => {
+      this.held = false;
+      this.answer.watch.renew(this);
+      controller.resume();
+    });
   }
 
   onResponseEnd(): void {
+    this.answer.watch.stop(this);
     this.body!.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.answer.watch.stop(this);
     if (error instanceof ClientGoneError) return;
     this.answer.fail(error, this.req, this.res);
+  }
+
+  /** The upstream stayed silent for the whole timeout: 504, or a cut body once it started. */
+  expire(): void {
+    this.controller?.abort(new UpstreamTimeoutError(this.answer.timeoutMs));
   }
 }
 
 /** What a request's handler does with the upstream's answer; one per proxy stage. */
 interface UpstreamAnswer {
+  /** Times the upstream's silence for every request in flight. */
+  watch: SilenceWatch;
+  /** ProxyStageOptions.timeoutMs, for the timeout's error. */
+  timeoutMs: number;
   /** Observers, then status and headers to the client; returns where the body goes. */
   start(head: UpstreamResponseHead, req: Request, res: Response, clientHost: string | undefined): ResponseBody;
   /** Answers a failed upstream request (502/504, or a broken response mid-body). */
