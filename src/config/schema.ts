@@ -186,7 +186,7 @@ export const configSchema = z.strictObject({
       url: upstreamUrl.default(DEFAULT_UPSTREAM_URL).describe('Prometheus to forward to.'),
       timeout: duration
         .default(DEFAULT_UPSTREAM_TIMEOUT)
-        .describe('Upstream idle timeout; a request silent this long answers 504.'),
+        .describe('Upstream idle timeout (connect, headers, between body chunks); a request silent this long answers 504, checked every quarter of it (at most every second).'),
       forwardAuthorization: z
         .boolean()
         .default(false)
