@@ -2,7 +2,7 @@
 // response, so user middleware gets Express's API; on top of Node's ServerResponse it says
 // `Connection: close` after SIGTERM and holds the security headers until the head is written.
 import { ServerResponse, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
-import { HOLD_HEADERS, TAKE_HELD_HEADERS, type HeaderList, type HoldsHeaders } from '../middleware/security-headers/index.ts';
+import { HOLD_HEADERS, TAKE_HELD_HEADERS, type FlatHeaderList, type HoldsHeaders } from '../middleware/security-headers/index.ts';
 
 /** Node's OutgoingMessage has it; @types/node does not declare it. */
 const rawHeaderNames = (ServerResponse.prototype as unknown as { getRawHeaderNames(this: ServerResponse): string[] }).getRawHeaderNames;
@@ -13,15 +13,15 @@ type WriteHeadRest = [(string | OutgoingHttpHeaders | OutgoingHttpHeader[])?, (O
 export function createResponseClass(expressResponse: object, isClosing: () => boolean): typeof ServerResponse {
   class GatewayResponse extends ServerResponse implements HoldsHeaders {
     /** Security headers not set yet (see HoldsHeaders): set before any header is read or the head goes out. */
-    #held: HeaderList | undefined;
+    #held: FlatHeaderList | undefined;
 
-    [HOLD_HEADERS](headers: HeaderList): boolean {
+    [HOLD_HEADERS](headers: FlatHeaderList): boolean {
       if (super.getHeaderNames().length > 0) return false;
       this.#held = headers;
       return true;
     }
 
-    [TAKE_HELD_HEADERS](): HeaderList | undefined {
+    [TAKE_HELD_HEADERS](): FlatHeaderList | undefined {
       const held = this.#held;
       if (held === undefined || super.getHeaderNames().length > 0) return undefined;
       this.#held = undefined;
@@ -33,7 +33,10 @@ export function createResponseClass(expressResponse: object, isClosing: () => bo
       const held = this.#held;
       if (held === undefined) return;
       this.#held = undefined;
-      for (const [name, value] of held) if (!super.hasHeader(name)) super.setHeader(name, value);
+      for (let index = 0; index < held.length; index += 2) {
+        const name = held[index]!;
+        if (!super.hasHeader(name)) super.setHeader(name, held[index + 1]!);
+      }
     }
 
     override getHeader(name: string) {

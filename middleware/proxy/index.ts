@@ -54,8 +54,8 @@ export interface ProxyStage {
 /** Upstream keep-alive pool; per gateway, so two gateways share nothing. */
 export const UPSTREAM_MAX_CONNECTIONS = 256;
 
-/** undici's timeout errors, answered as our own: 504. (Headers and body: the SilenceWatch's.) */
-const UNDICI_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+/** undici's one timeout left (headers and body are the SilenceWatch's), answered as our own: 504. */
+const UNDICI_CONNECT_TIMEOUT = 'UND_ERR_CONNECT_TIMEOUT';
 
 export function createProxyStage(options: ProxyStageOptions): ProxyStage {
   const { upstream, timeoutMs, logger, events } = options;
@@ -89,7 +89,7 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
     },
     fail(error, req, res) {
       const code = (error as { code?: string }).code;
-      const answered = code !== undefined && UNDICI_TIMEOUTS.has(code) ? new UpstreamTimeoutError(timeoutMs) : error;
+      const answered = code === UNDICI_CONNECT_TIMEOUT ? new UpstreamTimeoutError(timeoutMs) : error;
       if (events?.error) observe('error', () => events.error!(answered, req, res));
       answerUpstreamError(answered, req, res, logger, options.securityHeaders, options.onUpstreamError);
     },

@@ -49,9 +49,8 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
     const hashed = contentType?.startsWith('text/html') === true && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts;
     // The common case: no stage set a header, so the head goes out in one writeHead with the held
     // security headers first, without a setHeader per header (F6). Hashed HTML sets its CSP last.
-    const held = hashed ? undefined : takeHeldHeaders(res);
-    const out: OutgoingHttpHeader[] = [];
-    if (held) for (const [name, value] of held) out.push(name, value);
+    // The held list is the gateway's, shared by every response: copied before adding to it.
+    const out: OutgoingHttpHeader[] | undefined = hashed ? undefined : takeHeldHeaders(res)?.slice();
     res.statusCode = head.statusCode;
     // Node's parser accepts reason phrases that writeHead then refuses (and throws): copy only valid ones.
     if (head.statusMessage && VALID_REASON.test(head.statusMessage)) res.statusMessage = head.statusMessage;
@@ -62,8 +61,8 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
       // otherwise open the API to every origin and break credentialed CORS (found in review).
       if (name.startsWith('access-control-')) continue;
       if (name === 'location') continue; // rewritten below
-      const outgoing = name === 'vary' ? mergeVary(held ? undefined : res.getHeader('vary'), value) : value;
-      if (held) out.push(name, outgoing);
+      const outgoing = name === 'vary' ? mergeVary(out ? undefined : res.getHeader('vary'), value) : value;
+      if (out) out.push(name, outgoing);
       else res.setHeader(name, outgoing);
     }
     const location = headers.location;
@@ -71,11 +70,11 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
       const scheme = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
       const gatewayOrigin = `${scheme}://${clientHost ?? upstream.host}`;
       const rewritten = rewriteLocation(location, req.baseUrl ?? '', upstream, gatewayOrigin);
-      if (held) out.push('location', rewritten);
+      if (out) out.push('location', rewritten);
       else res.setHeader('location', rewritten);
     }
     if (hashed) return htmlWithScriptHashes(headers['content-encoding'], res, securityHeaders);
-    return streamed(res, headers['content-length'], streamedBytes, held ? out : undefined);
+    return streamed(res, headers['content-length'], streamedBytes, out);
   };
 }
 

@@ -40,6 +40,8 @@ export interface SecurityHeadersOptions {
 
 /** [name, value] pairs, in the order they go out. */
 export type HeaderList = ReadonlyArray<readonly [string, string]>;
+/** The same as one list (name, value, name, value, ...), the shape `writeHead` takes. */
+export type FlatHeaderList = readonly string[];
 
 export const HOLD_HEADERS = Symbol('promgate.holdHeaders');
 export const TAKE_HELD_HEADERS = Symbol('promgate.takeHeldHeaders');
@@ -53,13 +55,13 @@ export const TAKE_HELD_HEADERS = Symbol('promgate.takeHeldHeaders');
  */
 export interface HoldsHeaders {
   /** Holds `headers` for this response; false (nothing held) when it already has headers. */
-  [HOLD_HEADERS](headers: HeaderList): boolean;
+  [HOLD_HEADERS](headers: FlatHeaderList): boolean;
   /** The held headers, handed over (no longer held) when the response has no other header; else undefined. */
-  [TAKE_HELD_HEADERS](): HeaderList | undefined;
+  [TAKE_HELD_HEADERS](): FlatHeaderList | undefined;
 }
 
 /** The held security headers of a response that holds some and has no other header, handed over. */
-export function takeHeldHeaders(res: ServerResponse): HeaderList | undefined {
+export function takeHeldHeaders(res: ServerResponse): FlatHeaderList | undefined {
   return (res as ServerResponse & Partial<HoldsHeaders>)[TAKE_HELD_HEADERS]?.();
 }
 
@@ -106,7 +108,7 @@ export function createSecurityHeaders(options: SecurityHeadersOptions = {}): Sec
     },
     handle(_req, res, next) {
       // Held by the standalone server's responses (no host app there to set X-Powered-By).
-      if ((res as ServerResponse & Partial<HoldsHeaders>)[HOLD_HEADERS]?.(state.headers)) return next();
+      if ((res as ServerResponse & Partial<HoldsHeaders>)[HOLD_HEADERS]?.(state.flat)) return next();
       for (const [name, value] of state.headers) res.setHeader(name, value);
       res.removeHeader('X-Powered-By'); // a host Express app may have set it
       next();
@@ -123,7 +125,8 @@ function compile(base: ReadonlyMap<string, readonly [string, string]>, overrides
     else preset.set(name.toLowerCase(), [name, value]);
   }
   const cspIsOurs = !Object.keys(overrides).some((name) => name.toLowerCase() === CSP_HEADER.toLowerCase());
-  return { headers: [...preset.values()], managed: managed as ReadonlySet<string>, cspIsOurs };
+  const headers = [...preset.values()];
+  return { headers, flat: headers.flat() as FlatHeaderList, managed: managed as ReadonlySet<string>, cspIsOurs };
 }
 
 export function serializeCsp(directives: Readonly<Record<string, readonly string[]>>): string {
