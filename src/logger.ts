@@ -42,11 +42,12 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
     (typeof destination === 'number'
       ? pino.destination({ dest: destination, sync: true })
       : new Writable({ write: (chunk: Buffer, _encoding, done) => (destination.write(chunk.toString()), done()) }));
+  const time = createIsoTime();
   const settings: pino.LoggerOptions = {
     level,
     base: undefined, // no pid/hostname on every line: the container runtime knows both
     messageKey: 'msg',
-    timestamp: createIsoTime(),
+    timestamp: time,
     formatters: { level: (label: string) => ({ level: label }) },
     // Collected: warnings and errors are written at once, taking the lines before them along.
     hooks: collected
@@ -62,7 +63,41 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
     return pino(settings, PinoPretty({ destination: out as NodeJS.WritableStream, colorize: isTerminal, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   if (format === 'logfmt') return pino(settings, { write: (line) => out.write(toLogfmt(line)) });
-  return pino(settings, out);
+  const logger: PinoLogger & { [FLAT_LINE]?: FlatLineWriter } = pino(settings, out);
+  logger[FLAT_LINE] = (level, fields, msg) => {
+    if (!logger.isLevelEnabled(level)) return;
+    out.write(`{"level":"${level}"${time()}${flatJson(fields)},"msg":${JSON.stringify(msg)}}\n`);
+    if (level === 'warn') collected?.flush();
+  };
+  return logger;
+}
+
+/** Fields of a line written per request: strings, numbers and booleans; undefined ones are left out. */
+export type FlatFields = Record<string, string | number | boolean | undefined>;
+/** Writes a line of flat fields, exactly as the logger's `info`/`warn` would. */
+export type FlatLineWriter = (level: 'info' | 'warn', fields: FlatFields, msg: string) => void;
+
+const FLAT_LINE = Symbol('promgate.logger.flatLine');
+
+/**
+ * A JSON logger's own writer for flat fields, or undefined for any other logger (pino's settings,
+ * child bindings or a user's formatters then apply). pino's generic serializer (serializers,
+ * redaction, nested values) cost ~1.5 us of the ~2.2 us an access line took (F6).
+ */
+export function flatLineWriter(logger: PinoLogger): FlatLineWriter | undefined {
+  // Own property only: a child logger inherits it, but must add its bindings.
+  return Object.hasOwn(logger, FLAT_LINE) ? (logger as { [FLAT_LINE]?: FlatLineWriter })[FLAT_LINE] : undefined;
+}
+
+/** `,"key":value` for each defined field, in order, as pino writes them: keys as they are, non-finite numbers as null. */
+function flatJson(fields: FlatFields): string {
+  let json = '';
+  for (const key in fields) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    json += `,"${key}":${typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' && !Number.isFinite(value) ? 'null' : value}`;
+  }
+  return json;
 }
 
 const WARN_LEVEL = 40; // pino's number for warn

@@ -54,6 +54,22 @@ describe('access log', () => {
     assert.match(String(line.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
+  it('writes its lines without pino\'s generic serializer, at info and at warn', async (t) => {
+    const pinoCalls = [t.mock.method(log.logger, 'info'), t.mock.method(log.logger, 'warn')];
+    const before = log.requests().length;
+    setup.upstream.handle((req) => req.socket.destroy());
+    try {
+      assert.equal((await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization } })).status, 502);
+    } finally {
+      setup.upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}'));
+    }
+    await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization } });
+    const lines = (await nextRequestLines(log.requests, before + 2)).slice(before);
+    assert.deepEqual(lines.map((line) => [line.status, line.level, line.user]), [[502, 'warn', 'alice'], [200, 'info', 'alice']]);
+    const accessCalls = pinoCalls.flatMap((call) => call.mock.calls).filter((call) => call.arguments[1] === 'request');
+    assert.equal(accessCalls.length, 0, 'the access lines were written by the logger\'s flat line writer');
+  });
+
   it('never writes Authorization, cookies or passwords, whatever the outcome', async () => {
     const before = log.raw.length;
     const cookie = 'grafana_session=c00kie-value-123';

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/index.ts';
-import { toLogfmt } from '../../src/logger.ts';
+import { pino } from 'pino';
+import { flatLineWriter, toLogfmt } from '../../src/logger.ts';
 import { cleanEnv, startCli } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
@@ -38,6 +39,31 @@ describe('logger', () => {
     logger.info({}, 'next millisecond');
     assert.deepEqual(lines.map((line) => (JSON.parse(line) as { time: string }).time), ['2026-11-24T10:00:00.000Z', '2026-11-24T10:00:00.000Z', '2026-11-24T10:00:00.001Z']);
     assert.equal(formatted.mock.callCount(), 2);
+  });
+
+  it('writes flat fields byte for byte as pino would, without pino', (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-11-25T10:00:00.000Z') });
+    const { logger, lines } = capture({ format: 'json' });
+    const pinoCalls = t.mock.method(logger, 'info');
+    const fields = { id: 7, path: '/a "quoted" \\ path\n\u0001é', status: 200, ms: 1.25, none: undefined, aborted: true, nan: Number.NaN, user: 'bob' };
+    flatLineWriter(logger)!('info', fields, 'request');
+    assert.equal(pinoCalls.mock.callCount(), 0);
+    pinoCalls.mock.restore();
+    logger.info(fields, 'request');
+    assert.equal(lines.length, 2);
+    assert.equal(lines[0], lines[1]);
+    assert.deepEqual(JSON.parse(lines[0]!), { level: 'info', time: '2026-11-25T10:00:00.000Z', id: 7, path: fields.path, status: 200, ms: 1.25, aborted: true, nan: null, user: 'bob', msg: 'request' });
+  });
+
+  it('writes flat lines at the configured level, and only for its own JSON loggers', () => {
+    const { logger, lines } = capture({ format: 'json', level: 'warn' });
+    flatLineWriter(logger)!('info', { n: 1 }, 'dropped');
+    flatLineWriter(logger)!('warn', { n: 2 }, 'kept');
+    assert.deepEqual(lines.map((line) => (JSON.parse(line) as { msg: string }).msg), ['kept']);
+    // A child adds its bindings, other formats and loggers have their own settings: pino writes those.
+    assert.equal(flatLineWriter(logger.child({ component: 'x' })), undefined);
+    assert.equal(flatLineWriter(capture({ format: 'logfmt' }).logger), undefined);
+    assert.equal(flatLineWriter(pino({ enabled: false })), undefined);
   });
 
   it('writes logfmt like Prometheus, quoting values with spaces, quotes or =', () => {
