@@ -30,6 +30,9 @@ const env = (name: string, full: number, quick: number) => Number(process.env[na
 const PARAMETERS = {
   quick: QUICK,
   rounds: env('BENCH_ROUNDS', 4, 2),
+  // One 4 s round's p99 swings by up to 2x here (0.5 ms decides the target): 8 rounds, so that
+  // one or two spikes do not set the median.
+  smallRounds: env('BENCH_SMALL_ROUNDS', Number(process.env.BENCH_ROUNDS ?? 8), 2),
   seconds: env('BENCH_SECONDS', 4, 1),
   // Long enough for V8 to finish optimizing promgate's request path (at 2 s it was still
   // compiling: small-API runs varied from 4.5k to 7k req/s); servers run for days, not seconds.

@@ -87,7 +87,7 @@ export function printReport(scenarios: Scenario[], variants: Variant[], rows: Ro
     return headline(scenario, reference) > 0 ? `${(headline(scenario, of) / headline(scenario, reference)).toFixed(2)}x` : 'n/a (0)';
   };
 
-  console.log(`\nMedians of ${parameters.rounds} alternating rounds of ${parameters.seconds} s (auth: ${parameters.authSeconds} s; memory: ${parameters.memoryRounds} x ${parameters.memorySeconds} s), wrk keep-alive over TLS;`);
+  console.log(`\nMedians of ${parameters.rounds} alternating rounds of ${parameters.seconds} s (small-response scenarios: ${parameters.smallRounds} rounds; auth: ${parameters.authSeconds} s; memory: ${parameters.memoryRounds} x ${parameters.memorySeconds} s), wrk keep-alive over TLS;`);
   console.log(parameters.pinned ? `servers pinned to core ${parameters.serverCore}, wrk and the upstreams to core ${parameters.loadCore}.` : 'nothing pinned.');
   console.log('MB/s: response bytes (upload: request bodies), MB = 2^20 bytes. CPU: the server processes, % of one core; under ~90% the load side,');
   console.log('not the server, was the limit. per core: req/s (MB/s for MB/s scenarios) / CPU. RSS: before the run -> highest VmHWM over the rounds.');

@@ -47,6 +47,8 @@ export interface Scenario {
 /** What the scenarios are sized by; compare.ts reads them from the environment. */
 export interface ScenarioParameters {
   rounds: number;
+  /** Rounds of the small-response scenarios, whose p99 and ratios swing most from round to round. */
+  smallRounds: number;
   seconds: number;
   /** Runs with nginx's auth_basic: it answers in bursts ~1.7 s apart. */
   authSeconds: number;
@@ -74,6 +76,7 @@ export function defineScenarios(parameters: ScenarioParameters, largeBytes: numb
       target: 'prometheus',
       path: API_PATH,
       connections: parameters.smallConnections,
+      rounds: parameters.smallRounds,
       timeoutSeconds: 10,
       headline: 'rps',
       variants: ['upstream', 'nginx', 'nginx-tuned', 'promgate-auth', 'promgate-auth-nolog', 'promgate'],
@@ -89,6 +92,7 @@ export function defineScenarios(parameters: ScenarioParameters, largeBytes: numb
       // nginx runs bcrypt (~50 ms) for every request in its one worker, all queued ones before it
       // answers any: with 32 connections the first answers come after ~1.7 s, so runs last longer.
       seconds: Math.max(parameters.seconds, parameters.authSeconds),
+      rounds: parameters.smallRounds,
       timeoutSeconds: 30,
       headline: 'rps',
       variants: ['nginx', 'nginx-auth', 'promgate-auth', 'promgate'],
