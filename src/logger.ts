@@ -89,13 +89,27 @@ export function flatLineWriter(logger: PinoLogger): FlatLineWriter | undefined {
   return Object.hasOwn(logger, FLAT_LINE) ? (logger as { [FLAT_LINE]?: FlatLineWriter })[FLAT_LINE] : undefined;
 }
 
+/** Characters JSON.stringify escapes: quote, backslash, control characters, lone surrogate halves. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 /** `,"key":value` for each defined field, in order, as pino writes them: keys as they are, non-finite numbers as null. */
 function flatJson(fields: FlatFields): string {
   let json = '';
   for (const key in fields) {
     const value = fields[key];
-    if (value === undefined) continue;
-    json += `,"${key}":${typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' && !Number.isFinite(value) ? 'null' : value}`;
+    switch (typeof value) {
+      case 'undefined':
+        continue;
+      case 'string':
+        // Most values need no escaping, and the test is cheaper than JSON.stringify.
+        json += NEEDS_ESCAPE.test(value) ? `,"${key}":${JSON.stringify(value)}` : `,"${key}":"${value}"`;
+        break;
+      case 'number':
+        json += Number.isFinite(value) ? `,"${key}":${value}` : `,"${key}":null`;
+        break;
+      default:
+        json += `,"${key}":${value}`;
+    }
   }
   return json;
 }
