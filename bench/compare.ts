@@ -149,7 +149,8 @@ try {
         records.push(record);
         const flag = record.wrk.errors > 0 ? `  ERRORS: ${describeErrors(record.wrk)}` : '';
         const other = record.otherOnServerCorePercent > 0 ? `, other work on the server core ${Math.round(record.otherOnServerCorePercent)}%` : '';
-        console.log(`  round ${round + 1} ${variant.label}: ${Math.round(record.wrk.requestsPerSecond)} req/s, p99 ${record.wrk.p99Ms.toFixed(2)} ms, ${record.megabytesPerSecond.toFixed(1)} MB/s, CPU ${Math.round(record.cpuPercent)}%${other}, peak RSS ${record.peakRssMb.toFixed(0)} MB${flag}`);
+        const load = Number.isNaN(record.loadCorePercent) ? '' : `, load core ${Math.round(record.loadCorePercent)}%`;
+        console.log(`  round ${round + 1} ${variant.label}: ${Math.round(record.wrk.requestsPerSecond)} req/s, p99 ${record.wrk.p99Ms.toFixed(2)} ms, ${record.megabytesPerSecond.toFixed(1)} MB/s, CPU ${Math.round(record.cpuPercent)}%${other}${load}, peak RSS ${record.peakRssMb.toFixed(0)} MB${flag}`);
       }
     }
     console.log(`  (${((performance.now() - scenarioStarted) / 1000).toFixed(0)} s)`);
@@ -212,6 +213,7 @@ async function measure(scenario: Scenario, variant: Variant, seconds: number): P
   const peakReset = resetPeakRss(pids);
   const cpuBefore = cpuSeconds(pids);
   const coreBefore = PIN ? coreBusySeconds(SERVER_CORE) : 0;
+  const loadCoreBefore = PIN ? coreBusySeconds(LOAD_CORE) : 0;
   const started = performance.now();
   const wrk = await runWrk(urlOf(scenario, variant), {
     connections: scenario.connections,
@@ -227,10 +229,11 @@ async function measure(scenario: Scenario, variant: Variant, seconds: number): P
   const cpuPercent = ((cpuSeconds(pids) - cpuBefore) / elapsed) * 100;
   // Work on the server core that is not the server's: softirqs, or someone else's process (noise).
   const otherOnServerCorePercent = PIN ? Math.max(0, ((coreBusySeconds(SERVER_CORE) - coreBefore) / elapsed) * 100 - cpuPercent) : Number.NaN;
+  const loadCorePercent = PIN ? ((coreBusySeconds(LOAD_CORE) - loadCoreBefore) / elapsed) * 100 : Number.NaN;
   const peakRssMb = peakRssMegabytes(pids);
   await waitForQuiet(pids);
   const megabytesPerSecond = scenario.uploadBytes ? (wrk.requestsPerSecond * scenario.uploadBytes) / 1048576 : wrk.megabytesPerSecond;
-  return { wrk, megabytesPerSecond, cpuPercent, otherOnServerCorePercent, peakRssMb, rssBeforeMb, peakReset };
+  return { wrk, megabytesPerSecond, cpuPercent, otherOnServerCorePercent, loadCorePercent, peakRssMb, rssBeforeMb, peakReset };
 }
 
 function urlOf(scenario: Scenario, variant: Variant): string {

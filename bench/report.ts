@@ -14,6 +14,8 @@ export interface RunRecord {
   cpuPercent: number;
   /** Busy time of the server core beyond the server's own (softirqs, other processes), % of the run; NaN unpinned. */
   otherOnServerCorePercent: number;
+  /** Busy time of the load core (wrk and the upstreams), % of the run; NaN unpinned. Near 100%, the load side queues too. */
+  loadCorePercent: number;
   /** Peak RSS of the server's processes during the run (summed when there are several). */
   peakRssMb: number;
   /** Their RSS just before the run. */
@@ -31,6 +33,7 @@ export interface Row {
   megabytesPerSecond: number;
   cpuPercent: number;
   otherOnServerCorePercent: number;
+  loadCorePercent: number;
   /** The highest of the rounds. */
   peakRssMb: number;
   rssBeforeMb: number;
@@ -66,6 +69,7 @@ export function summarize(scenarios: Scenario[], records: RunRecord[]): Row[] {
         megabytesPerSecond: of((run) => run.megabytesPerSecond),
         cpuPercent: of((run) => run.cpuPercent),
         otherOnServerCorePercent: of((run) => run.otherOnServerCorePercent),
+        loadCorePercent: of((run) => run.loadCorePercent),
         peakRssMb: Math.max(...runs.map((run) => run.peakRssMb)),
         rssBeforeMb: of((run) => run.rssBeforeMb),
         perCore: of((run) => ((scenario.headline === 'rps' ? run.wrk.requestsPerSecond : run.megabytesPerSecond) * 100) / run.cpuPercent),
