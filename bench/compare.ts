@@ -5,7 +5,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import { ANY_CORE, describeErrors, LOAD_CORE, PIN, runWrk, SERVER_CORE, type Core } from './lib.ts';
+import { ANY_CORE, coreSpeed, describeErrors, LOAD_CORE, PIN, runWrk, SERVER_CORE, type Core } from './lib.ts';
 import { closeOnSignals, coreBusySeconds, cpuSeconds, createProcessGroup, peakRssMegabytes, processTree, resetPeakRss, rssMegabytes, waitForQuiet, waitForQuietCore } from './processes.ts';
 import { printReport, summarize, type RunRecord } from './report.ts';
 import { defineScenarios, type Endpoint, type Scenario, type Target, type Variant } from './scenarios.ts';
@@ -53,6 +53,11 @@ const PARAMETERS = {
   loadCore: PIN ? LOAD_CORE : 'any',
 };
 const root = join(import.meta.dirname, '..');
+
+/** Below this share of its speed at the start, a run is flagged: the machine, not the server, changed. */
+const SLOW_MACHINE = 0.9;
+/** The server core's speed at the first run: later runs' machineSpeed is relative to it. */
+let baseSpeed: number | undefined;
 
 const group = createProcessGroup();
 closeOnSignals(group);
@@ -150,12 +155,17 @@ try {
         const flag = record.wrk.errors > 0 ? `  ERRORS: ${describeErrors(record.wrk)}` : '';
         const other = record.otherOnServerCorePercent > 0 ? `, other work on the server core ${Math.round(record.otherOnServerCorePercent)}%` : '';
         const load = Number.isNaN(record.loadCorePercent) ? '' : `, load core ${Math.round(record.loadCorePercent)}%`;
-        console.log(`  round ${round + 1} ${variant.label}: ${Math.round(record.wrk.requestsPerSecond)} req/s, p99 ${record.wrk.p99Ms.toFixed(2)} ms, ${record.megabytesPerSecond.toFixed(1)} MB/s, CPU ${Math.round(record.cpuPercent)}%${other}${load}, peak RSS ${record.peakRssMb.toFixed(0)} MB${flag}`);
+        const speed = record.machineSpeed < SLOW_MACHINE ? `, MACHINE SLOW: ${record.machineSpeed.toFixed(2)}x of its speed at the start` : '';
+        console.log(`  round ${round + 1} ${variant.label}: ${Math.round(record.wrk.requestsPerSecond)} req/s, p99 ${record.wrk.p99Ms.toFixed(2)} ms, ${record.megabytesPerSecond.toFixed(1)} MB/s, CPU ${Math.round(record.cpuPercent)}%${other}${load}, peak RSS ${record.peakRssMb.toFixed(0)} MB${speed}${flag}`);
       }
     }
     console.log(`  (${((performance.now() - scenarioStarted) / 1000).toFixed(0)} s)`);
   }
 
+  const slow = records.filter((record) => record.machineSpeed < SLOW_MACHINE);
+  if (slow.length > 0) {
+    notes.push(`the machine ran slower than at the start (speed probe < ${SLOW_MACHINE}x) before ${slow.length} of ${records.length} runs: ${slow.map((record) => `${record.scenario} ${record.variant} round ${record.round + 1} (${record.machineSpeed.toFixed(2)}x)`).join(', ')}`);
+  }
   const rows = summarize(scenarios, records);
   const targetsReport = printReport(scenarios, variants, rows, PARAMETERS, notes);
   const result = {
@@ -209,6 +219,9 @@ async function measure(scenario: Scenario, variant: Variant, seconds: number): P
   for (const core of PIN ? [SERVER_CORE, LOAD_CORE] : []) {
     if (!(await waitForQuietCore(core))) console.log(`  (core ${core} stayed busy for 10 s before this run: something else is running)`);
   }
+  const speed = await coreSpeed(SERVER_CORE);
+  baseSpeed ??= speed;
+  const machineSpeed = speed / baseSpeed;
   const rssBeforeMb = rssMegabytes(pids);
   const peakReset = resetPeakRss(pids);
   const cpuBefore = cpuSeconds(pids);
@@ -233,7 +246,7 @@ async function measure(scenario: Scenario, variant: Variant, seconds: number): P
   const peakRssMb = peakRssMegabytes(pids);
   await waitForQuiet(pids);
   const megabytesPerSecond = scenario.uploadBytes ? (wrk.requestsPerSecond * scenario.uploadBytes) / 1048576 : wrk.megabytesPerSecond;
-  return { wrk, megabytesPerSecond, cpuPercent, otherOnServerCorePercent, loadCorePercent, peakRssMb, rssBeforeMb, peakReset };
+  return { wrk, megabytesPerSecond, cpuPercent, otherOnServerCorePercent, loadCorePercent, machineSpeed, peakRssMb, rssBeforeMb, peakReset };
 }
 
 function urlOf(scenario: Scenario, variant: Variant): string {

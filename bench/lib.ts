@@ -96,3 +96,20 @@ export function describeErrors(wrk: WrkResult): string {
   const { connect, read, write, timeout } = wrk.socketErrors;
   return `${wrk.badStatus} status >= 400, socket errors connect ${connect} read ${read} write ${write} timeout ${timeout}`;
 }
+
+/** The same fixed work, how many times it fits in 100 ms. */
+const SPEED_PROBE = `
+const end = performance.now() + 100;
+let rounds = 0, x = 1;
+while (performance.now() < end) { for (let i = 0; i < 10000; i++) x = (x * 1103515245 + 12345) | 0; rounds++; }
+process.stdout.write(String(x === 0.5 ? 0 : rounds));`;
+
+/**
+ * How fast a core runs plain JavaScript now, in probe rounds per 100 ms. This machine has spells
+ * of minutes in which every server runs 20-40% slower; a probe before each run shows them (the
+ * same number throughout a run means the machine held its speed).
+ */
+export async function coreSpeed(core: Core): Promise<number> {
+  const [command, args] = pinned(core, process.execPath, ['-e', SPEED_PROBE]);
+  return Number((await exec(command, args)).stdout);
+}

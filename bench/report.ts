@@ -16,6 +16,8 @@ export interface RunRecord {
   otherOnServerCorePercent: number;
   /** Busy time of the load core (wrk and the upstreams), % of the run; NaN unpinned. Near 100%, the load side queues too. */
   loadCorePercent: number;
+  /** coreSpeed() of the server core just before the run, relative to the first probe of the bench run (1 = as fast). */
+  machineSpeed: number;
   /** Peak RSS of the server's processes during the run (summed when there are several). */
   peakRssMb: number;
   /** Their RSS just before the run. */
