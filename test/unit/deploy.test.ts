@@ -412,8 +412,8 @@ describe('how promgate starts Node', () => {
   const root = join(import.meta.dirname, '..', '..');
   const exec = readFileSync(join(root, 'deploy/docker/entrypoint.sh'), 'utf8').split('\n').find((line) => line.startsWith('exec node ')) ?? '';
 
-  it("runs the image's CLI without V8's memory reducer, the old generation growing to twice its live size", () => {
-    assert.equal(exec, 'exec node --no-memory-reducer --heap-growing-percent=100 /app/dist/src/cli.js "$@"');
+  it("runs the image's CLI without V8's memory reducer, the old generation growing to twice its live size, the young one regrowing x8", () => {
+    assert.equal(exec, 'exec node --no-memory-reducer --heap-growing-percent=100 --semi-space-growth-factor=8 /app/dist/src/cli.js "$@"');
   });
 
   it("starts this Node with the entrypoint's flags (a V8 flag Node no longer knows stops the image)", () => {
