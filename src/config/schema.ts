@@ -252,7 +252,7 @@ export const configSchema = z.strictObject({
         .describe('Successful password checks remembered, so bcrypt runs once per user and password.'),
       cacheTtl: positiveDuration
         .default(DEFAULT_AUTH_CACHE_TTL)
-        .describe('How long a successful check is remembered.'),
+        .describe('How long a successful check is remembered; one in use is checked again in the background before then.'),
       unauthenticatedPaths: z
         .array(z.string().regex(/^\/[^?#\s]*$/, { message: 'must be a path such as /-/healthy (a trailing * matches a prefix)' }))
         .default([])

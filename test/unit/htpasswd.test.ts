@@ -81,6 +81,52 @@ describe('password verifier', () => {
     assert.equal(await verifier.verify('sam', 'sha!'), 'unknown_user');
   });
 
+  it('renews a success in use before it expires, so no request waits for bcrypt', async () => {
+    let clock = 10_000; // lru-cache reads a start time of 0 as "no TTL"
+    let checks = 0;
+    let failNext = false;
+    const verifier = createVerifier(users, {
+      cacheTtlMs: 1000,
+      now: () => clock,
+      check: async () => {
+        checks++;
+        if (failNext) throw new Error('bcrypt failed');
+        return true;
+      },
+    });
+    assert.equal(await verifier.verify('sam', 'sha!'), 'ok');
+    clock += 500;
+    assert.equal(await verifier.verify('sam', 'sha!'), 'ok');
+    assert.equal(checks, 1, 'half the TTL left: answered from the cache alone');
+    clock += 400;
+    assert.equal(await verifier.verify('sam', 'sha!'), 'ok');
+    assert.equal(checks, 2, 'a fifth of the TTL left: checked again in the background');
+    await new Promise(setImmediate);
+    clock += 600; // past the first success's TTL, inside the renewed one
+    assert.equal(await verifier.verify('sam', 'sha!'), 'ok');
+    assert.equal(checks, 2, 'renewed: no check in the foreground');
+    failNext = true;
+    clock += 300;
+    assert.equal(await verifier.verify('sam', 'sha!'), 'ok', 'a failed renewal does not fail the request');
+    await new Promise(setImmediate);
+    assert.equal(checks, 3);
+    failNext = false;
+    clock += 200; // the renewed success has expired, and the failed renewal did not replace it
+    assert.equal(await verifier.verify('sam', 'sha!'), 'ok');
+    assert.equal(checks, 4, 'checked again in the foreground');
+  });
+
+  it('lets a success that is not used expire', async () => {
+    let clock = 10_000;
+    let checks = 0;
+    const verifier = createVerifier(users, { cacheTtlMs: 1000, now: () => clock, check: async () => (checks++, true) });
+    assert.equal(await verifier.verify('sam', 'sha!'), 'ok');
+    clock += 1001;
+    assert.equal(verifier.isKnownGood('sam', 'sha!'), false);
+    assert.equal(await verifier.verify('sam', 'sha!'), 'ok');
+    assert.equal(checks, 2);
+  });
+
   it('still spends one check on an unknown user, and never lets it in', async () => {
     let checks = 0;
     const verifier = createVerifier(users, { check: async () => (checks++, true) });
