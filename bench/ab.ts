@@ -10,7 +10,8 @@
 //
 // Knobs: AB_PAIRS (20), AB_SECONDS per burst (3), AB_WARMUP_SECONDS (15), AB_A_ARGS / AB_B_ARGS
 // (extra promgate flags for one side, e.g. "--no-log.access-log"), AB_A_NODE_ARGS / AB_B_NODE_ARGS
-// (extra Node flags, after the image's). An A/A run (the same entry twice) shows the method's own
+// (extra Node flags, after the image's), AB_A_ENV / AB_B_ENV (environment, e.g.
+// "MALLOC_ARENA_MAX=16", glibc's own limit on 2 cores, over the image's). An A/A run (the same entry twice) shows the method's own
 // spread: on this 2-core machine about 2 us per request.
 import { resolve } from 'node:path';
 import { median, runWrk, SERVER_CORE } from './lib.ts';
@@ -29,6 +30,7 @@ interface Side {
   entry: string;
   extra: string[];
   nodeArgs: string[];
+  env: Record<string, string>;
 }
 interface Running extends Side {
   url: string;
@@ -43,13 +45,14 @@ interface Burst {
 
 const [entryA, entryB] = process.argv.slice(2);
 if (!entryA || !entryB) {
-  console.error('usage: node bench/ab.ts <cli.js of A> <cli.js of B>   (AB_A_ARGS, AB_B_ARGS: extra promgate flags; AB_A_NODE_ARGS, AB_B_NODE_ARGS: Node flags)');
+  console.error('usage: node bench/ab.ts <cli.js of A> <cli.js of B>   (AB_A_ARGS, AB_B_ARGS: extra promgate flags; AB_A_NODE_ARGS, AB_B_NODE_ARGS: Node flags; AB_A_ENV, AB_B_ENV: NAME=value ...)');
   process.exit(2);
 }
 const words = (name: string) => (process.env[name] ?? '').split(' ').filter(Boolean);
+const assignments = (name: string) => Object.fromEntries(words(name).map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
 const sides: Side[] = [
-  { name: 'A', entry: resolve(entryA), extra: words('AB_A_ARGS'), nodeArgs: words('AB_A_NODE_ARGS') },
-  { name: 'B', entry: resolve(entryB), extra: words('AB_B_ARGS'), nodeArgs: words('AB_B_NODE_ARGS') },
+  { name: 'A', entry: resolve(entryA), extra: words('AB_A_ARGS'), nodeArgs: words('AB_A_NODE_ARGS'), env: assignments('AB_A_ENV') },
+  { name: 'B', entry: resolve(entryB), extra: words('AB_B_ARGS'), nodeArgs: words('AB_B_NODE_ARGS'), env: assignments('AB_B_ENV') },
 ];
 
 const group = createProcessGroup();
@@ -62,7 +65,7 @@ try {
   const upstream = await startStaticUpstream(group, work);
   const servers: Running[] = [];
   for (const side of sides) {
-    const server = await startPromgate(group, { entry: side.entry, core: SERVER_CORE, dir: work, name: side.name, upstream: upstream.port, cert, key, extra: [`--auth.htpasswd-file=${htpasswd}`, ...side.extra], nodeArgs: side.nodeArgs });
+    const server = await startPromgate(group, { entry: side.entry, core: SERVER_CORE, dir: work, name: side.name, upstream: upstream.port, cert, key, extra: [`--auth.htpasswd-file=${htpasswd}`, ...side.extra], nodeArgs: side.nodeArgs, env: side.env });
     servers.push({ ...side, url: `https://127.0.0.1:${server.port}/prometheus${API_PATH}`, pids: processTree(server.pid), bursts: [] });
   }
   const burst = async (server: Running, seconds: number): Promise<Burst> => {
@@ -78,7 +81,7 @@ try {
   console.log(`${PAIRS} pairs of ${SECONDS} s bursts, wrk -c${CONNECTIONS}, full chain with basic auth, static upstream; medians:`);
   for (const server of servers) {
     const of = (pick: (burst: Burst) => number) => median(server.bursts.map(pick));
-    console.log(`  ${server.name} ${[...server.nodeArgs, server.entry, ...server.extra].join(' ')}`);
+    console.log(`  ${server.name} ${[...Object.entries(server.env).map(([name, value]) => `${name}=${value}`), ...server.nodeArgs, server.entry, ...server.extra].join(' ')}`);
     const p99s = server.bursts.map((b) => b.p99Ms).sort((x, y) => x - y);
     console.log(`    CPU ${of((b) => b.cpuMicrosPerRequest).toFixed(1)} us per request, ${Math.round(of((b) => b.requestsPerSecond))} req/s, p99 ${of((b) => b.p99Ms).toFixed(2)} ms (worst bursts: ${p99s.slice(-3).map((p) => p.toFixed(1)).join(', ')} ms)`);
   }

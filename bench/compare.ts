@@ -12,6 +12,7 @@ import { defineScenarios, type Endpoint, type Scenario, type Target, type Varian
 import {
   BASIC_AUTH_HEADER,
   fetchOnce,
+  IMAGE_ENV,
   IMAGE_NODE_FLAGS,
   makeCertificate,
   makeHtpasswd,
@@ -67,7 +68,7 @@ try {
   const work = group.tempDir('promgate-compare-');
   chmodSync(work, 0o755); // nginx's worker (nobody) reads the htpasswd file and writes temp files here
   const { entry, note } = promgateEntry(root);
-  notes.push(`promgate runs as the image runs it: node ${[...IMAGE_NODE_FLAGS, note].join(' ')}`);
+  notes.push(`promgate runs as the image runs it: ${[...Object.entries(IMAGE_ENV).map(([name, value]) => `${name}=${value}`), 'node', ...IMAGE_NODE_FLAGS, note].join(' ')}`);
   const { cert, key } = makeCertificate(root, work);
   const ca = readFileSync(cert);
   const htpasswd = makeHtpasswd(work);

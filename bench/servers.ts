@@ -144,7 +144,7 @@ export async function startNginx(
 /** promgate's CLI with the defaults users get, plus `extra` flags; logs (JSON) to a file. */
 export async function startPromgate(
   group: ProcessGroup,
-  options: { entry: string; core: Core; dir: string; name: string; upstream: number; cert: string; key: string; extra: string[]; nodeArgs?: string[]; workers?: number },
+  options: { entry: string; core: Core; dir: string; name: string; upstream: number; cert: string; key: string; extra: string[]; nodeArgs?: string[]; env?: Record<string, string>; workers?: number },
 ): Promise<Server & { child: ChildProcess }> {
   const port = await freePort();
   const logFile = join(options.dir, `promgate-${options.name}-${port}.log`);
@@ -162,19 +162,30 @@ export async function startPromgate(
       ...options.extra,
     ],
     logFile,
+    env: { ...process.env, ...IMAGE_ENV, ...options.env },
     // Each cluster worker logs its own line.
     ready: async () => (readFileSync(logFile, 'utf8').match(/promgate listening/g)?.length ?? 0) >= (options.workers ?? 1),
   });
   return { pid, port, child };
 }
 
-/** The Node flags the image's entrypoint starts promgate with: the bench runs it as the image does. */
-export const IMAGE_NODE_FLAGS = imageNodeFlags(join(import.meta.dirname, '..', 'deploy/docker/entrypoint.sh'));
+const ENTRYPOINT = readFileSync(join(import.meta.dirname, '..', 'deploy/docker/entrypoint.sh'), 'utf8').split('\n');
 
-function imageNodeFlags(entrypoint: string): string[] {
-  const exec = readFileSync(entrypoint, 'utf8').split('\n').find((line) => line.startsWith('exec node '));
+/** The Node flags the image's entrypoint starts promgate with: the bench runs it as the image does. */
+export const IMAGE_NODE_FLAGS = imageNodeFlags(ENTRYPOINT);
+
+/** The environment defaults the entrypoint exports (`export NAME="${NAME:-value}"`), as the image sets them. */
+export const IMAGE_ENV = imageEnv(ENTRYPOINT);
+
+function imageNodeFlags(lines: string[]): string[] {
+  const exec = lines.find((line) => line.startsWith('exec node '));
   const flags = /^exec node ((?:--\S+ )*)\S+/.exec(exec ?? '')?.[1]?.trim();
   return flags ? flags.split(' ') : [];
+}
+
+function imageEnv(lines: string[]): Record<string, string> {
+  const defaults = lines.map((line) => /^export (\w+)="\$\{\1:-([^}"]*)\}"$/.exec(line)).filter((match) => match !== null);
+  return Object.fromEntries(defaults.map((match) => [match[1]!, match[2]!]));
 }
 
 /** Whether `promgate --help` lists the flag (features land while the bench is in use). */

@@ -425,6 +425,20 @@ describe('how promgate starts Node', () => {
     assert.equal(child.status, 0);
   });
 
+  it('limits glibc to two malloc arenas unless MALLOC_ARENA_MAX is set', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'promgate-entrypoint-'));
+    try {
+      // A stand-in for node that shows what the entrypoint handed it.
+      writeFileSync(join(bin, 'node'), '#!/bin/sh\nprintf "%s" "$MALLOC_ARENA_MAX"\n', { mode: 0o755 });
+      const run = (env: Record<string, string>) =>
+        spawnSync('sh', [join(root, 'deploy/docker/entrypoint.sh')], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, ...env } });
+      assert.equal(run({}).stdout, '2');
+      assert.equal(run({ MALLOC_ARENA_MAX: '8' }).stdout, '8');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
   it('keeps a shebang that every env runs: busybox env (Alpine) has no -S for flags', () => {
     assert.equal(readFileSync(join(root, 'src/cli.ts'), 'utf8').split('\n', 1)[0], '#!/usr/bin/env node');
   });
