@@ -10,9 +10,9 @@
 //
 // Knobs: AB_PAIRS (20), AB_SECONDS per burst (3), AB_WARMUP_SECONDS (15), AB_A_ARGS / AB_B_ARGS
 // (extra promgate flags for one side, e.g. "--no-log.access-log"), AB_A_NODE_ARGS / AB_B_NODE_ARGS
-// (extra Node flags, after the image's), AB_A_ENV / AB_B_ENV (environment, e.g.
-// "MALLOC_ARENA_MAX=16", glibc's own limit on 2 cores, over the image's). An A/A run (the same entry twice) shows the method's own
-// spread: on this 2-core machine about 2 us per request.
+// (extra Node flags, after the image's), AB_A_ENV / AB_B_ENV (environment over the image's, e.g.
+// "MALLOC_ARENA_MAX=16", glibc's own limit on 2 cores). An A/A run (the same entry twice) shows the
+// method's own spread: on this 2-core machine about 2 us per request.
 import { resolve } from 'node:path';
 import { median, runWrk, SERVER_CORE } from './lib.ts';
 import { closeOnSignals, cpuSeconds, createProcessGroup, processTree } from './processes.ts';

@@ -162,7 +162,7 @@ export async function startPromgate(
       ...options.extra,
     ],
     logFile,
-    env: { ...process.env, ...IMAGE_ENV, ...options.env },
+    env: { ...IMAGE_ENV, ...process.env, ...options.env }, // the image's defaults yield to a set variable, as in its entrypoint
     // Each cluster worker logs its own line.
     ready: async () => (readFileSync(logFile, 'utf8').match(/promgate listening/g)?.length ?? 0) >= (options.workers ?? 1),
   });
