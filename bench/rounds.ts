@@ -1,0 +1,69 @@
+// Round by round, what set promgate's p99: the nginx recipe and promgate's full chain take turns
+// under the small-API load (real Prometheus, wrk -c32 over TLS), and each promgate round is shown
+// with the garbage collections it held (promgate runs with --trace-gc). A round whose p99 jumps
+// without a long pause in it points outside V8: this is how the basic-auth cache's expiry showed.
+//
+//   npm run bench:rounds
+//
+// Knobs: ROUNDS_COUNT (10), ROUNDS_IDLE_SECONDS between rounds (0; the full bench leaves each
+// server ~30 s idle), ROUNDS_ARGS (extra promgate flags, e.g. "--auth.cache-ttl=20s").
+import { readFileSync, statSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { resolve } from 'node:path';
+import { runWrk, SERVER_CORE, type WrkResult } from './lib.ts';
+import { closeOnSignals, createProcessGroup } from './processes.ts';
+import { API_PATH } from './scenarios.ts';
+import { BASIC_AUTH_HEADER, makeCertificate, makeHtpasswd, promgateEntry, startNginx, startPrometheus, startPromgate } from './servers.ts';
+
+const ROUNDS = Number(process.env.ROUNDS_COUNT ?? 10);
+const IDLE_SECONDS = Number(process.env.ROUNDS_IDLE_SECONDS ?? 0);
+const SECONDS = 4;
+/** A pause at least this long is listed by name and time. */
+const LONG_PAUSE_MS = 4;
+const root = resolve(import.meta.dirname, '..');
+
+/** `--trace-gc` lines: `[pid:0x...]   1234 ms: Scavenge 10.1 (12.0) -> ..., 1.23 / 0.00 ms ...`. */
+const GC_LINE = /\]\s+(\d+) ms: (Scavenge|Mark-Compact)\b[^\n]*?, ([\d.]+) \/ [\d.]+ ms/g;
+
+const group = createProcessGroup();
+closeOnSignals(group);
+let exitCode = 0;
+try {
+  const work = group.tempDir('promgate-rounds-');
+  const { cert, key } = makeCertificate(root, work);
+  const htpasswd = makeHtpasswd(work);
+  const prometheus = await startPrometheus(group, work);
+  const nginx = await startNginx(group, { kind: 'recipe', core: SERVER_CORE, dir: work, cert, key, htpasswd, upstreams: [prometheus.port] });
+  const extra = [`--auth.htpasswd-file=${htpasswd}`, ...(process.env.ROUNDS_ARGS ?? '').split(' ').filter(Boolean)];
+  const gateway = await startPromgate(group, { entry: promgateEntry(root).entry, core: SERVER_CORE, dir: work, name: 'rounds', upstream: prometheus.port, cert, key, extra, nodeArgs: ['--trace-gc'] });
+  const gcLog = `${work}/promgate-rounds-${gateway.port}.log`;
+  const load = (port: number, seconds: number, auth: boolean): Promise<WrkResult> =>
+    runWrk(`https://127.0.0.1:${port}/prometheus${API_PATH}`, { connections: 32, seconds, headers: auth ? BASIC_AUTH_HEADER : {}, timeoutSeconds: 10, signal: group.signal });
+  // The full bench's warm-ups: 20 s, then 6 s (bench/README.md).
+  await load(nginx.ports[0]!, 6, false);
+  await load(gateway.port, 20, true);
+  await load(gateway.port, 6, true);
+  const started = performance.now();
+  for (let round = 1; round <= ROUNDS; round++) {
+    const recipe = await load(nginx.ports[0]!, SECONDS, false);
+    const at = (performance.now() - started) / 1000;
+    const logged = statSync(gcLog).size;
+    const promgate = await load(gateway.port, SECONDS, true);
+    const pauses = [...readFileSync(gcLog, 'utf8').slice(logged).matchAll(GC_LINE)].map((match) => ({ kind: match[2]!, atMs: Number(match[1]), ms: Number(match[3]) }));
+    const scavenges = pauses.filter((pause) => pause.kind === 'Scavenge');
+    const long = pauses.filter((pause) => pause.ms >= LONG_PAUSE_MS).map((pause) => `${pause.kind} ${pause.ms.toFixed(1)} ms`);
+    if (recipe.errors + promgate.errors > 0) throw new Error(`round ${round}: ${recipe.errors} nginx and ${promgate.errors} promgate errors`);
+    console.log(
+      `round ${round} (+${at.toFixed(0)} s): nginx ${Math.round(recipe.requestsPerSecond)} req/s p99 ${recipe.p99Ms.toFixed(2)} ms | ` +
+        `promgate ${Math.round(promgate.requestsPerSecond)} req/s p99 ${promgate.p99Ms.toFixed(2)} ms, ` +
+        `${scavenges.length} scavenges (${scavenges.reduce((sum, pause) => sum + pause.ms, 0).toFixed(0)} ms)${long.length ? `, long: ${long.join(', ')}` : ''}`,
+    );
+    if (IDLE_SECONDS) await delay(IDLE_SECONDS * 1000, undefined, { signal: group.signal });
+  }
+} catch (error) {
+  if (!group.signal.aborted) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  exitCode = 1;
+} finally {
+  await group.close();
+}
+process.exit(exitCode);
