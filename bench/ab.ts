@@ -15,7 +15,7 @@
 // method's own spread: on this 2-core machine about 2 us per request.
 import { resolve } from 'node:path';
 import { median, runWrk, SERVER_CORE } from './lib.ts';
-import { closeOnSignals, cpuSeconds, createProcessGroup, processTree } from './processes.ts';
+import { cpuSeconds, processTree, runBench } from './processes.ts';
 import { API_PATH } from './scenarios.ts';
 import { BASIC_AUTH_HEADER, makeCertificate, makeHtpasswd, startPromgate, startStaticUpstream } from './servers.ts';
 
@@ -55,10 +55,7 @@ const sides: Side[] = [
   { name: 'B', entry: resolve(entryB), extra: words('AB_B_ARGS'), nodeArgs: words('AB_B_NODE_ARGS'), env: assignments('AB_B_ENV') },
 ];
 
-const group = createProcessGroup();
-closeOnSignals(group);
-let exitCode = 0;
-try {
+await runBench(async (group) => {
   const work = group.tempDir('promgate-ab-');
   const { cert, key } = makeCertificate(root, work);
   const htpasswd = makeHtpasswd(work);
@@ -89,10 +86,4 @@ try {
   const differences = a.bursts.map((burstA, index) => burstA.cpuMicrosPerRequest - b.bursts[index]!.cpuMicrosPerRequest);
   const lower = differences.filter((difference) => difference < 0).length;
   console.log(`  A - B, CPU per request, paired: median ${median(differences).toFixed(1)} us; A used less in ${lower} of ${PAIRS} pairs`);
-} catch (error) {
-  if (!group.signal.aborted) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  exitCode = 1;
-} finally {
-  await group.close();
-}
-process.exit(exitCode);
+});

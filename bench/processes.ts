@@ -132,6 +132,25 @@ export function closeOnSignals(group: ProcessGroup): void {
   }
 }
 
+/**
+ * A bench script's life: its processes in one group, closed on Ctrl-C or SIGTERM and at the end;
+ * an error is printed (not after Ctrl-C, whose aborted wrk run lands here) and exits 1.
+ */
+export async function runBench(main: (group: ProcessGroup) => Promise<void>): Promise<never> {
+  const group = createProcessGroup();
+  closeOnSignals(group);
+  let exitCode = 0;
+  try {
+    await main(group);
+  } catch (error) {
+    if (!group.signal.aborted) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    exitCode = 1;
+  } finally {
+    await group.close();
+  }
+  process.exit(exitCode);
+}
+
 /** A loopback port nobody listens on right now. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { printProfileSummary, summarizeProfile } from './cpuprofile-summary.ts';
 import { runWrk, SERVER_CORE } from './lib.ts';
-import { closeOnSignals, cpuSeconds, createProcessGroup, processTree, stopProcess } from './processes.ts';
+import { cpuSeconds, processTree, runBench, stopProcess } from './processes.ts';
 import { API_PATH } from './scenarios.ts';
 import { BASIC_AUTH_HEADER, makeCertificate, makeHtpasswd, promgateEntry, startPrometheus, startPromgate } from './servers.ts';
 
@@ -15,10 +15,7 @@ const CONNECTIONS = 32;
 const root = join(import.meta.dirname, '..');
 const profiles = join(root, 'bench/results/profiles');
 
-const group = createProcessGroup();
-closeOnSignals(group);
-let exitCode = 0;
-try {
+await runBench(async (group) => {
   const work = group.tempDir('promgate-profile-');
   chmodSync(work, 0o755);
   mkdirSync(profiles, { recursive: true });
@@ -56,10 +53,4 @@ try {
   const summary = summarizeProfile(file);
   printProfileSummary(summary);
   writeFileSync(join(root, 'bench/results/profile-summary.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, entry, seconds: SECONDS, connections: CONNECTIONS, requestsPerSecond: wrk.requestsPerSecond, errors: wrk.errors, cpuPercent: cpu, file, ...summary }, null, 2)}\n`);
-} catch (error) {
-  if (!group.signal.aborted) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  exitCode = 1;
-} finally {
-  await group.close();
-}
-process.exit(exitCode);
+});

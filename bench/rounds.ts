@@ -11,7 +11,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import { runWrk, SERVER_CORE, type WrkResult } from './lib.ts';
-import { closeOnSignals, createProcessGroup } from './processes.ts';
+import { runBench } from './processes.ts';
 import { API_PATH } from './scenarios.ts';
 import { BASIC_AUTH_HEADER, makeCertificate, makeHtpasswd, promgateEntry, startNginx, startPrometheus, startPromgate } from './servers.ts';
 
@@ -25,10 +25,7 @@ const root = resolve(import.meta.dirname, '..');
 /** `--trace-gc` lines: `[pid:0x...]   1234 ms: Scavenge 10.1 (12.0) -> ..., 1.23 / 0.00 ms ...`. */
 const GC_LINE = /\]\s+(\d+) ms: (Scavenge|Mark-Compact)\b[^\n]*?, ([\d.]+) \/ [\d.]+ ms/g;
 
-const group = createProcessGroup();
-closeOnSignals(group);
-let exitCode = 0;
-try {
+await runBench(async (group) => {
   const work = group.tempDir('promgate-rounds-');
   const { cert, key } = makeCertificate(root, work);
   const htpasswd = makeHtpasswd(work);
@@ -60,10 +57,4 @@ try {
     );
     if (IDLE_SECONDS) await delay(IDLE_SECONDS * 1000, undefined, { signal: group.signal });
   }
-} catch (error) {
-  if (!group.signal.aborted) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  exitCode = 1;
-} finally {
-  await group.close();
-}
-process.exit(exitCode);
+});
