@@ -63,13 +63,17 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A loopback TCP port nothing listens on (random, so parallel runs rarely collide).
+# A loopback TCP port no socket uses (random, so parallel runs rarely collide). Below the kernel's
+# ephemeral range: a port in it can become an outgoing connection's local port before the server
+# binds it (Prometheus once failed with "address already in use" in CI).
 free_port() {
-  local port
+  local port ephemeral
+  ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$ephemeral" -gt 21000 ] 2>/dev/null || ephemeral=32768
   for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % (ephemeral - 20000)))
     [ "$port" = "${1:-}" ] && continue
-    if [ -z "$(ss -Hltn "sport = :$port")" ]; then
+    if [ -z "$(ss -Htan "sport = :$port")" ]; then
       echo "$port"
       return 0
     fi
