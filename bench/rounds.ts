@@ -32,7 +32,7 @@ await runBench(async (group) => {
   const prometheus = await startPrometheus(group, work);
   const nginx = await startNginx(group, { kind: 'recipe', core: SERVER_CORE, dir: work, cert, key, htpasswd, upstreams: [prometheus.port] });
   const extra = [`--auth.htpasswd-file=${htpasswd}`, ...(process.env.ROUNDS_ARGS ?? '').split(' ').filter(Boolean)];
-  const gateway = await startPromgate(group, { entry: promgateEntry(root).entry, core: SERVER_CORE, dir: work, name: 'rounds', upstream: prometheus.port, cert, key, extra, nodeArgs: ['--trace-gc'] });
+  const gateway = await startPromgate(group, { entry: promgateEntry(root).entry, core: SERVER_CORE, dir: work, name: 'rounds', upstream: prometheus.port, cert, key, extra, nodeArgs: ['--trace-gc', ...(process.env.ROUNDS_NODE_ARGS ?? '').split(' ').filter(Boolean)] });
   const gcLog = `${work}/promgate-rounds-${gateway.port}.log`;
   const load = (port: number, seconds: number, auth: boolean): Promise<WrkResult> =>
     runWrk(`https://127.0.0.1:${port}/prometheus${API_PATH}`, { connections: 32, seconds, headers: auth ? BASIC_AUTH_HEADER : {}, timeoutSeconds: 10, signal: group.signal });
