@@ -25,6 +25,7 @@ export function pinned(core: Core, command: string, args: string[]): [string, st
 export interface WrkResult {
   requestsPerSecond: number;
   p50Ms: number;
+  p90Ms: number;
   p99Ms: number;
   /** Response bytes per second as wrk counts them (MB = 2^20 bytes). */
   megabytesPerSecond: number;
@@ -76,6 +77,7 @@ export function parseWrk(output: string): WrkResult {
   return {
     requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? Number.NaN),
     p50Ms: percentile('50'),
+    p90Ms: percentile('90'),
     p99Ms: percentile('99'),
     megabytesPerSecond: Number(transfer?.[1] ?? Number.NaN) * scale,
     requests: Number(/(\d+) requests in/.exec(output)?.[1] ?? Number.NaN),

@@ -58,8 +58,8 @@ export function makeHtpasswd(dir: string): string {
   return file;
 }
 
-/** Prometheus scraping itself every second; resolves once the job label has a value. */
-export async function startPrometheus(group: ProcessGroup, dir: string): Promise<Server> {
+/** Prometheus scraping itself every second; resolves once the job label has a value. `env` goes over the bench's. */
+export async function startPrometheus(group: ProcessGroup, dir: string, env?: Record<string, string>): Promise<Server> {
   const port = await freePort();
   const config = join(dir, 'prometheus.yml');
   writeFileSync(config, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`);
@@ -68,6 +68,7 @@ export async function startPrometheus(group: ProcessGroup, dir: string): Promise
     command: 'prometheus',
     args: [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'prometheus-data')}`, `--web.listen-address=127.0.0.1:${port}`],
     logFile: join(dir, 'prometheus.log'),
+    env: { ...process.env, ...env },
     // The first scrape comes ~5 s after start (service discovery's tick).
     ready: async () => (await fetchOnce(`http://127.0.0.1:${port}/api/v1/label/job/values`)).body.toString().includes('"prometheus"'),
   });
