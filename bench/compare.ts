@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { ANY_CORE, coreSpeed, describeErrors, LOAD_CORE, PIN, runWrk, SERVER_CORE, type Core } from './lib.ts';
-import { closeOnSignals, coreBusySeconds, cpuSeconds, createProcessGroup, peakRssMegabytes, processTree, resetPeakRss, rssMegabytes, waitForQuiet, waitForQuietCore } from './processes.ts';
+import { coreBusySeconds, cpuSeconds, createProcessGroup, peakRssMegabytes, processTree, resetPeakRss, rssMegabytes, runBench, waitForQuiet, waitForQuietCore } from './processes.ts';
 import { printReport, summarize, type RunRecord } from './report.ts';
 import { defineScenarios, type Endpoint, type Scenario, type Target, type Variant } from './scenarios.ts';
 import {
@@ -61,10 +61,8 @@ const SLOW_MACHINE = 0.9;
 let baseSpeed: number | undefined;
 
 const group = createProcessGroup();
-closeOnSignals(group);
 const notes: string[] = [];
-let exitCode = 0;
-try {
+await runBench(async () => {
   const work = group.tempDir('promgate-compare-');
   chmodSync(work, 0o755); // nginx's worker (nobody) reads the htpasswd file and writes temp files here
   const { entry, note } = promgateEntry(root);
@@ -186,14 +184,7 @@ try {
   const file = join(root, 'bench/results', QUICK ? 'compare-quick.json' : only ? 'compare-partial.json' : 'compare.json');
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwrote ${file}`);
-} catch (error) {
-  // After Ctrl-C the aborted wrk run lands here; closeOnSignals reports and exits.
-  if (!group.signal.aborted) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  exitCode = 1;
-} finally {
-  await group.close();
-}
-process.exit(exitCode);
+}, group);
 
 /** One request before measuring: a fast variant answering 401, 404 or 502 is not fast. */
 async function verify(scenario: Scenario, variant: Variant, ca: Buffer): Promise<void> {

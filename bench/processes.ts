@@ -134,10 +134,10 @@ export function closeOnSignals(group: ProcessGroup): void {
 
 /**
  * A bench script's life: its processes in one group, closed on Ctrl-C or SIGTERM and at the end;
- * an error is printed (not after Ctrl-C, whose aborted wrk run lands here) and exits 1.
+ * an error is printed (not after Ctrl-C, whose aborted wrk run lands here) and exits 1. A script
+ * whose helpers need the group before `main` runs (bench/compare.ts) hands in its own.
  */
-export async function runBench(main: (group: ProcessGroup) => Promise<void>): Promise<never> {
-  const group = createProcessGroup();
+export async function runBench(main: (group: ProcessGroup) => Promise<void>, group: ProcessGroup = createProcessGroup()): Promise<never> {
   closeOnSignals(group);
   let exitCode = 0;
   try {
