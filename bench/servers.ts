@@ -8,7 +8,8 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { LOAD_CORE, type Core } from './lib.ts';
-import { freePort, type ProcessGroup } from './processes.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import type { ProcessGroup } from './processes.ts';
 
 export const BENCH_USER = 'bench';
 export const BENCH_PASSWORD = 'bench password';

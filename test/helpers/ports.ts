@@ -1,4 +1,5 @@
-// A free loopback port for a server a test starts later (the gateway's CLI binds it itself).
+// A free loopback port for a server a test or the bench (bench/servers.ts) starts later: the
+// gateway's CLI, nginx and Prometheus bind it themselves.
 // Taken below the kernel's ephemeral range: a port from bind(0), released and bound again later,
 // could meanwhile become the local port of any outgoing connection (the test's own clients, the
 // gateway's upstream pool), and the server then failed with EADDRINUSE (seen in CI).
