@@ -1,8 +1,9 @@
 // Round by round, what set promgate's p99: the nginx recipe and promgate's full chain take turns
 // under the small-API load (real Prometheus, wrk -c32 over TLS). Each round shows both servers'
-// p50/p90/p99 and the GC cycles Prometheus ran meanwhile (GODEBUG=gctrace=1), and each promgate
-// round the garbage collections it held (promgate runs with --trace-gc). A round whose p99 jumps
-// without a long pause in it points outside V8: this is how the basic-auth cache's expiry showed.
+// p50/p90/p99, how busy the server core and the load core (wrk, Prometheus) were when pinned, and
+// the GC cycles Prometheus ran meanwhile (GODEBUG=gctrace=1); each promgate round also the garbage
+// collections it held (promgate runs with --trace-gc). A round whose p99 jumps without a long
+// pause in it points outside V8: this is how the basic-auth cache's expiry showed.
 //
 //   npm run bench:rounds
 //
@@ -12,8 +13,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { resolve } from 'node:path';
-import { runWrk, SERVER_CORE, type WrkResult } from './lib.ts';
-import { runBench } from './processes.ts';
+import { LOAD_CORE, PIN, runWrk, SERVER_CORE, type WrkResult } from './lib.ts';
+import { coreBusySeconds, runBench } from './processes.ts';
 import { API_PATH } from './scenarios.ts';
 import { BASIC_AUTH_HEADER, makeCertificate, makeHtpasswd, promgateEntry, startNginx, startPrometheus, startPromgate } from './servers.ts';
 
@@ -45,8 +46,16 @@ await runBench(async (group) => {
   const extra = [`--auth.htpasswd-file=${htpasswd}`, ...(process.env.ROUNDS_ARGS ?? '').split(' ').filter(Boolean)];
   const gateway = await startPromgate(group, { entry: promgateEntry(root).entry, core: SERVER_CORE, dir: work, name: 'rounds', upstream: prometheus.port, cert, key, extra, nodeArgs: ['--trace-gc', ...(process.env.ROUNDS_NODE_ARGS ?? '').split(' ').filter(Boolean)] });
   const gcLog = `${work}/promgate-rounds-${gateway.port}.log`;
-  const load = (port: number, seconds: number, auth: boolean): Promise<WrkResult> =>
-    runWrk(`https://127.0.0.1:${port}/prometheus${API_PATH}`, { connections: 32, seconds, headers: auth ? BASIC_AUTH_HEADER : {}, timeoutSeconds: 10, signal: group.signal });
+  /** One wrk run, and how busy the server core and the load core (wrk, Prometheus) were meanwhile. */
+  const load = async (port: number, seconds: number, auth: boolean): Promise<WrkResult & { cores: string }> => {
+    const cores = [SERVER_CORE, LOAD_CORE];
+    const before = cores.map(coreBusySeconds);
+    const started = performance.now();
+    const result = await runWrk(`https://127.0.0.1:${port}/prometheus${API_PATH}`, { connections: 32, seconds, headers: auth ? BASIC_AUTH_HEADER : {}, timeoutSeconds: 10, signal: group.signal });
+    const elapsed = (performance.now() - started) / 1000;
+    const busy = cores.map((core, index) => `${Math.round((100 * (coreBusySeconds(core) - before[index]!)) / elapsed)}%`);
+    return { ...result, cores: PIN ? `cores ${busy.join('/')}, ` : '' };
+  };
   // The full bench's warm-ups: 20 s, then 6 s (bench/README.md).
   await load(nginx.ports[0]!, 6, false);
   await load(gateway.port, 20, true);
@@ -66,8 +75,8 @@ await runBench(async (group) => {
     const long = pauses.filter((pause) => pause.ms >= LONG_PAUSE_MS).map((pause) => `${pause.kind} ${pause.ms.toFixed(1)} ms`);
     if (recipe.errors + promgate.errors > 0) throw new Error(`round ${round}: ${recipe.errors} nginx and ${promgate.errors} promgate errors`);
     console.log(
-      `round ${round} (+${at.toFixed(0)} s): nginx ${Math.round(recipe.requestsPerSecond)} req/s ${percentiles(recipe)}, ${upstreamDuringRecipe} | ` +
-        `promgate ${Math.round(promgate.requestsPerSecond)} req/s ${percentiles(promgate)}, ${upstreamDuringPromgate}, ` +
+      `round ${round} (+${at.toFixed(0)} s): nginx ${recipe.cores}${Math.round(recipe.requestsPerSecond)} req/s ${percentiles(recipe)}, ${upstreamDuringRecipe} | ` +
+        `promgate ${promgate.cores}${Math.round(promgate.requestsPerSecond)} req/s ${percentiles(promgate)}, ${upstreamDuringPromgate}, ` +
         `${scavenges.length} scavenges (${scavenges.reduce((sum, pause) => sum + pause.ms, 0).toFixed(0)} ms)${long.length ? `, long: ${long.join(', ')}` : ''}`,
     );
     if (IDLE_SECONDS) await delay(IDLE_SECONDS * 1000, undefined, { signal: group.signal });
