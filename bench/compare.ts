@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { ANY_CORE, coreSpeed, describeErrors, LOAD_CORE, PIN, runWrk, SERVER_CORE, type Core } from './lib.ts';
-import { coreBusySeconds, cpuSeconds, createProcessGroup, peakRssMegabytes, processTree, resetPeakRss, rssMegabytes, runBench, waitForQuiet, waitForQuietCore } from './processes.ts';
+import { coreLoad, cpuSeconds, createProcessGroup, peakRssMegabytes, processTree, resetPeakRss, rssMegabytes, runBench, waitForQuiet, waitForQuietCore } from './processes.ts';
 import { printReport, summarize, type RunRecord } from './report.ts';
 import { defineScenarios, type Endpoint, type Scenario, type Target, type Variant } from './scenarios.ts';
 import {
@@ -217,8 +217,7 @@ async function measure(scenario: Scenario, variant: Variant, seconds: number): P
   const rssBeforeMb = rssMegabytes(pids);
   const peakReset = resetPeakRss(pids);
   const cpuBefore = cpuSeconds(pids);
-  const coreBefore = PIN ? coreBusySeconds(SERVER_CORE) : 0;
-  const loadCoreBefore = PIN ? coreBusySeconds(LOAD_CORE) : 0;
+  const cores = PIN ? coreLoad([SERVER_CORE, LOAD_CORE]) : undefined;
   const started = performance.now();
   const wrk = await runWrk(urlOf(scenario, variant), {
     connections: scenario.connections,
@@ -232,9 +231,9 @@ async function measure(scenario: Scenario, variant: Variant, seconds: number): P
   });
   const elapsed = (performance.now() - started) / 1000;
   const cpuPercent = ((cpuSeconds(pids) - cpuBefore) / elapsed) * 100;
+  const [serverCorePercent = Number.NaN, loadCorePercent = Number.NaN] = cores?.() ?? [];
   // Work on the server core that is not the server's: softirqs, or someone else's process (noise).
-  const otherOnServerCorePercent = PIN ? Math.max(0, ((coreBusySeconds(SERVER_CORE) - coreBefore) / elapsed) * 100 - cpuPercent) : Number.NaN;
-  const loadCorePercent = PIN ? ((coreBusySeconds(LOAD_CORE) - loadCoreBefore) / elapsed) * 100 : Number.NaN;
+  const otherOnServerCorePercent = Math.max(0, serverCorePercent - cpuPercent);
   const peakRssMb = peakRssMegabytes(pids);
   await waitForQuiet(pids);
   const megabytesPerSecond = scenario.uploadBytes ? (wrk.requestsPerSecond * scenario.uploadBytes) / 1048576 : wrk.megabytesPerSecond;

@@ -182,6 +182,16 @@ export function coreBusySeconds(core: string): number {
   return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** Starts timing how busy `cores` are; the function returned gives each one's busy % since then. */
+export function coreLoad(cores: string[]): () => number[] {
+  const before = cores.map(coreBusySeconds);
+  const started = performance.now();
+  return () => {
+    const elapsed = (performance.now() - started) / 1000;
+    return cores.map((core, index) => ((coreBusySeconds(core) - before[index]!) / elapsed) * 100);
+  };
+}
+
 /** Resets VmHWM (the peak RSS) of each process; false when the kernel refused. */
 export function resetPeakRss(pids: number[]): boolean {
   return pids.every((pid) => safe(() => (writeFileSync(`/proc/${pid}/clear_refs`, '5'), true), false));

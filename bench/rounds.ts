@@ -14,7 +14,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import { LOAD_CORE, PIN, runWrk, SERVER_CORE, type WrkResult } from './lib.ts';
-import { coreBusySeconds, runBench } from './processes.ts';
+import { coreLoad, runBench } from './processes.ts';
 import { API_PATH } from './scenarios.ts';
 import { BASIC_AUTH_HEADER, makeCertificate, makeHtpasswd, promgateEntry, startNginx, startPrometheus, startPromgate } from './servers.ts';
 
@@ -48,13 +48,9 @@ await runBench(async (group) => {
   const gcLog = `${work}/promgate-rounds-${gateway.port}.log`;
   /** One wrk run, and how busy the server core and the load core (wrk, Prometheus) were meanwhile. */
   const load = async (port: number, seconds: number, auth: boolean): Promise<WrkResult & { cores: string }> => {
-    const cores = [SERVER_CORE, LOAD_CORE];
-    const before = cores.map(coreBusySeconds);
-    const started = performance.now();
+    const cores = coreLoad([SERVER_CORE, LOAD_CORE]);
     const result = await runWrk(`https://127.0.0.1:${port}/prometheus${API_PATH}`, { connections: 32, seconds, headers: auth ? BASIC_AUTH_HEADER : {}, timeoutSeconds: 10, signal: group.signal });
-    const elapsed = (performance.now() - started) / 1000;
-    const busy = cores.map((core, index) => `${Math.round((100 * (coreBusySeconds(core) - before[index]!)) / elapsed)}%`);
-    return { ...result, cores: PIN ? `cores ${busy.join('/')}, ` : '' };
+    return { ...result, cores: PIN ? `cores ${cores().map((percent) => `${Math.round(percent)}%`).join('/')}, ` : '' };
   };
   // The full bench's warm-ups: 20 s, then 6 s (bench/README.md).
   await load(nginx.ports[0]!, 6, false);
