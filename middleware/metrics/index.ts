@@ -3,7 +3,8 @@
 // Names follow Prometheus's conventions (prometheus_http_requests_total, ..._last_reload_successful).
 // Gauges say how --workers adds them up in the primary (aggregator): counters sum, states take the minimum.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import { Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { createDecisionTally, createRequestTally, type RouteTally } from './tally.ts';
 
 /** Where the metrics are served under the gateway's base path (behind auth) when enabled. */
 export const METRICS_PATH = '/-/promgate/metrics';
@@ -42,12 +43,14 @@ export interface GatewayMetrics {
 }
 
 export function createGatewayMetrics(registry: Registry = new Registry()): GatewayMetrics {
-  const requests = reuse(registry, 'promgate_http_requests_total', (name) =>
-    new Counter({ name, help: 'Requests answered, by status code, method and route (base path).', labelNames: ['code', 'method', 'route'] as const, registers: [registry] }));
-  const duration = reuse(registry, 'promgate_http_request_duration_seconds', (name) =>
-    new Histogram({ name, help: 'Time from the request to the end of its response, by method and route.', labelNames: ['method', 'route'] as const, buckets: DURATION_BUCKETS, registers: [registry] }));
-  const inFlight = reuse(registry, 'promgate_http_requests_in_flight', (name) =>
-    new Gauge({ name, help: 'Requests being answered now.', registers: [registry] }));
+  const requests = createRequestTally(registry, {
+    requests: { name: 'promgate_http_requests_total', help: 'Requests answered, by status code, method and route (base path).' },
+    duration: { name: 'promgate_http_request_duration_seconds', help: 'Time from the request to the end of its response, by method and route.' },
+    inFlight: { name: 'promgate_http_requests_in_flight', help: 'Requests being answered now.' },
+    buckets: DURATION_BUCKETS,
+    knownMethods: KNOWN_METHODS,
+  });
+  const outsideRoutes = requests.route('');
   const upstreamErrors = reuse(registry, 'promgate_upstream_errors_total', (name) =>
     new Counter({ name, help: 'Upstream requests that failed, by kind (refused, reset, timeout, dns, unreachable, bad_response).', labelNames: ['kind'] as const, registers: [registry] }));
   const authFailures = reuse(registry, 'promgate_auth_failures_total', (name) =>
@@ -58,8 +61,10 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     new Gauge({ name, help: 'When a source was last loaded successfully, as a Unix timestamp.', labelNames: ['source'] as const, registers: [registry], aggregator: 'min' }));
   const reloads = reuse(registry, 'promgate_config_reloads_total', (name) =>
     new Counter({ name, help: 'Reloads of a source after its files changed, by result.', labelNames: ['source', 'result'] as const, registers: [registry] }));
-  const decisions = reuse(registry, 'promgate_access_decisions_total', (name) =>
-    new Counter({ name, help: 'Access-control and rate-limit decisions, by result (allowed, denied, limited) and the rule that decided.', labelNames: ['decision', 'rule'] as const, registers: [registry] }));
+  const decisions = createDecisionTally(registry, {
+    name: 'promgate_access_decisions_total',
+    help: 'Access-control and rate-limit decisions, by result (allowed, denied, limited) and the rule that decided.',
+  });
   const storeErrors = reuse(registry, 'promgate_rate_limit_store_errors_total', (name) =>
     new Counter({ name, help: 'Rate-limit counts the store (Redis) failed; the request passed or got 503 as rateLimit.redis.failOpen says.', registers: [registry] }));
   const upstreamUp = reuse(registry, 'promgate_upstream_up', (name) =>
@@ -68,26 +73,25 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
   return {
     registry,
     observeRequest(req, res, next, route) {
-      const counted = res as ServerResponse & { [COUNTED]?: { route: string } };
+      const counted = res as ServerResponse & { [COUNTED]?: { route: RouteTally } };
       if (counted[COUNTED]) {
         // Counted by the server already; now the request reached a route, which names it.
-        if (route !== undefined) counted[COUNTED].route = route;
+        if (route !== undefined) counted[COUNTED].route = requests.route(route);
         return next();
       }
-      const state = { route: route ?? '' };
+      const state = { route: route === undefined ? outsideRoutes : requests.route(route) };
       counted[COUNTED] = state;
       const start = performance.now();
-      inFlight.inc();
+      requests.inFlight++;
       // 'close' comes once per response; `on` spares the wrapper `once` allocates per request.
       res.on('close', () => {
-        inFlight.dec();
-        const method = KNOWN_METHODS.has(req.method ?? '') ? (req.method as string) : 'other';
-        requests.inc({ code: res.statusCode, method, route: state.route });
-        duration.observe({ method, route: state.route }, (performance.now() - start) / 1000);
+        requests.inFlight--;
+        state.route.count(req.method, res.statusCode);
+        state.route.time(req.method, (performance.now() - start) / 1000);
       });
       next();
     },
-    refusedByParser: (status) => requests.inc({ code: status, method: 'other', route: '' }),
+    refusedByParser: (status) => outsideRoutes.count(undefined, status),
     upstreamError: (kind) => upstreamErrors.inc({ kind }),
     authFailure: (reason) => authFailures.inc({ reason }),
     loaded(source) {
@@ -101,7 +105,7 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     },
     upstreamUp: (up) => upstreamUp.set(up ? 1 : 0),
     rateLimitStoreError: () => storeErrors.inc(),
-    decision: (allowed, rule) => decisions.inc({ decision: allowed ? 'allowed' : rule.startsWith('rate-limit.') ? 'limited' : 'denied', rule }),
+    decision: (allowed, rule) => decisions(allowed ? 'allowed' : rule.startsWith('rate-limit.') ? 'limited' : 'denied', rule),
   };
 }
 

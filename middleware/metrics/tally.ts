@@ -1,0 +1,191 @@
+// Counting for the metrics every request touches: requests answered, their durations, access
+// decisions. prom-client validates and hashes the label object on every inc() and observe():
+// about 0.6 us a request for these (scratch micro-benchmark), 2-3% of promgate's CPU on the small
+// API (bench:profile, F6). Here a request finds its counts by Map lookups of values it already
+// has, and prom-client's Registry gets the series at scrape time in the shape its own counter and
+// histogram give, so exposition, OpenMetrics and the --workers aggregation stay prom-client's.
+import type { Metric, Registry } from 'prom-client';
+
+type Labels = Record<string, string | number>;
+interface Series {
+  labels: Labels;
+  value: number;
+  metricName?: string;
+}
+interface MetricText {
+  name: string;
+  help: string;
+}
+
+/** Marks the metrics made here, so gateways sharing a registry share their counts too. */
+const TALLY = Symbol('promgate.metrics.tally');
+
+/** One route's counts for one method. */
+interface MethodCounts {
+  readonly codes: Map<number, number>;
+  /** Per bucket, not cumulative; the last one is above the highest bound (+Inf). */
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/** The counts of one route: a gateway's base path, '' for answers outside every route. */
+export interface RouteTally {
+  /** A response with this status (also one refused by Node's parser, which has no duration). */
+  count(method: string | undefined, status: number): void;
+  /** A response that took this many seconds. */
+  time(method: string | undefined, seconds: number): void;
+}
+
+export interface RequestTally {
+  /** Requests being answered now. */
+  inFlight: number;
+  route(route: string): RouteTally;
+}
+
+export interface RequestTallyOptions {
+  requests: MetricText;
+  duration: MetricText;
+  inFlight: MetricText;
+  buckets: readonly number[];
+  /** Methods counted by name; any other is "other", so clients cannot grow the label set. */
+  knownMethods: ReadonlySet<string>;
+}
+
+/**
+ * Requests answered by code, method and route (a counter), their durations by method and route
+ * (a histogram), and the requests in flight (a gauge), registered in `registry`.
+ */
+export function createRequestTally(registry: Registry, options: RequestTallyOptions): RequestTally {
+  const shared = ours<RequestTally>(registry, options.requests.name);
+  if (shared) return shared;
+  const { buckets: bounds, knownMethods } = options;
+  const routes = new Map<string, Map<string, MethodCounts>>();
+
+  const routeTally = (methods: Map<string, MethodCounts>): RouteTally => {
+    const countsOf = (method: string | undefined): MethodCounts => {
+      const name = method !== undefined && knownMethods.has(method) ? method : 'other';
+      let counts = methods.get(name);
+      if (!counts) methods.set(name, (counts = { codes: new Map(), buckets: new Float64Array(bounds.length + 1), sum: 0, count: 0 }));
+      return counts;
+    };
+    return {
+      count(method, status) {
+        const { codes } = countsOf(method);
+        codes.set(status, (codes.get(status) ?? 0) + 1);
+      },
+      time(method, seconds) {
+        const counts = countsOf(method);
+        let bucket = 0;
+        while (bucket < bounds.length && seconds > bounds[bucket]!) bucket++;
+        counts.buckets[bucket]!++;
+        counts.sum += seconds;
+        counts.count++;
+      },
+    };
+  };
+  const tallies = new Map<string, RouteTally>();
+  const tally: RequestTally = {
+    inFlight: 0,
+    route(route) {
+      let found = tallies.get(route);
+      if (!found) {
+        const methods = new Map<string, MethodCounts>();
+        routes.set(route, methods);
+        tallies.set(route, (found = routeTally(methods)));
+      }
+      return found;
+    },
+  };
+  const eachCounts = function* () {
+    for (const [route, methods] of routes) for (const [method, counts] of methods) yield { route, method, counts };
+  };
+
+  register(registry, tally, {
+    ...options.requests,
+    type: 'counter',
+    series: () => [...eachCounts()].flatMap(({ route, method, counts }) => [...counts.codes].map(([code, value]) => ({ labels: { code, method, route }, value }))),
+    reset: () => {
+      for (const { counts } of eachCounts()) counts.codes.clear();
+    },
+  });
+  const { name } = options.duration;
+  register(registry, tally, {
+    ...options.duration,
+    type: 'histogram',
+    series: () =>
+      [...eachCounts()].flatMap(({ route, method, counts }): Series[] => {
+        if (counts.count === 0) return [];
+        let cumulative = 0;
+        return [
+          ...bounds.map((le, bucket) => ({ labels: { le, method, route }, value: (cumulative += counts.buckets[bucket]!), metricName: `${name}_bucket` })),
+          { labels: { le: '+Inf', method, route }, value: counts.count, metricName: `${name}_bucket` },
+          { labels: { method, route }, value: counts.sum, metricName: `${name}_sum` },
+          { labels: { method, route }, value: counts.count, metricName: `${name}_count` },
+        ];
+      }),
+    reset: () => {
+      for (const { counts } of eachCounts()) {
+        counts.buckets.fill(0);
+        counts.sum = 0;
+        counts.count = 0;
+      }
+    },
+  });
+  register(registry, tally, {
+    ...options.inFlight,
+    type: 'gauge',
+    series: () => [{ labels: {}, value: tally.inFlight }],
+    reset: () => {}, // a gauge of now: there is nothing to forget
+  });
+  return tally;
+}
+
+/** Access-control and rate-limit decisions by result and rule: `count(decision, rule)`. */
+export function createDecisionTally(registry: Registry, text: MetricText): (decision: string, rule: string) => void {
+  const shared = ours<(decision: string, rule: string) => void>(registry, text.name);
+  if (shared) return shared;
+  // By rule, then decision: a rule name is a config key, so the set stays as small as the config.
+  const rules = new Map<string, Map<string, number>>();
+  const count = (decision: string, rule: string) => {
+    let decisions = rules.get(rule);
+    if (!decisions) rules.set(rule, (decisions = new Map()));
+    decisions.set(decision, (decisions.get(decision) ?? 0) + 1);
+  };
+  register(registry, count, {
+    ...text,
+    type: 'counter',
+    series: () => [...rules].flatMap(([rule, decisions]) => [...decisions].map(([decision, value]) => ({ labels: { decision, rule }, value }))),
+    reset: () => rules.clear(),
+  });
+  return count;
+}
+
+interface TallyMetric<T> extends MetricText {
+  type: 'counter' | 'gauge' | 'histogram';
+  series(): Series[];
+  reset(): void;
+  [TALLY]?: T;
+}
+
+/** Registers what prom-client's Registry asks of a metric: name, help, type, get(), reset(). */
+function register<T>(registry: Registry, tally: T, metric: TallyMetric<T>): void {
+  const { series, ...rest } = metric;
+  const registered = {
+    ...rest,
+    [TALLY]: tally,
+    aggregator: 'sum', // --workers: the primary adds the workers' series up (in flight too)
+    async get() {
+      return { name: registered.name, help: registered.help, type: registered.type, aggregator: registered.aggregator, values: series() };
+    },
+  };
+  registry.registerMetric(registered as unknown as Metric);
+}
+
+/** What an earlier gateway on this registry counts in; an error if another owner took the name. */
+function ours<T>(registry: Registry, name: string): T | undefined {
+  const existing = registry.getSingleMetric(name) as Partial<TallyMetric<T>> | undefined;
+  if (!existing) return undefined;
+  if (existing[TALLY] === undefined) throw new Error(`metric ${name} is already in the registry, not as promgate's; use a registry without it`);
+  return existing[TALLY];
+}
