@@ -111,6 +111,24 @@ describe('logger', () => {
     }
   });
 
+  it('holds a timer and an exit listener only while lines wait', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promgate-log-'));
+    const file = join(dir, 'log');
+    const exitListeners = process.listenerCount('exit');
+    try {
+      const logger = createLogger({ format: 'json', destination: openSync(file, 'w') });
+      assert.equal(process.listenerCount('exit'), exitListeners, 'none for a logger that wrote nothing');
+      logger.info({ request_id: 1 }, 'request');
+      assert.equal(process.listenerCount('exit'), exitListeners + 1, 'one while the line waits');
+      assert.equal(readFileSync(file, 'utf8'), '', 'an info line waits for its buffer');
+      for (let waited = 0; waited < 3000 && !readFileSync(file, 'utf8'); waited += 50) await sleep(50);
+      assert.match(readFileSync(file, 'utf8'), /"request_id":1,"msg":"request"/, 'written within the flush interval');
+      assert.equal(process.listenerCount('exit'), exitListeners, 'none once written');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes the buffered lines when the process exits', () => {
     const script = `import { createLogger } from ${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)};
       createLogger({ format: 'json', destination: 2 }).info({ request_id: 7 }, 'request');
