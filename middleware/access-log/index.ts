@@ -33,10 +33,12 @@ export function createAccessLogStage(logger: PinoLogger): AccessLogStage {
     // 'close' comes once per response; `on` spares the wrapper `once` allocates per request.
     res.on('close', () => {
       const identity = logged.promgate;
+      const url = logged.originalUrl ?? req.url ?? '';
+      const query = url.indexOf('?');
       const fields = {
         request_id: id,
         method: req.method,
-        path: (logged.originalUrl ?? req.url ?? '').split('?', 1)[0],
+        path: query < 0 ? url : url.slice(0, query),
         status: res.statusCode,
         duration_ms: Math.round((performance.now() - start) * 1000) / 1000,
         // Bytes written to the connection for this response, headers included (nginx's $bytes_sent).

@@ -85,8 +85,12 @@ function probe(target: URL, timeoutMs: number): Promise<string | undefined> {
 }
 
 export function isHealthPath(url: string | undefined): boolean {
-  const path = (url ?? '').split('?', 1)[0];
-  return path === HEALTHY_PATH || path === READY_PATH;
+  return url !== undefined && (hasPath(url, HEALTHY_PATH) || hasPath(url, READY_PATH));
+}
+
+/** Whether the URL's path (before any query) is `path`; asked twice per request, so no split. */
+function hasPath(url: string, path: string): boolean {
+  return url.startsWith(path) && (url.length === path.length || url[path.length] === '?');
 }
 
 /**
@@ -99,7 +103,7 @@ export function createHealthStage(readiness: UpstreamReadiness) {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, req, 405, 'Only GET and HEAD are allowed.\n', { allow: 'GET, HEAD' });
     }
-    if (req.url?.split('?', 1)[0] === HEALTHY_PATH) return send(res, req, 200, 'promgate is Healthy.\n');
+    if (hasPath(req.url!, HEALTHY_PATH)) return send(res, req, 200, 'promgate is Healthy.\n');
     const reason = readiness.notReadyReason();
     send(res, req, reason === undefined ? 200 : 503, reason === undefined ? 'promgate is Ready.\n' : `promgate is not ready: ${reason}.\n`);
   };

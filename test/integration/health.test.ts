@@ -52,6 +52,14 @@ describe('health endpoints', () => {
     assert.equal((await setup.gateway.request('/prometheus/api/v1/query')).status, 401, 'everything else still needs auth');
   });
 
+  it('ignores a query string, and only the exact paths are health paths', async () => {
+    assert.equal((await setup.gateway.request('/-/promgate/healthy?probe=kubelet')).text, 'promgate is Healthy.\n');
+    assert.equal((await setup.gateway.request('/prometheus/-/promgate/healthy?')).text, 'promgate is Healthy.\n');
+    for (const path of ['/prometheus/-/promgate/healthyx', '/prometheus/-/promgate/healthy/', '/prometheus/-/promgate/read', '/prometheus/-/promgate/readyz?x']) {
+      assert.equal((await setup.gateway.request(path)).status, 401, `${path}: not a health path, so it needs auth`);
+    }
+  });
+
   it('answers /-/promgate/ready once the upstream answered its own /-/ready', async () => {
     await until(async () => (await setup.gateway.request('/-/promgate/ready')).status === 200, 'ready');
     const response = await setup.gateway.request('/prometheus/-/promgate/ready');
