@@ -60,7 +60,7 @@ export function createRequestTally(registry: Registry, options: RequestTallyOpti
   const shared = ours<RequestTally>(registry, options.requests.name);
   if (shared) return shared;
   const { buckets: bounds, knownMethods } = options;
-  const routes = new Map<string, Map<string, MethodCounts>>();
+  const routes = new Map<string, { tally: RouteTally; methods: Map<string, MethodCounts> }>();
 
   const routeTally = (methods: Map<string, MethodCounts>): RouteTally => {
     const countsOf = (method: string | undefined): MethodCounts => {
@@ -84,21 +84,19 @@ export function createRequestTally(registry: Registry, options: RequestTallyOpti
       },
     };
   };
-  const tallies = new Map<string, RouteTally>();
   const tally: RequestTally = {
     inFlight: 0,
     route(route) {
-      let found = tallies.get(route);
+      let found = routes.get(route);
       if (!found) {
         const methods = new Map<string, MethodCounts>();
-        routes.set(route, methods);
-        tallies.set(route, (found = routeTally(methods)));
+        routes.set(route, (found = { tally: routeTally(methods), methods }));
       }
-      return found;
+      return found.tally;
     },
   };
   const eachCounts = function* () {
-    for (const [route, methods] of routes) for (const [method, counts] of methods) yield { route, method, counts };
+    for (const [route, { methods }] of routes) for (const [method, counts] of methods) yield { route, method, counts };
   };
 
   register(registry, tally, {
