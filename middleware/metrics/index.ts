@@ -86,12 +86,11 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
       // 'close' comes once per response; `on` spares the wrapper `once` allocates per request.
       res.on('close', () => {
         requests.inFlight--;
-        state.route.count(req.method, res.statusCode);
-        state.route.time(req.method, (performance.now() - start) / 1000);
+        state.route.answered(req.method, res.statusCode, (performance.now() - start) / 1000);
       });
       next();
     },
-    refusedByParser: (status) => outsideRoutes.count(undefined, status),
+    refusedByParser: (status) => outsideRoutes.answered(undefined, status),
     upstreamError: (kind) => upstreamErrors.inc({ kind }),
     authFailure: (reason) => authFailures.inc({ reason }),
     loaded(source) {

@@ -31,10 +31,8 @@ interface MethodCounts {
 
 /** The counts of one route: a gateway's base path, '' for answers outside every route. */
 export interface RouteTally {
-  /** A response with this status (also one refused by Node's parser, which has no duration). */
-  count(method: string | undefined, status: number): void;
-  /** A response that took this many seconds. */
-  time(method: string | undefined, seconds: number): void;
+  /** A response with this status, which took `seconds` (none for a request Node's parser refused). */
+  answered(method: string | undefined, status: number, seconds?: number): void;
 }
 
 export interface RequestTally {
@@ -70,12 +68,10 @@ export function createRequestTally(registry: Registry, options: RequestTallyOpti
       return counts;
     };
     return {
-      count(method, status) {
-        const { codes } = countsOf(method);
-        codes.set(status, (codes.get(status) ?? 0) + 1);
-      },
-      time(method, seconds) {
+      answered(method, status, seconds) {
         const counts = countsOf(method);
+        counts.codes.set(status, (counts.codes.get(status) ?? 0) + 1);
+        if (seconds === undefined) return;
         let bucket = 0;
         while (bucket < bounds.length && seconds > bounds[bucket]!) bucket++;
         counts.buckets[bucket]!++;

@@ -33,10 +33,7 @@ const DECIDED: [decision: string, rule: string][] = [
 /** The tally, fed the requests above. */
 function tallied(registry = new Registry()): Registry {
   const requests = createRequestTally(registry, { ...TEXT, buckets: BUCKETS, knownMethods: KNOWN_METHODS });
-  for (const [route, method, status, seconds] of ANSWERED) {
-    requests.route(route).count(method, status);
-    if (seconds !== undefined) requests.route(route).time(method, seconds);
-  }
+  for (const [route, method, status, seconds] of ANSWERED) requests.route(route).answered(method, status, seconds);
   const decide = createDecisionTally(registry, DECISIONS);
   for (const [decision, rule] of DECIDED) decide(decision, rule);
   return registry;
