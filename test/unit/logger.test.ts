@@ -148,9 +148,11 @@ describe('logger', () => {
     } finally {
       await logfmt.stop();
     }
-    const quiet = startCli([`--web.listen-address=127.0.0.1:${await freePort()}`, '--log.level=warn'], { env });
+    // An upstream on a port nothing listens on: the default (:9090) may be a real Prometheus here.
+    const downUpstream = `http://127.0.0.1:${await freePort()}`;
+    const quiet = startCli([`--web.listen-address=127.0.0.1:${await freePort()}`, `--upstream.url=${downUpstream}`, '--log.level=warn'], { env });
     try {
-      // Only warnings: the upstream (nothing on :9090) is reported as not ready, "listening" is not.
+      // Only warnings: the upstream is reported as not ready, "listening" is not.
       for (let i = 0; i < 100 && !quiet.logs().includes('upstream is not ready'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       assert.match(quiet.logs(), /"level":"warn".*"msg":"upstream is not ready"/);
       assert.doesNotMatch(quiet.logs(), /"level":"info"/);
