@@ -1,6 +1,6 @@
-// Rewrites the generated parts of README.md from the config schema.
+// Rewrites the generated configuration reference in docs/configuration.md from the config schema.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { updateReadme } from '../src/config/reference.ts';
+import { updateReference } from '../src/config/reference.ts';
 
-const file = new URL('../README.md', import.meta.url);
-writeFileSync(file, updateReadme(readFileSync(file, 'utf8')));
+const file = new URL('../docs/configuration.md', import.meta.url);
+writeFileSync(file, updateReference(readFileSync(file, 'utf8')));

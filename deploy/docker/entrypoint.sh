@@ -12,11 +12,11 @@ fi
 if [ -z "${PROMGATE_WEB_CONFIG_FILE+set}" ] && [ -f /certs/web-config.yml ]; then
   export PROMGATE_WEB_CONFIG_FILE=/certs/web-config.yml
 fi
-# glibc's malloc (README "Node flags"): two arenas instead of up to 8 per core. Each thread that
+# glibc's malloc (docs/operations.md, "Node flags"): two arenas instead of up to 8 per core. Each thread that
 # allocates (V8's GC helpers, libuv's pool) otherwise keeps an arena of its own, and their free
 # pages stay resident: 64 clients downloading 10 MiB peaked 13 MB lower (175 vs 188 MB, rig).
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
-# Node flags (README "Node flags"); not in the CLI's shebang: busybox env (Alpine) has no -S.
+# Node flags (docs/operations.md, "Node flags"); not in the CLI's shebang: busybox env (Alpine) has no -S.
 # Workers inherit them.
 #   --no-memory-reducer: V8 otherwise shrinks its young generation while the gateway is idle, and
 #     the next burst of requests runs ~15% slower with a worse p99 until it has grown back.

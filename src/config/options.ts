@@ -1,5 +1,5 @@
 // Derives the flat option table (flag, env var, kind, default, description) from the zod schema,
-// so `--help`, env handling and the README's reference all read the same source.
+// so `--help`, env handling and the configuration reference all read the same source.
 import { z } from 'zod';
 import { configSchema } from './schema.ts';
 

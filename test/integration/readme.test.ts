@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -10,22 +10,61 @@ import { startUpstream } from '../helpers/upstream.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const readme = readFileSync(`${root}README.md`, 'utf8');
+const docs = readdirSync(`${root}docs`).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`);
 const exec = promisify(execFile);
 
-function exampleBlock(name: string): string {
+function exampleBlock(name: string, text = readme, file = 'README'): string {
   const marker = `<!-- example:${name} -->`;
-  const start = readme.indexOf(marker);
-  assert.ok(start >= 0, `README has ${marker}`);
-  const code = /```ts\n([\s\S]*?)```/.exec(readme.slice(start))?.[1];
+  const start = text.indexOf(marker);
+  assert.ok(start >= 0, `${file} has ${marker}`);
+  const code = /```ts\n([\s\S]*?)```/.exec(text.slice(start))?.[1];
   assert.ok(code, `a ts block follows ${marker}`);
   return code;
 }
 
+/** GitHub's anchor for a heading: lowercased, punctuation dropped, spaces as dashes. */
+function anchorOf(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+}
+
+function anchorsIn(text: string): Set<string> {
+  const withoutCode = text.replace(/```[\s\S]*?```/g, '');
+  return new Set([...withoutCode.matchAll(/^#{1,6} (.+)$/gm)].map((match) => anchorOf(match[1]!)));
+}
+
 describe('README', () => {
-  it('carries the config reference generated from the schema (run npm run docs)', () => {
-    const start = readme.indexOf(REFERENCE_START);
-    const end = readme.indexOf(REFERENCE_END) + REFERENCE_END.length;
-    assert.equal(readme.slice(start, end), renderConfigReference());
+  it('docs/configuration.md carries the config reference generated from the schema (run npm run docs)', () => {
+    const page = readFileSync(`${root}docs/configuration.md`, 'utf8');
+    const start = page.indexOf(REFERENCE_START);
+    const end = page.indexOf(REFERENCE_END) + REFERENCE_END.length;
+    assert.ok(start >= 0, 'the page has the reference markers');
+    assert.equal(page.slice(start, end), renderConfigReference());
+  });
+
+  it('the library example in docs/library.md is the one the README shows and this test runs', () => {
+    assert.equal(exampleBlock('library', readFileSync(`${root}docs/library.md`, 'utf8'), 'docs/library.md'), exampleBlock('library'));
+  });
+
+  it('every relative link in the README and docs/ points at a file and heading that exist', () => {
+    const broken: string[] = [];
+    for (const file of ['README.md', ...docs, 'bench/README.md']) {
+      const text = readFileSync(`${root}${file}`, 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue;
+        const [path, anchor] = target!.split('#');
+        const resolved = path ? fileURLToPath(new URL(path, new URL(file, `file://${root}`))) : `${root}${file}`;
+        if (!existsSync(resolved)) broken.push(`${file}: ${target} (no such file)`);
+        else if (anchor && resolved.endsWith('.md') && !anchorsIn(readFileSync(resolved, 'utf8')).has(anchor)) broken.push(`${file}: ${target} (no such heading)`);
+      }
+    }
+    assert.deepEqual(broken, []);
+  });
+
+  it('the README stays a front door: at most ~300 lines, no internal issue codes', () => {
+    assert.ok(readme.split('\n').length <= 320, `README.md has ${readme.split('\n').length} lines`);
+    for (const file of ['README.md', ...docs]) {
+      assert.doesNotMatch(readFileSync(`${root}${file}`, 'utf8'), /\b(issue )?[FH][1-9]\b(?![-.\w])/, `${file} names an internal issue code`);
+    }
   });
 
   it('library example typechecks and runs: hooks answer, tag and forward parsed bodies', async () => {
