@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { classifyPasswordHash, type PasswordEntry } from '../../middleware/basic-auth/htpasswd.ts';
 import { ConfigError } from '../errors.ts';
-import { DURATION_PATTERN, parseDuration } from './schema.ts';
+import { goYamlValue, parseGoDuration } from './go-yaml.ts';
 import { readYamlFile } from './yaml-file.ts';
 import type { ClientAuthType } from '../tls/client-certificates.ts';
 
@@ -72,7 +72,8 @@ const webConfigSchema = z.strictObject({
   http_server_config: z.strictObject({ http2: z.boolean(), headers: z.record(z.string(), z.string()) }).partial().nullish(),
   basic_auth_users: z.record(z.string(), z.string()).nullish(),
   rate_limit: z
-    .strictObject({ burst: z.number().int(), interval: z.string().regex(DURATION_PATTERN, { message: 'must be a duration' }) })
+    // A time.Duration in Go: a duration string, or a bare number of nanoseconds (0 turns it off).
+    .strictObject({ burst: z.number(), interval: z.union([z.number(), z.string()], { message: 'must be a duration' }).refine((value) => parseGoDuration(value) !== undefined, { message: 'must be a duration' }) })
     .partial()
     .nullish(),
   ip_socket_config: z.strictObject({ ipv4_ttl: z.number().int(), ipv6_hop_limit: z.number().int(), dscp: z.number().int() }).partial().nullish(),
@@ -92,6 +93,8 @@ export interface WebConfig {
     ciphers?: string;
     /** OpenSSL groups, from curve_preferences (TLS 1.2 and 1.3 key exchange). */
     ecdhCurve?: string;
+    /** prefer_server_cipher_suites: the server's cipher order wins (TLS 1.2); false lets the client's. */
+    preferServerCipherSuites: boolean;
     /** client_auth_type, the client CA (file path or inline PEM) and client_allowed_sans. */
     clientAuth?: { type: ClientAuthType; caFile?: string; caPem?: string; allowedSans?: string[] };
   };
@@ -106,14 +109,16 @@ export interface WebConfig {
 
 export function loadWebConfig(file: string): WebConfig {
   const yaml = readYamlFile(file, 'web config file', { yaml11: true });
-  const result = webConfigSchema.safeParse(yaml.value ?? {});
+  // As Go reads the file: a number or boolean where a string belongs is that string, as written.
+  const input = yaml.value === undefined ? {} : goYamlValue(yaml.document, webConfigSchema);
+  const result = webConfigSchema.safeParse(input);
   const fail = (message: string, path: readonly (string | number)[]) =>
     new ConfigError(message, { origin: file, line: yaml.lineOf(path), key: path.join('.') || undefined });
   if (!result.success) {
     const [issue] = result.error.issues;
     const path = issue?.path.map((segment) => (typeof segment === 'number' ? segment : String(segment))) ?? [];
     if (issue?.code === 'unrecognized_keys') throw fail('unknown field', [...path, issue.keys[0] ?? '']);
-    const value = path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], yaml.value);
+    const value = path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], input);
     const namesValue = ['invalid ClientAuth', 'unknown TLS version', 'unknown cipher', 'unknown curve'].includes(issue?.message ?? '');
     throw fail(namesValue ? `${issue?.message}: ${String(value)}` : issue?.message ?? 'invalid', path);
   }
@@ -146,6 +151,7 @@ export function loadWebConfig(file: string): WebConfig {
       ...(tlsConfig.key_file ? { keyFile: resolve(dir, tlsConfig.key_file) } : { keyPem: tlsConfig.key }),
       minVersion: TLS_VERSIONS[(tlsConfig.min_version ?? 'TLS12') as TlsVersionName],
       maxVersion: TLS_VERSIONS[(tlsConfig.max_version ?? 'TLS13') as TlsVersionName],
+      preferServerCipherSuites: tlsConfig.prefer_server_cipher_suites ?? true,
     };
     const tls12Ciphers = (tlsConfig.cipher_suites ?? []).map((name) => GO_CIPHER_SUITES[name]).filter((name) => name != null);
     if (tls12Ciphers.length > 0) tls.ciphers = tls12Ciphers.join(':');
@@ -176,7 +182,8 @@ export function loadWebConfig(file: string): WebConfig {
     users.set(user, entry);
   }
 
-  const interval = config.rate_limit?.interval ? parseDuration(config.rate_limit.interval) : 0;
-  const rateLimit = interval > 0 ? { intervalMs: interval, burst: config.rate_limit?.burst ?? 0 } : undefined;
+  const interval = config.rate_limit?.interval === undefined ? 0 : parseGoDuration(config.rate_limit.interval)!;
+  // yaml.v2 reads a fractional number into Go's int by dropping the fraction.
+  const rateLimit = interval > 0 ? { intervalMs: interval, burst: Math.trunc(config.rate_limit?.burst ?? 0) } : undefined;
   return { file, tls, headers, users, http2: config.http_server_config?.http2 ?? true, ...(rateLimit ? { rateLimit } : {}) };
 }

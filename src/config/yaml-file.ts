@@ -1,13 +1,15 @@
 // Reads a YAML file into plain data, keeping a way back from a key path to its line, so errors
 // can say `file:line: key: problem`.
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, fileErrorReason } from '../errors.ts';
 
 export interface YamlFile {
   file: string;
   /** The document as plain data; undefined for an empty file. */
   value: unknown;
+  /** The parsed document, for readers that need a scalar as written (Prometheus's files, see go-yaml.ts). */
+  document: Document;
   /** 1-based line of the key (or sequence item) at `path`, if it is in the file. */
   lineOf(path: readonly (string | number)[]): number | undefined;
 }
@@ -31,13 +33,14 @@ export function readYamlFile(file: string, what = 'config file', { yaml11 = fals
   return {
     file,
     value: value === null ? undefined : value,
+    document: doc,
     lineOf(path) {
       if (path.length === 0) return 1;
       const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
       const last = path[path.length - 1];
       let offset: number | undefined;
       if (isMap(parent)) {
-        const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(last));
+        const pair = parent.items.find((item) => isScalar(item.key) && (String(item.key.value) === String(last) || item.key.source === String(last)));
         offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
       } else if (isSeq(parent) && typeof last === 'number') {
         offset = (parent.items[last] as { range?: [number, number, number] } | undefined)?.range?.[0];

@@ -95,6 +95,57 @@ describe('web config file (exporter-toolkit format)', () => {
     assert.equal(config.http2, false);
   });
 
+  // Go's yaml.v2 reads a scalar into a string field as written; YAML's number, boolean and null
+  // typing must not make a file Prometheus accepts fail here, or change its value.
+  const scalarsAsWritten: Array<[string, string, (config: ReturnType<typeof loadWebConfig>) => unknown, unknown]> = [
+    ['an integer header value', 'http_server_config:\n  headers:\n    X-XSS-Protection: 1\n', (c) => c.headers['X-XSS-Protection'], '1'],
+    ['a float header value keeps its digits', 'http_server_config:\n  headers:\n    X-XSS-Protection: 1.0\n', (c) => c.headers['X-XSS-Protection'], '1.0'],
+    ['a boolean header value', 'http_server_config:\n  headers:\n    Strict-Transport-Security: true\n', (c) => c.headers['Strict-Transport-Security'], 'true'],
+    ['a YAML 1.1 boolean header value', 'http_server_config:\n  headers:\n    Strict-Transport-Security: yes\n', (c) => c.headers['Strict-Transport-Security'], 'yes'],
+    ['a hex-looking header value', 'http_server_config:\n  headers:\n    X-XSS-Protection: 0x1\n', (c) => c.headers['X-XSS-Protection'], '0x1'],
+    ['a null header value is empty, as in Go', 'http_server_config:\n  headers:\n    Content-Security-Policy: ~\n', (c) => c.headers['Content-Security-Policy'], ''],
+    ['a quoted header value', 'http_server_config:\n  headers:\n    X-XSS-Protection: "1; mode=block"\n', (c) => c.headers['X-XSS-Protection'], '1; mode=block'],
+    ['numeric cert and key file names', 'tls_server_config:\n  cert_file: 123\n  key_file: 1.0\n', (c) => [c.tls?.certFile?.split('/').pop(), c.tls?.keyFile?.split('/').pop()], ['123', '1.0']],
+    ['number, boolean and IP-looking client_allowed_sans', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAnyClientCert\n  client_allowed_sans: [10.0, 1, true, 2001:db8::1, 010]\n', (c) => c.tls?.clientAuth?.allowedSans, ['10.0', '1', 'true', '2001:db8::1', '010']],
+    ['a numeric user name', `basic_auth_users:\n  1.50: ${BCRYPT}\n`, (c) => [...c.users.keys()], ['1.50']],
+    ['a boolean-looking user name', `basic_auth_users:\n  no: ${BCRYPT}\n`, (c) => [...c.users.keys()], ['no']],
+  ];
+  for (const [name, text, read, expected] of scalarsAsWritten) {
+    it(`reads a string field as written: ${name}`, () => assert.deepEqual(read(loadWebConfig(webConfig(text))), expected));
+  }
+
+  // rate_limit.interval is a Go time.Duration: time.ParseDuration's syntax, or a number of nanoseconds.
+  const intervals: Array<[string, number | undefined]> = [
+    ['0', undefined],
+    ['"0"', undefined],
+    ['1s', 1000],
+    ['"1s"', 1000],
+    ['1.5s', 1500],
+    ['1h30m', 5_400_000],
+    ['250ms', 250],
+    ['500us', 0.5],
+    ['1000000', 1],
+    ['-1s', undefined],
+  ];
+  for (const [interval, intervalMs] of intervals) {
+    it(`reads rate_limit.interval ${interval} as Go does`, () => {
+      assert.deepEqual(loadWebConfig(webConfig(`rate_limit:\n  interval: ${interval}\n  burst: 1\n`)).rateLimit, intervalMs === undefined ? undefined : { intervalMs, burst: 1 });
+    });
+  }
+  for (const interval of ['1d', '"5"', '1.s5', 's', 'true', '""']) {
+    it(`rejects rate_limit.interval ${interval}, as Go does`, () => {
+      assert.throws(() => loadWebConfig(webConfig(`rate_limit:\n  interval: ${interval}\n`)), /:2: rate_limit\.interval: must be a duration$/);
+    });
+  }
+
+  it('prefers the server cipher order unless prefer_server_cipher_suites is false', () => {
+    const tls = (extra: string) => loadWebConfig(webConfig(`tls_server_config:\n  cert_file: a\n  key_file: b\n${extra}`)).tls?.preferServerCipherSuites;
+    assert.equal(tls(''), true);
+    assert.equal(tls('  prefer_server_cipher_suites: true\n'), true);
+    assert.equal(tls('  prefer_server_cipher_suites: false\n'), false);
+    assert.equal(tls('  prefer_server_cipher_suites: off\n'), false);
+  });
+
   it('fails on a missing file, naming it', () => {
     assert.throws(() => loadWebConfig('/nonexistent/web.yml'), { message: '/nonexistent/web.yml: cannot read web config file: file does not exist' });
   });
