@@ -20,7 +20,7 @@ import { createRequestLimits } from '../middleware/rate-limit/limits.ts';
 import { connectRedis } from '../middleware/rate-limit/redis-store.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
 import { validateConfig } from './config/load.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, didYouMean } from './errors.ts';
 import { loadWebConfig, type WebConfig } from './config/web-config.ts';
 import { parseDuration, type Config, type ConfigInput } from './config/schema.ts';
 import { asPinoLogger, silentLogger, type Logger } from './logger.ts';
@@ -88,6 +88,7 @@ export type Gateway = Router & {
 
 export function createGateway(options: GatewayOptions = {}): Gateway {
   const { middleware, on, logger = silentLogger, helmet, registry, ...settings } = options;
+  checkExtensions(middleware, on);
   const config = validateConfig(toConfigInput(settings), 'createGateway options');
   const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
   return assembleGateway(config, { middleware, on, logger, helmet, registry, webConfig });
@@ -275,6 +276,29 @@ export function toConfigInput(settings: Omit<GatewayOptions, 'middleware' | 'on'
 }
 
 function toBlockList(entries: readonly string[]): BlockList | undefined {
+const PROXY_EVENTS = ['proxyReq', 'proxyRes', 'error'] as const;
+
+/** Plain JavaScript callers get no type check: a misspelled hook would silently never run. */
+function checkExtensions(middleware: unknown, on: unknown): void {
+  const problems: ConfigError[] = [];
+  const checkKeys = (value: unknown, option: string, names: readonly string[], isValid: (entry: unknown) => boolean, expected: string) => {
+    if (value === undefined) return;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      problems.push(new ConfigError(`must be an object with keys ${names.join(', ')}`, { key: option, origin: 'createGateway options' }));
+      return;
+    }
+    for (const [name, entry] of Object.entries(value)) {
+      const key = `${option}.${name}`;
+      if (!names.includes(name)) problems.push(new ConfigError(`unknown ${option === 'on' ? 'event' : 'hook'}${didYouMean(name, names)}; known: ${names.join(', ')}`, { key, origin: 'createGateway options' }));
+      else if (!isValid(entry)) problems.push(new ConfigError(`must be ${expected}`, { key, origin: 'createGateway options' }));
+    }
+  };
+  const isFunction = (entry: unknown) => typeof entry === 'function';
+  checkKeys(middleware, 'middleware', HOOKS, (entry) => isFunction(entry) || (Array.isArray(entry) && entry.every(isFunction)), 'a middleware function or an array of them');
+  checkKeys(on, 'on', PROXY_EVENTS, isFunction, 'a function');
+  if (problems.length > 0) throw ConfigError.all(problems);
+}
+
   if (entries.length === 0) return undefined;
   const list = new BlockList();
   for (const entry of entries) {

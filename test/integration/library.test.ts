@@ -139,4 +139,23 @@ describe('createGateway mounted in an existing Express app', () => {
       await other.close();
     }
   });
+
+  // Options as plain JavaScript passes them: no type checker catches the typo.
+  for (const [name, options, message] of [
+    ['a misspelled hook', { middleware: { beforeProxyy: () => {} } }, /middleware\.beforeProxyy: unknown hook \(did you mean "beforeProxy"\?\)/],
+    ['a hook of another case', { middleware: { BeforeAuth: () => {} } }, /middleware\.BeforeAuth: unknown hook \(did you mean "beforeAuth"\?\)/],
+    ['a hook that is not a function', { middleware: { afterAuth: 'log' } }, /middleware\.afterAuth: must be a middleware function or an array of them/],
+    ['an array with a non-function', { middleware: { afterAuth: [() => {}, null] } }, /middleware\.afterAuth: must be a middleware function/],
+    ['middleware as an array', { middleware: [() => {}] }, /middleware: must be an object with keys beforeAuth, afterAuth, beforeProxy/],
+    ['a misspelled proxy event', { on: { proxyRequest: () => {} } }, /on\.proxyRequest: unknown event.*known: proxyReq, proxyRes, error/],
+    ['two problems at once', { middleware: { beforeProxyy: () => {} }, on: { eror: () => {} } }, /beforeProxyy[^\n]*\n[^\n]*on\.eror: unknown event \(did you mean "error"\?\)/],
+  ] as const) {
+    it(`refuses ${name} in the options`, () => {
+      assert.throws(() => createGateway({ upstream: upstream.url, ...(options as object) }), (error: Error) => {
+        assert.equal(error.name, 'ConfigError');
+        assert.match(error.message, message);
+        return true;
+      });
+    });
+  }
 });
