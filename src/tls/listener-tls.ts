@@ -47,6 +47,8 @@ export async function loadListenerTls(config: Config, cwd: string | undefined, {
       minVersion: tls?.minVersion ?? 'TLSv1.2',
       maxVersion: tls?.maxVersion ?? 'TLSv1.3',
       ciphers: tls?.ciphers ?? DEFAULT_TLS12_CIPHERS,
+      // Node's servers honour their own order unless told otherwise; the web config may let the client's win.
+      honorCipherOrder: tls?.preferServerCipherSuites ?? true,
       // No client-initiated renegotiation (TLS 1.2); Node only rate-limits it by default.
       secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
       ...(tls?.ecdhCurve ? { ecdhCurve: tls.ecdhCurve } : {}),
