@@ -7,7 +7,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { sendError } from '../../src/error-answer.ts';
 import type { Logger } from '../../src/logger.ts';
 import '../../src/request-state.ts';
-import type { ClientIdentity } from '../../src/tls/client-certificates.ts';
+import { clientNames } from '../../src/tls/client-certificates.ts';
 import { pathReadings } from './normalize.ts';
 import { compilePolicy, type AccessPolicy } from './policy.ts';
 import type { Preset } from './presets.ts';
@@ -15,6 +15,7 @@ import type { Preset } from './presets.ts';
 export { compilePolicy } from './policy.ts';
 export { builtInRoles, PRESET_RULES, PRESETS, type Preset } from './presets.ts';
 export { pathReadings } from './normalize.ts';
+export { clientNames } from '../../src/tls/client-certificates.ts';
 
 export interface AccessControlOptions {
   config: Config['accessControl'];
@@ -53,12 +54,3 @@ export function createAccessControlStage(options: AccessControlOptions): AccessC
 }
 
 const UNREADABLE_PATH = Object.freeze({ allowed: false, rule: 'unreadable-path' });
-const NOBODY: readonly string[] = Object.freeze([]);
-
-/** A verified client certificate's CN and SAN values (an unverified one names nobody). */
-export function clientNames(client: ClientIdentity | undefined): readonly string[] {
-  if (!client?.verified) return NOBODY;
-  const names = client.sans.map((san) => san.slice(san.indexOf(':') + 1));
-  const cn = /(?:^|, )CN=([^,]+)/.exec(client.subject)?.[1];
-  return cn ? [cn, ...names] : names;
-}

@@ -1,6 +1,6 @@
 // @peculiar/x509, with the Reflect metadata polyfill it needs loaded first, on first use only
-// (certificate generation, client certificate SANs): together ~4 MB of heap that every full GC
-// would otherwise walk, and those are frequent while large responses stream (F6).
+// (certificate generation, client certificate names): together ~4 MB of heap that every full GC
+// would otherwise walk, and those are frequent while large responses stream.
 import { createRequire } from 'node:module';
 
 type X509 = typeof import('@peculiar/x509');

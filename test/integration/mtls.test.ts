@@ -109,6 +109,8 @@ describe('client certificates (client_auth_type), with curl as the client', { sk
       assert.deepEqual(seen.at(-1), {
         subject: 'CN=grafana',
         sans: ['DNS:grafana.example', 'email:ops@example.com'],
+        commonName: 'grafana',
+        names: ['grafana', 'grafana.example', 'ops@example.com'],
         fingerprint: (seen.at(-1) as { fingerprint: string }).fingerprint,
         verified: true,
       });
