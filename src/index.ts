@@ -18,4 +18,7 @@ export type { GenerateCertificateOptions, ServerCredentials } from './tls/certif
 export type { ProxyEvents } from '../middleware/proxy/index.ts';
 export type { GatewayMetrics, ReloadSource, UpstreamErrorKind } from '../middleware/metrics/index.ts';
 export { definePlugin } from './plugins.ts';
+// Also brings the `req.promgate` augmentation of Express's Request to consumers' type checks.
+export type { PromgateRequestState } from './request-state.ts';
+export type { ClientIdentity } from './tls/client-certificates.ts';
 export type { PluginContext, PluginDefinition } from './plugins.ts';
