@@ -12,7 +12,9 @@
 # file; the bundled ones are `promgate/plugins/tenant-header` and `promgate/plugins/audit-log`.
 # The root filesystem can be read-only: promgate writes nothing but its logs (stderr).
 
-ARG NODE_IMAGE=node:24-slim
+# Pinned to the Node version the tests run on (the `node` devDependency in package-lock.json), so a
+# base-image update is a reviewed change, not a surprise at the next build.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 # ---- build: compile TypeScript to dist/ -------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -44,6 +46,7 @@ WORKDIR /
 USER node
 EXPOSE 8443
 # `promgate healthcheck` asks the running gateway for /-/promgate/healthy (no curl in the image).
+# Through the entrypoint, so it reads the same configuration (files found in /certs) as the gateway.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["node", "/app/dist/src/cli.js", "healthcheck"]
+  CMD ["promgate-entrypoint", "healthcheck"]
 ENTRYPOINT ["promgate-entrypoint"]

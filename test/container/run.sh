@@ -4,7 +4,8 @@
 #   test/container/run.sh            # as root; prints PASS/FAIL lines, exits non-zero on failure
 #
 # 1. builds the local node:24-slim stand-in (NODE_BASE_IMAGE_SCRIPT, default
-#    /work/shared/tools/node-base-image.sh; idempotent) and the promgate image from the repo root;
+#    /work/shared/tools/node-base-image.sh; idempotent), tags it as the Dockerfile's pinned base,
+#    and builds the promgate image from the repo root;
 # 2. starts a real Prometheus (`prometheus` on PATH) on a free loopback port, scraping itself;
 # 3. generates a certificate with the image's own `promgate gen-cert` and a bcrypt .htpasswd with
 #    the real Apache `htpasswd` into a temp dir;
@@ -13,7 +14,7 @@
 # 5. checks: the Prometheus API answers through the gateway (curl --cacert, certificate verified)
 #    only with the .htpasswd user's password (the file alone turns auth on), the image's
 #    HEALTHCHECK (`promgate healthcheck`) passes, a plugin mounted at /plugins runs, the gateway
-#    process is not root, and
+#    process is not root and Node runs without V8 flags unless PROMGATE_NODE_ARGS asks, and
 #    `podman stop` (SIGTERM) ends it promptly with exit 0.
 # Everything it starts (container, Prometheus, temp dir) is removed on exit.
 #
@@ -89,6 +90,13 @@ done
 step "base image (node:24-slim stand-in)"
 bash "$base_script" >"$work/base.log" 2>&1 || { tail -20 "$work/base.log"; abort "building the base image failed ($base_script)"; }
 echo "node:24-slim: $(tail -1 "$work/base.log")"
+# The Dockerfile pins an exact Node image, which Docker Hub serves and this machine cannot reach:
+# the stand-in takes that tag too when its Node has the same major version.
+pinned=$(sed -n 's/^ARG NODE_IMAGE=//p' "$root/Dockerfile")
+stand_in_node=$(pm run --rm docker.io/library/node:24-slim node --version 2>/dev/null || true)
+[ "${stand_in_node%%.*}" = "v$(sed 's/^node:\([0-9]*\).*/\1/' <<<"$pinned")" ] || abort "the stand-in's Node $stand_in_node is not the major version of the pinned $pinned"
+podman tag docker.io/library/node:24-slim "docker.io/library/$pinned"
+echo "tagged the stand-in (Node $stand_in_node) as $pinned, the Dockerfile's pinned base"
 
 step "podman build -t $image $root"
 # --format docker: the OCI image format has no HEALTHCHECK, podman would drop it.
@@ -206,6 +214,21 @@ if [[ "$exec_uid" =~ ^[0-9]+$ && "$exec_uid" != 0 && "$pid1_uid" =~ ^[0-9]+$ && 
   pass "runs as non-root: image user \"$config_user\", podman exec id -u = $exec_uid, PID 1 ($pid1_cmd) uid = $pid1_uid"
 else
   fail "runs as root or unknown: image user \"$config_user\", exec id -u = $exec_uid, PID 1 uid = $pid1_uid"
+fi
+
+if [[ "$pid1_cmd" == "node /app/dist/src/cli.js "* || "$pid1_cmd" == "node /app/dist/src/cli.js" ]]; then
+  pass "Node runs without V8 flags by default: PID 1 is \"$pid1_cmd\""
+else
+  fail "PID 1 is \"$pid1_cmd\", expected node /app/dist/src/cli.js without flags"
+fi
+opt_in=$(pm run --rm --network host --no-healthcheck --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 \
+  -e PROMGATE_NODE_ARGS=--max-old-space-size=64 "$image" --version 2>&1) || opt_in="failed: $opt_in"
+bad_flag=$(pm run --rm --network host --no-healthcheck --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 \
+  -e PROMGATE_NODE_ARGS=--no-such-node-flag "$image" --version 2>&1) && bad_flag="started anyway: $bad_flag"
+if [[ "$opt_in" == promgate* && "$bad_flag" == *no-such-node-flag* ]]; then
+  pass "PROMGATE_NODE_ARGS reaches Node: --max-old-space-size=64 starts ($opt_in), an unknown flag is Node's error"
+else
+  fail "PROMGATE_NODE_ARGS: with --max-old-space-size=64: $opt_in; with an unknown flag: $bad_flag"
 fi
 
 t0=$(date +%s%N)
