@@ -16,6 +16,7 @@ import { createHealthStage, watchUpstreamReadiness } from '../middleware/health/
 import { createGatewayMetrics, METRICS_PATH, sendMetrics, type GatewayMetrics } from '../middleware/metrics/index.ts';
 import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts';
 import { createRateLimitStage } from '../middleware/rate-limit/index.ts';
+import { createRequestPathStage } from '../middleware/request-path/index.ts';
 import { createRequestLimits } from '../middleware/rate-limit/limits.ts';
 import { connectRedis } from '../middleware/rate-limit/redis-store.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
@@ -177,6 +178,8 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     ...observeStages,
     { name: 'origin-form', handle: createOriginForm() },
     { name: 'security-headers', handle: securityHeaders.handle },
+    // Before anything reads the path: what is judged is what the upstream gets.
+    { name: 'request-path', handle: createRequestPathStage(logger) },
     // Before rate limits and auth: probes carry no credentials and must not be throttled.
     { name: 'health', handle: health },
     // Preflights carry no credentials: answered before auth.

@@ -34,7 +34,8 @@ describe('read-only protection in front of a real Prometheus', { skip: requireCo
   for (const path of ['/api/v1/admin/tsdb/clean_tombstones', '/api/v1/admin%2Ftsdb%2Fclean_tombstones', '/api/v1/%61dmin/tsdb/clean_tombstones', '/api/v1/query/../admin/tsdb/clean_tombstones']) {
     test(`refuses POST ${path} to a viewer`, async () => {
       const response = await setup.gateway.request(`/prometheus${path}`, { method: 'POST', headers: viewer });
-      assert.equal(response.status, 403, response.text);
+      // Dot segments are refused (400) before auth (test/security/path-traversal-dot-segments.test.ts).
+      assert.equal(response.status, path.includes('/../') ? 400 : 403, response.text);
     });
   }
 

@@ -53,7 +53,8 @@ describe('access control (read-only by default)', () => {
     it(`refuses ${method} ${path} to a viewer with 403, before the upstream`, async () => {
       const before = setup.upstream.requests.length;
       const response = await setup.gateway.request(path, { method, headers: bob });
-      assert.equal(response.status, 403, response.text);
+      // Dot and empty segments are refused (400) before auth (test/security/path-traversal-dot-segments.test.ts).
+      assert.equal(response.status, /\/\.|%2e|\/\//i.test(path) ? 400 : 403, response.text);
       assert.equal(setup.upstream.requests.length, before, 'nothing reached the upstream');
     });
   }

@@ -107,7 +107,8 @@ describe('basic auth from an htpasswd file made by Apache htpasswd', { skip: req
     assert.equal((await gateway.request('/prometheus/-/healthy')).status, 200);
     assert.equal((await gateway.request('/prometheus/static/app.js')).status, 200);
     for (const path of ['/prometheus/-/healthy/../../api/v1/query', '/prometheus/-/healthyx', '/prometheus/static/..%2fapi/v1/query', '/prometheus/static/%2e%2e/api', '/prometheus/-/healthy#/../../api/v1/query', '/prometheus/static/x#/../../api']) {
-      assert.equal((await gateway.request(path)).status, 401, path);
+      // Dot segments are refused (400) before auth (test/security/path-traversal-dot-segments.test.ts).
+      assert.equal((await gateway.request(path)).status, /\/\.|%2e/i.test(path) ? 400 : 401, path);
     }
   });
 
