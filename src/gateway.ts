@@ -180,6 +180,8 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     { name: 'security-headers', handle: securityHeaders.handle },
     // Before anything reads the path: what is judged is what the upstream gets.
     { name: 'request-path', handle: createRequestPathStage(logger) },
+    // Before anything reads headers: what the client named in Connection is gone for every stage.
+    { name: 'client-headers', handle: proxy.stripClientHeaders },
     // Before rate limits and auth: probes carry no credentials and must not be throttled.
     { name: 'health', handle: health },
     // Preflights carry no credentials: answered before auth.

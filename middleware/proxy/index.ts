@@ -13,7 +13,7 @@ import type { UpstreamErrorKind } from '../metrics/index.ts';
 import type { SecurityHeaders } from '../security-headers/index.ts';
 import { answerUpstreamError, UpstreamTimeoutError } from './errors.ts';
 import { hasParsedBody, parsedBody } from './parsed-body.ts';
-import { createRequestHeaderRewriter } from './request-headers.ts';
+import { createRequestHeaderHygiene } from './request-headers.ts';
 import { createResponseWriter, type ResponseBody, type UpstreamResponseHead } from './response.ts';
 import { SilenceWatch, type Watched } from './silence-watch.ts';
 
@@ -47,6 +47,8 @@ export interface ProxyStageOptions {
 
 export interface ProxyStage {
   handle(req: Request, res: Response, next: NextFunction): void;
+  /** An early stage: removes the client's headers that must not reach the upstream (./request-headers.ts). */
+  stripClientHeaders(req: Request, res: Response, next: NextFunction): void;
   /** Closes the upstream connections. */
   close(): void;
 }
@@ -69,7 +71,7 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
   const watch = new SilenceWatch(timeoutMs);
   // Prefix of every upstream path: `http://host/sub/` + `/api/v1/query` -> `/sub/api/v1/query`.
   const upstreamPath = upstream.pathname.replace(/\/$/, '');
-  const rewriteRequestHeaders = createRequestHeaderRewriter(options);
+  const { stripClientHeaders, rewriteRequestHeaders } = createRequestHeaderHygiene(options);
   const writeResponse = createResponseWriter(options);
   // User observers run inside undici's callbacks, where a throw would break the request.
   const observe = (event: string, call: () => void) => {
@@ -96,6 +98,7 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
   };
 
   return {
+    stripClientHeaders,
     handle(req, res) {
       rewriteRequestHeaders(req, req.baseUrl);
       const headers = req.headers;

@@ -75,6 +75,22 @@ describe('trusted proxies and forwarded Authorization', () => {
   });
 });
 
+describe('headers a trusted proxy names in Connection', () => {
+  it('are meant for that hop only: its X-Forwarded-For is not extended but replaced', async () => {
+    const upstream = await startUpstream();
+    const gateway = await startTestGateway({ upstream: upstream.url, trustProxy: ['127.0.0.0/8'] });
+    try {
+      await gateway.request('/prometheus/api/v1/query', { headers: { connection: 'keep-alive, X-Forwarded-For', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-host': 'outer.example.com' } });
+      const { headers } = upstream.requests.at(-1)!;
+      assert.equal(headers['x-forwarded-for'], '127.0.0.1');
+      assert.equal(headers['x-forwarded-host'], 'outer.example.com');
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+});
+
 describe('upstream responses', () => {
   const env = useGatewayWithUpstream();
 

@@ -39,7 +39,7 @@ describe('stage chain', () => {
   it('slots user middleware into the named hooks, in the visible order', () => {
     const noop = (_req: Request, _res: Response, next: NextFunction) => next();
     const gateway = createGateway({ middleware: { beforeProxy: noop, beforeAuth: [noop, noop] } });
-    assert.deepEqual(gateway.stages, ['metrics', 'origin-form', 'security-headers', 'request-path', 'health', 'base-path-redirect', 'beforeAuth[0]', 'beforeAuth[1]', 'access-control', 'beforeProxy[0]', 'proxy']);
+    assert.deepEqual(gateway.stages, ['metrics', 'origin-form', 'security-headers', 'request-path', 'client-headers', 'health', 'base-path-redirect', 'beforeAuth[0]', 'beforeAuth[1]', 'access-control', 'beforeProxy[0]', 'proxy']);
     assert.deepEqual([...HOOKS], ['beforeAuth', 'afterAuth', 'beforeProxy']);
     gateway.close();
   });
