@@ -6,10 +6,9 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { parseArgs, type ParseArgsOptionDescriptor } from 'node:util';
-import { closest } from 'fastest-levenshtein';
 import { loadConfig, type FlagValues } from './config/load.ts';
 import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, OPTIONS, type OptionSpec } from './config/options.ts';
-import { ConfigError, errorMessage } from './errors.ts';
+import { ConfigError, didYouMean, errorMessage } from './errors.ts';
 import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from './hash-password.ts';
 import { loadWebConfig } from './config/web-config.ts';
 import { isClusterWorker, runPrimary, workerRegistry } from './cluster.ts';
@@ -225,8 +224,7 @@ function parse<T extends Record<string, ParseArgsOptionDescriptor>>(args: string
 }
 
 function hint(word: string, candidates: string[], prefix = ''): string {
-  const best = closest(word, candidates);
-  return best ? ` (did you mean "${prefix}${best}"?)` : '';
+  return didYouMean(prefix + word, candidates.map((candidate) => prefix + candidate));
 }
 
 function packageVersion(): string {
@@ -297,7 +295,9 @@ if (process.argv[1] && import.meta.filename === (await import('node:fs')).realpa
       if (code >= 0) process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`promgate: ${error instanceof ConfigError ? error.message : `error: ${errorMessage(error)}`}\n`);
+      // One line per problem, each with the prefix, so every line reads (and greps) alike.
+      const lines = error instanceof ConfigError ? error.message.split('\n') : [`error: ${errorMessage(error)}`];
+      process.stderr.write(lines.map((line) => `promgate: ${line}\n`).join(''));
       process.exit(1);
     },
   );

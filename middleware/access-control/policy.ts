@@ -1,6 +1,6 @@
 // Roles compiled once into matchers. A role allows a request when one of its allow rules matches
 // and none of its deny rules does; a request with several roles needs one that allows it.
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError, didYouMean } from '../../src/errors.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { builtInRoles, type Preset } from './presets.ts';
 
@@ -55,7 +55,7 @@ export function compilePolicy(config: Config['accessControl'], preset: Preset = 
   }
   const known = [...roles.keys()].join(', ');
   const checkRole = (role: string, key: string) => {
-    if (!roles.has(role)) throw new ConfigError(`unknown role "${role}" (roles: ${known})`, { key });
+    if (!roles.has(role)) throw new ConfigError(`unknown role "${role}"${didYouMean(role, [...roles.keys()]) || ` (roles: ${known})`}`, { key });
   };
   checkRole(config.defaultRole, 'accessControl.defaultRole');
   for (const [user, role] of Object.entries(config.users)) checkRole(role, `accessControl.users.${user}`);

@@ -1,9 +1,8 @@
 // Builds the validated Config from defaults < YAML file < env vars < flags, remembering where each
 // value came from so that any error names the file and line, env var or flag that set it.
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { closest } from 'fastest-levenshtein';
 import type { z } from 'zod';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, didYouMean } from '../errors.ts';
 import { CONFIG_FILE_ENV, ENV_PREFIX, knownKeysAt, OPTIONS, type OptionSpec } from './options.ts';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
 import { readYamlFile, type YamlFile } from './yaml-file.ts';
@@ -26,6 +25,11 @@ export interface LoadedConfig {
   configFile: string | undefined;
   /** Things worth a log line that are not errors (e.g. unknown PROMGATE_* variables). */
   warnings: string[];
+  /**
+   * Places an error found later (building the gateway) where its key was set: a ConfigError
+   * that names only a key gets the file and line, env var or flag; anything else is returned as is.
+   */
+  locate(error: unknown): unknown;
 }
 
 interface Origin {
@@ -57,7 +61,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     if (!name.startsWith(ENV_PREFIX) || name === CONFIG_FILE_ENV) continue;
     const option = OPTIONS.find((candidate) => candidate.env === name);
     // Kubernetes injects PROMGATE_SERVICE_HOST & co. for a Service named promgate: warn, don't fail.
-    if (!option) warnings.push(`ignoring unknown environment variable ${name}${hint(name, OPTIONS.map((o) => o.env))}`);
+    if (!option) warnings.push(`ignoring unknown environment variable ${name}${didYouMean(name, OPTIONS.map((o) => o.env))}`);
   }
   for (const option of OPTIONS) {
     const raw = env[option.env];
@@ -92,7 +96,17 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
 
   const config = validate(input, origins);
-  return { config, configFile: configFile ? resolve(cwd, configFile) : undefined, warnings };
+  return { config, configFile: configFile ? resolve(cwd, configFile) : undefined, warnings, locate: (error) => locateError(error, origins) };
+}
+
+function locateError(error: unknown, origins: Map<string, Origin>): unknown {
+  if (!(error instanceof ConfigError)) return error;
+  const problems = error.problems.map((problem) => {
+    if (problem.origin || !problem.key) return problem;
+    const origin = findOrigin(origins, problem.key.split('.'));
+    return origin ? new ConfigError(problem.problem, { key: problem.key, origin: origin.name, line: origin.line }) : problem;
+  });
+  return problems.every((problem, index) => problem === error.problems[index]) ? error : ConfigError.all(problems);
 }
 
 /** Validates library options the same way as a config file, with errors naming the key. */
@@ -101,28 +115,72 @@ export function validateConfig(input: ConfigInput, originName = 'options'): Conf
 }
 
 function validate(input: PlainObject, origins: Map<string, Origin>): Config {
-  const result = configSchema.safeParse(input);
+  const result = configSchema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
-  const [issue] = result.error.issues;
-  if (!issue) throw new ConfigError('invalid configuration');
-  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem(s))` : '';
-  throw issueToError(issue, origins, more);
+  const problems = result.error.issues.flatMap((issue) => issueToErrors(issue, input, origins));
+  // In file order, so the lines read top to bottom.
+  const lineOf = (error: ConfigError) => error.line ?? Number.MAX_SAFE_INTEGER;
+  problems.sort((a, b) => lineOf(a) - lineOf(b));
+  throw problems.length > 0 ? ConfigError.all(problems) : new ConfigError('invalid configuration');
 }
 
-function issueToError(issue: z.core.$ZodIssue, origins: Map<string, Origin>, more: string): ConfigError {
+function issueToErrors(issue: z.core.$ZodIssue, input: PlainObject, origins: Map<string, Origin>): ConfigError[] {
   const path = issue.path.map(String);
-  if (issue.code === 'unrecognized_keys') {
-    const [unknown = ''] = issue.keys;
-    const fullPath = [...path, unknown];
+  const at = (fullPath: string[], message: string) => {
     const origin = findOrigin(origins, fullPath);
-    return new ConfigError(`unknown key${hint(unknown, knownKeysAt(path))}${more}`, {
-      key: fullPath.join('.'),
-      origin: origin?.name,
-      line: origin?.line,
-    });
+    return new ConfigError(message, { key: fullPath.join('.') || undefined, origin: origin?.name, line: origin?.line });
+  };
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((unknown) => at([...path, unknown], `unknown key${didYouMean(unknown, knownKeysAt(path))}`));
   }
-  const origin = findOrigin(origins, path);
-  return new ConfigError(`${issue.message}${more}`, { key: path.join('.') || undefined, origin: origin?.name, line: origin?.line });
+  return [at(path, describeIssue(issue, input))];
+}
+
+const EXPECTED_KIND: Record<string, string> = { string: 'text', number: 'a number', boolean: 'true or false', array: 'a list', object: 'a mapping of settings', record: 'a mapping' };
+
+/** zod's message, or one that says what belongs there and what was found instead. */
+function describeIssue(issue: z.core.$ZodIssue, input: PlainObject): string {
+  const got = 'input' in issue ? issue.input : undefined;
+  if (issue.code === 'invalid_type') {
+    if (got === null) return 'has no value: give it one, or remove the key';
+    if (got === undefined) return `is required (${EXPECTED_KIND[issue.expected] ?? issue.expected})`;
+    switch (issue.expected) {
+      case 'string':
+        return `${formatAsString(issue.path, got, input)} (got the ${typeof got} ${String(got)})`;
+      case 'number':
+        return `must be a number (got ${describeValue(got)})`;
+      case 'boolean':
+        return `must be true or false (got ${describeValue(got)})`;
+      case 'array':
+        return `must be a list (got ${describeValue(got)})`;
+      case 'object':
+      case 'record':
+        return `must be a mapping of settings (got ${describeValue(got)})`;
+    }
+  }
+  if (issue.code === 'invalid_value' && typeof got === 'string' && issue.values.every((value) => typeof value === 'string')) {
+    const allowed = issue.values as string[];
+    return `must be one of ${allowed.join(', ')}, not "${got}"${didYouMean(got, allowed)}`;
+  }
+  return issue.message;
+}
+
+/**
+ * What a string setting wants, for a number or boolean given in its place (YAML reads 8443 and
+ * true as such): the setting's own rule when the value as text breaks it too, else to quote it.
+ */
+function formatAsString(path: readonly PropertyKey[], value: unknown, input: PlainObject): string {
+  const asText = structuredClone(input);
+  setPath(asText, path.map(String), String(value));
+  const result = configSchema.safeParse(asText);
+  const rule = result.success ? undefined : result.error.issues.find((issue) => issue.path.join('.') === path.join('.'));
+  return rule ? rule.message : `must be text: quote it, e.g. "${String(value)}"`;
+}
+
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object' && value !== null) return 'a mapping';
+  return typeof value === 'string' ? `the text "${value}"` : `the ${typeof value} ${String(value)}`;
 }
 
 function findOrigin(origins: Map<string, Origin>, path: string[]): Origin | undefined {
@@ -131,12 +189,6 @@ function findOrigin(origins: Map<string, Origin>, path: string[]): Origin | unde
     if (origin) return origin;
   }
   return undefined;
-}
-
-function hint(word: string, candidates: string[]): string {
-  if (candidates.length === 0) return '';
-  const best = closest(word, candidates);
-  return best && best !== word ? ` (did you mean "${best}"?)` : '';
 }
 
 function readYamlLayer(file: string, input: PlainObject, origins: Map<string, Origin>): void {
@@ -151,11 +203,13 @@ function readYamlLayer(file: string, input: PlainObject, origins: Map<string, Or
   Object.assign(input, yaml.value);
 }
 
-function recordOrigins(yaml: YamlFile, value: PlainObject, path: string[], baseDir: string, origins: Map<string, Origin>): void {
-  for (const [key, child] of Object.entries(value)) {
+/** Every key and list item of the file, by dotted path, so any error below can name its line. */
+function recordOrigins(yaml: YamlFile, value: PlainObject | unknown[], path: (string | number)[], baseDir: string, origins: Map<string, Origin>): void {
+  const entries: Array<[string | number, unknown]> = Array.isArray(value) ? value.map((child, index) => [index, child]) : Object.entries(value);
+  for (const [key, child] of entries) {
     const childPath = [...path, key];
     origins.set(childPath.join('.'), { name: yaml.file, line: yaml.lineOf(childPath), baseDir });
-    if (child && typeof child === 'object' && !Array.isArray(child)) recordOrigins(yaml, child as PlainObject, childPath, baseDir, origins);
+    if (child && typeof child === 'object') recordOrigins(yaml, child as PlainObject | unknown[], childPath, baseDir, origins);
   }
 }
 

@@ -56,24 +56,24 @@ function collect(node: JsonSchemaNode, path: string[], out: OptionSpec[]): void 
   });
 }
 
+const JSON_SCHEMA = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
+
 function buildOptionTable(): readonly OptionSpec[] {
-  const jsonSchema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
   const out: OptionSpec[] = [];
-  collect(jsonSchema, [], out);
+  collect(JSON_SCHEMA, [], out);
   return out;
 }
 
 export const OPTIONS: readonly OptionSpec[] = buildOptionTable();
 
-/** The keys one level below `path` in the schema, for "did you mean" hints. */
+/** The keys one level below `path` in the schema (also inside lists and maps), for "did you mean" hints. */
 export function knownKeysAt(path: readonly (string | number)[]): string[] {
-  const prefix = path.join('.');
-  const keys = new Set<string>();
-  for (const option of OPTIONS) {
-    if (prefix === '' || option.key.startsWith(`${prefix}.`)) {
-      const rest = prefix === '' ? option.path : option.path.slice(path.length);
-      if (rest[0] !== undefined) keys.add(rest[0]);
-    }
+  let node: JsonSchemaNode | undefined = JSON_SCHEMA;
+  for (const segment of path) {
+    if (node?.type === 'array') node = node.items;
+    else if (node?.properties?.[segment]) node = node.properties[segment];
+    else if (typeof node?.additionalProperties === 'object') node = node.additionalProperties;
+    else return [];
   }
-  return [...keys];
+  return Object.keys(node?.properties ?? {});
 }

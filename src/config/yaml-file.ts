@@ -42,8 +42,8 @@ export function readYamlFile(file: string, what = 'config file', { yaml11 = fals
       if (isMap(parent)) {
         const pair = parent.items.find((item) => isScalar(item.key) && (String(item.key.value) === String(last) || item.key.source === String(last)));
         offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
-      } else if (isSeq(parent) && typeof last === 'number') {
-        offset = (parent.items[last] as { range?: [number, number, number] } | undefined)?.range?.[0];
+      } else if (isSeq(parent) && /^\d+$/.test(String(last))) {
+        offset = (parent.items[Number(last)] as { range?: [number, number, number] } | undefined)?.range?.[0];
       }
       return offset === undefined ? undefined : lineCounter.linePos(offset).line;
     },

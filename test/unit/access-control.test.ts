@@ -173,7 +173,8 @@ describe('roles', () => {
   });
 
   it('refuses an unknown role at startup, naming the key', () => {
-    assert.throws(() => policyOf({ users: { alice: 'amdin' } }), { message: /accessControl\.users\.alice: unknown role "amdin" \(roles: viewer, admin\)/ });
+    assert.throws(() => policyOf({ users: { alice: 'amdin' } }), { message: /accessControl\.users\.alice: unknown role "amdin" \(did you mean "admin"\?\)$/ });
+    assert.throws(() => policyOf({ users: { alice: 'operator' } }), { message: /accessControl\.users\.alice: unknown role "operator" \(roles: viewer, admin\)$/ });
     assert.throws(() => policyOf({ defaultRole: 'guest' }), { message: /accessControl\.defaultRole: unknown role "guest"/ });
     assert.throws(() => policyOf({ clients: { ops: 'root' } }), { message: /accessControl\.clients\.ops: unknown role "root"/ });
   });

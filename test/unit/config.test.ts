@@ -143,6 +143,59 @@ describe('config loading', () => {
   });
 });
 
+describe('config errors say what belongs there, at the line that set it', () => {
+  // [what, YAML, line, key, message]
+  const CASES: Array<[string, string, number, string, string]> = [
+    ['a number where an address belongs', 'web:\n  listenAddress: 8443\n', 2, 'web.listenAddress', 'must be host:port, e.g. 0.0.0.0:8443 or [::]:8443 (got the number 8443)'],
+    ['a number where a URL belongs', 'upstream:\n  url: 9090\n', 2, 'upstream.url', 'must be an http:// or https:// URL without credentials, query or fragment, e.g. http://localhost:9090 (got the number 9090)'],
+    ['a boolean where a duration belongs', 'upstream:\n  timeout: true\n', 2, 'upstream.timeout', 'must be a duration such as 30s, 3m or 1h30m (got the boolean true)'],
+    ['a number where any text is fine', 'auth:\n  realm: 2024\n', 2, 'auth.realm', 'must be text: quote it, e.g. "2024" (got the number 2024)'],
+    ['a number as a map value', 'headers:\n  X-Build: 7\n', 2, 'headers.X-Build', 'must be text: quote it, e.g. "7" (got the number 7)'],
+    ['text where a number belongs', 'web:\n  maxConnections: "512"\n', 2, 'web.maxConnections', 'must be a number (got the text "512")'],
+    ['text where a boolean belongs', 'landingPage: "yes"\n', 1, 'landingPage', 'must be true or false (got the text "yes")'],
+    ['text where a list belongs', 'trustProxy: 10.0.0.0/8\n', 1, 'trustProxy', 'must be a list (got the text "10.0.0.0/8")'],
+    ['a list where a mapping belongs', 'upstream:\n  - http://a\n', 1, 'upstream', 'must be a mapping of settings (got a list)'],
+    ['a key without a value', 'web:\n', 1, 'web', 'has no value: give it one, or remove the key'],
+    ['a misspelled choice', 'log:\n  level: inof\n', 2, 'log.level', 'must be one of debug, info, warn, error, not "inof" (did you mean "info"?)'],
+    ['a choice far from any', 'preset: grafana\n', 1, 'preset', 'must be one of prometheus, alertmanager, pushgateway, generic, not "grafana"'],
+    ['a bad list item, at its own line', 'cors:\n  allowedOrigins:\n    - https://ok.example\n    - not an origin\n', 4, 'cors.allowedOrigins.1', 'must be an origin such as https://grafana.example.com, or *'],
+    ['a bad key inside a list item', 'plugins:\n  - module: ./p.ts\n    stage: beforeAuht\n', 3, 'plugins.0.stage', 'must be one of beforeAuth, afterAuth, beforeProxy, not "beforeAuht" (did you mean "beforeAuth"?)'],
+    ['an unknown key deep in a role rule', 'accessControl:\n  roles:\n    ops:\n      allow:\n        - paths: [/api/**]\n          method: [GET]\n', 6, 'accessControl.roles.ops.allow.0.method', 'unknown key (did you mean "methods"?)'],
+    ['an unknown key far from any', 'web:\n  zzzzzzzz: 1\n', 2, 'web.zzzzzzzz', 'unknown key'],
+  ];
+  for (const [what, yaml, line, key, message] of CASES) {
+    it(`explains ${what}`, () => {
+      const file = configFile(yaml);
+      assert.throws(() => loadConfig({ configFile: file, env: {} }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.message, `${file}:${line}: ${key}: ${message}`);
+        return true;
+      });
+    });
+  }
+
+  it('lists every problem, one line each, in file order', () => {
+    const file = configFile('upstream:\n  url: 5\nweb:\n  listenAddress: 8443\n  shutdownGrace: 1s\nlog:\n  level: loud\n');
+    assert.throws(() => loadConfig({ configFile: file, env: {} }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.message.split('\n').map((text) => text.replace(`${file}:`, '').split(':')[0]), ['2', '4', '5', '7']);
+      assert.equal(error.problems.length, 4);
+      assert.doesNotMatch(error.message, /more problem/);
+      return true;
+    });
+  });
+
+  it('places an error found while building (an unknown role) at the line that set the key', () => {
+    const file = configFile('accessControl:\n  users:\n    alice: admn\n');
+    const { locate } = loadConfig({ configFile: file, env: {} });
+    const located = locate(new ConfigError('unknown role "admn"', { key: 'accessControl.users.alice' }));
+    assert.ok(located instanceof ConfigError);
+    assert.equal(located.message, `${file}:3: accessControl.users.alice: unknown role "admn"`);
+    const elsewhere = new ConfigError('cannot read', { key: 'tls.certFile', origin: '/x.crt' });
+    assert.equal(locate(elsewhere), elsewhere, 'an error that names its file stays as it is');
+  });
+});
+
 describe('parseDuration', () => {
   it('reads Prometheus-style durations', () => {
     assert.equal(parseDuration('30s'), 30_000);
