@@ -43,16 +43,20 @@ export function createRequestHeaderHygiene(options: RequestHeaderOptions): Reque
   return {
     stripClientHeaders(req, _res, next) {
       const headers = req.headers;
-      const removed = new Set<string>();
-      // Node joins repeated Connection headers with ", "; names are case-insensitive, padded with spaces or tabs.
-      for (const token of headers.connection?.split(',') ?? []) {
-        const name = token.trim().toLowerCase();
-        if (Object.hasOwn(headers, name) && !NOT_CONNECTION_OPTIONS.has(name)) removed.add(name);
+      let removed: Set<string> | undefined;
+      const connection = headers.connection;
+      // The usual values name no header that the proxy would not drop anyway: no work per request.
+      if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
+        // Node joins repeated Connection headers with ", "; names are case-insensitive, padded with spaces or tabs.
+        for (const token of connection.split(',')) {
+          const name = token.trim().toLowerCase();
+          if (Object.hasOwn(headers, name) && !NOT_CONNECTION_OPTIONS.has(name)) (removed ??= new Set()).add(name);
+        }
       }
       if (trustProxy === undefined || !isTrusted(req)) {
-        for (const name of FORWARDING) if (Object.hasOwn(headers, name)) removed.add(name);
+        for (const name of FORWARDING) if (Object.hasOwn(headers, name)) (removed ??= new Set()).add(name);
       }
-      if (removed.size > 0) req.headers = copyWithout(headers, removed);
+      if (removed) req.headers = copyWithout(headers, removed);
       next();
     },
 
