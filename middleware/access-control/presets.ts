@@ -6,6 +6,13 @@ import type { AccessRule, RoleDefinition } from './policy.ts';
 
 export { PRESETS, type Preset };
 
+/**
+ * Go's net/http/pprof (and expvar where it is linked in), which Prometheus, Alertmanager and the
+ * Pushgateway serve under /debug/: heap and goroutine dumps, the command line, CPU profiles and
+ * traces that run as long as the client asks. Not reads: they leak memory and cost CPU.
+ */
+const GO_DEBUG: AccessRule = { name: 'debug', paths: ['/debug/**'] };
+
 interface PresetRules {
   protected: readonly AccessRule[];
   readPosts: readonly string[];
@@ -20,6 +27,7 @@ export const PRESET_RULES: Readonly<Record<Preset, PresetRules>> = {
       { name: 'lifecycle', paths: ['/-/quit', '/-/reload'] },
       { name: 'remote-write', paths: ['/api/v1/write'] },
       { name: 'otlp-write', paths: ['/api/v1/otlp/**'] },
+      GO_DEBUG,
     ],
     // Long queries do not fit in a URL: Prometheus takes these reads as POST too.
     readPosts: ['/api/v1/query', '/api/v1/query_range', '/api/v1/query_exemplars', '/api/v1/series', '/api/v1/labels', '/api/v1/format_query', '/api/v1/parse_query', '/api/v1/read'],
@@ -31,6 +39,7 @@ export const PRESET_RULES: Readonly<Record<Preset, PresetRules>> = {
       // Creating, updating or expiring silences, and pushing alerts.
       { name: 'silences-write', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], paths: ['/api/v2/silences', '/api/v2/silence/**', '/api/v1/silences', '/api/v1/silence/**'] },
       { name: 'alerts-write', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], paths: ['/api/v2/alerts', '/api/v1/alerts'] },
+      GO_DEBUG,
     ],
     readPosts: [],
     readyPath: '/-/ready',
@@ -41,11 +50,13 @@ export const PRESET_RULES: Readonly<Record<Preset, PresetRules>> = {
       { name: 'wipe', paths: ['/api/v1/admin/**'] },
       // Pushes (PUT, POST) and deletes of groups; reading /metrics stays allowed.
       { name: 'push', methods: ['PUT', 'POST', 'DELETE', 'PATCH'], paths: ['/metrics/**'] },
+      GO_DEBUG,
     ],
     readPosts: [],
     readyPath: '/-/ready',
   },
-  generic: { protected: [], readPosts: [], readyPath: '' },
+  // Any upstream: only the Go debug handlers' own paths, since /debug/ may be an app's read page.
+  generic: { protected: [{ name: 'debug', paths: ['/debug/pprof/**', '/debug/vars'] }], readPosts: [], readyPath: '' },
 };
 
 /** The built-in roles for a preset: viewer (read-only, as above) and admin (everything). */
