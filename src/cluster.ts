@@ -5,7 +5,8 @@
 // replaced; SIGTERM/SIGINT are passed on and the primary exits 0 once every worker has finished.
 import cluster, { type Worker } from 'node:cluster';
 import { createServer as createHttpServer } from 'node:http';
-import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client';
+import { AggregatorRegistry, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../middleware/metrics/index.ts';
 import { HEALTHY_PATH, READY_PATH } from '../middleware/health/index.ts';
 import type { Config } from './config/schema.ts';
 import { listen } from './server.ts';
@@ -18,7 +19,7 @@ export const isClusterWorker = (): boolean => cluster.isWorker;
 /** A worker's registry, reported to the primary's metrics listener. */
 export function workerRegistry(): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   AggregatorRegistry.setRegistries([registry]);
   new AggregatorRegistry(); // its constructor is what makes a worker answer the primary's requests
   return registry;

@@ -4,13 +4,13 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { RequestHandler } from 'express';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { createHealthStage } from '../middleware/health/index.ts';
 import { createClientErrorHandler } from './client-error.ts';
 import { createDispatcher, sendText, type Dispatcher } from './dispatch.ts';
 import { resolveRoutes } from './config/routes.ts';
 import { loadPlugins, pluginHooks } from './plugins.ts';
-import { registerCertificateExpiry, sendMetrics } from '../middleware/metrics/index.ts';
+import { collectProcessMetrics, registerCertificateExpiry, sendMetrics } from '../middleware/metrics/index.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { assembleGateway, HOOKS, toConfigInput, type Gateway, type GatewayOptions, type HookName } from './gateway.ts';
 import { validateConfig } from './config/load.ts';
@@ -70,7 +70,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   }
   if (webConfig && !webConfig.http2) logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
   const registry = givenRegistry ?? new Registry();
-  if (!givenRegistry) collectDefaultMetrics({ register: registry }); // process_* and nodejs_*, once per registry
+  if (!givenRegistry) collectProcessMetrics(registry);
   const routes = resolveRoutes(config);
   const plugins = await loadPlugins(config.plugins);
   const gateways: Gateway[] = [];

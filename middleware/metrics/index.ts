@@ -3,7 +3,7 @@
 // Names follow Prometheus's conventions (prometheus_http_requests_total, ..._last_reload_successful).
 // Gauges say how --workers adds them up in the primary (aggregator): counters sum, states take the minimum.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { createDecisionTally, createRequestTally, type RouteTally } from './tally.ts';
 
 /** Where the metrics are served under the gateway's base path (behind auth) when enabled. */
@@ -106,6 +106,18 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     rateLimitStoreError: () => storeErrors.inc(),
     decision: (allowed, rule) => decisions(allowed ? 'allowed' : rule.startsWith('rate-limit.') ? 'limited' : 'denied', rule),
   };
+}
+
+/**
+ * prom-client's gauges named like counters: `promtool check metrics` flags a gauge ending in _total,
+ * and each is the sum of its unsuffixed sibling by type (sum(nodejs_active_handles)).
+ */
+const COUNTER_NAMED_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+/** prom-client's process_* and nodejs_* metrics, once per registry, minus those misnamed gauges. */
+export function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of COUNTER_NAMED_GAUGES) registry.removeSingleMetric(name);
 }
 
 /** The serving certificate's expiry, read at each scrape so a reloaded certificate shows at once. */
