@@ -53,6 +53,6 @@ function load(file: string, options: HtpasswdFileOptions): Map<string, PasswordE
   }
   const parsed = parseHtpasswd(text, file, options);
   const users = options.combine ? options.combine(parsed.users) : parsed.users;
-  for (const warning of parsed.warnings) options.logger.warn({}, warning);
+  for (const warning of parsed.warnings) options.logger.warn({ file }, warning);
   return users;
 }

@@ -1,6 +1,7 @@
 // Parses .htpasswd files as Apache `htpasswd` writes them and nginx accepts them. Errors name the
 // file and line, never the hash or a password.
 import { ConfigError } from '../../src/errors.ts';
+import { weakUsersWarning } from './strength.ts';
 
 export type HashScheme = 'bcrypt' | 'apr1' | 'sha1' | 'ssha' | 'crypt' | 'plain';
 
@@ -12,7 +13,7 @@ export interface PasswordEntry {
 
 export interface ParsedHtpasswd {
   users: Map<string, PasswordEntry>;
-  /** Lines worth a startup warning (weak schemes), by line number. */
+  /** Worth a warning at each load: the users with weak hashes (never the hashes). */
   warnings: string[];
 }
 
@@ -50,10 +51,10 @@ export function parseHtpasswd(text: string, file: string, options: ParseOptions)
           : `user "${user}": not a recognized password hash; plain-text passwords need auth.allowPlaintext`,
       );
     }
-    if (entry.scheme === 'crypt') warnings.push(`${file}:${lineNumber}: user "${user}" uses DES crypt, which checks only 8 characters; rehash with htpasswd -B`);
-    if (entry.scheme === 'plain') warnings.push(`${file}:${lineNumber}: user "${user}" has a plain-text password`);
     users.set(user, entry);
   });
+  const weak = weakUsersWarning(users, file);
+  if (weak) warnings.push(weak.message);
   return { users, warnings };
 }
 

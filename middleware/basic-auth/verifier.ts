@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import bcrypt from 'bcrypt';
 import { LRUCache } from 'lru-cache';
 import type { PasswordEntry } from './htpasswd.ts';
+import { checkWork, dummyEntryLike, MIN_STRONG_BCRYPT_COST, mostExpensiveEntry } from './strength.ts';
 
 // Small CommonJS modules without (usable) types: Apache's $apr1$ MD5 and DES crypt(3).
 const require = createRequire(import.meta.url);
@@ -19,8 +20,8 @@ export const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
 /** A cache hit with less than this part of its TTL left starts the background check. */
 export const RENEW_WITHIN_TTL_FRACTION = 0.2;
 
-/** bcrypt cost 10 of a random password nobody knows; used when a file has no bcrypt user. */
-const FALLBACK_DUMMY: PasswordEntry = { scheme: 'bcrypt', hash: '$2y$10$ka8JfUWWbXtByJO3g0Qjn.Rdeqq7489uO9BxvDO690AiwTkO8XWzW' };
+/** What an unknown user costs when there are no users at all: bcrypt of the default cost. */
+const EMPTY_TABLE_WORK: PasswordEntry = { scheme: 'bcrypt', hash: `$2b$${MIN_STRONG_BCRYPT_COST}$` };
 
 export type VerifyResult = 'ok' | 'unknown_user' | 'wrong_password';
 
@@ -30,6 +31,8 @@ export interface Verifier {
   isKnownGood(user: string, password: string): boolean;
   /** True while a check of exactly this user and password runs (a later verify() joins it). */
   isBeingChecked(user: string, password: string): boolean;
+  /** Whether the user is in the table (no check runs; for callers that already know a password is right). */
+  knows(user: string): boolean;
   /** Swap in a new user table; cached results of the old one are dropped. */
   setUsers(users: ReadonlyMap<string, PasswordEntry>): void;
 }
@@ -53,10 +56,14 @@ export function createVerifier(users: ReadonlyMap<string, PasswordEntry>, option
   const cache = new LRUCache<string, true>({ max: options.cacheSize ?? DEFAULT_CACHE_SIZE, ttl, ttlResolution: 0, ...(options.now ? { perf: { now: options.now } } : {}) });
   const inFlight = new Map<string, Promise<boolean>>();
   /** One check per key at a time; a success is cached unless the users changed while it ran. */
+  // A user whose hash is cheaper than the most expensive one also pays for a dummy check, run
+  // alongside: a wrong password must not answer faster for them than for an unknown name.
+  const checkAtLeastDummyWork = (entry: PasswordEntry, password: string): Promise<boolean> =>
+    checkWork(entry) >= checkWork(dummy) ? check(entry, password) : Promise.all([check(entry, password), check(dummy, password).catch(() => false)]).then(([ok]) => ok);
   const checkOnce = (key: string, user: string, entry: PasswordEntry, password: string): Promise<boolean> => {
     let pending = inFlight.get(key);
     if (!pending) {
-      pending = check(entry, password)
+      pending = checkAtLeastDummyWork(entry, password)
         .then((ok) => {
           if (ok && current.get(user) === entry) cache.set(key, true);
           return ok;
@@ -71,8 +78,9 @@ export function createVerifier(users: ReadonlyMap<string, PasswordEntry>, option
     async verify(user, password) {
       const entry = current.get(user);
       if (!entry) {
-        // Spend what a real check costs, so response time does not tell which users exist.
-        await check(dummy, password);
+        // The work of the most expensive user, shared by identical requests as a known user's
+        // check is: neither one request's time nor a burst's tells which users exist.
+        await checkOnce(cacheKey(user, dummy, password), user, dummy, password);
         return 'unknown_user';
       }
       const key = cacheKey(user, entry, password);
@@ -88,9 +96,9 @@ export function createVerifier(users: ReadonlyMap<string, PasswordEntry>, option
       return entry !== undefined && cache.has(cacheKey(user, entry, password));
     },
     isBeingChecked(user, password) {
-      const entry = current.get(user);
-      return entry !== undefined && inFlight.has(cacheKey(user, entry, password));
+      return inFlight.has(cacheKey(user, current.get(user) ?? dummy, password));
     },
+    knows: (user) => current.has(user),
     setUsers(next) {
       current = next;
       dummy = pickDummy(next);
@@ -108,10 +116,9 @@ function cacheKey(user: string, entry: PasswordEntry, password: string): string 
   return hash('sha256', JSON.stringify([user, entry.scheme, entry.hash, password]), 'base64'); // one-shot: no Hash object per request
 }
 
-/** A real user's entry of the most expensive scheme present, checked against a wrong password. */
+/** An entry matching no password whose check costs what the table's most expensive entry's does. */
 function pickDummy(users: ReadonlyMap<string, PasswordEntry>): PasswordEntry {
-  for (const entry of users.values()) if (entry.scheme === 'bcrypt') return entry;
-  return users.values().next().value ?? FALLBACK_DUMMY;
+  return dummyEntryLike(mostExpensiveEntry(users.values()) ?? EMPTY_TABLE_WORK);
 }
 
 export async function checkPassword(entry: PasswordEntry, password: string): Promise<boolean> {
