@@ -1,7 +1,8 @@
 // The basic-auth stage: express-basic-auth asks our verifier (htpasswd users, cached bcrypt) and
 // answers 401 with a browser prompt; the user name is handed on as req.promgate.user.
-import { timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { resolve } from 'node:path';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import basicAuth from 'express-basic-auth';
 import { ConfigError } from '../../src/errors.ts';
@@ -9,7 +10,8 @@ import type { Logger } from '../../src/logger.ts';
 import '../../src/request-state.ts';
 import { watchHtpasswdFile } from './htpasswd-file.ts';
 import type { PasswordEntry } from './htpasswd.ts';
-import { createVerifier } from './verifier.ts';
+import { weakUsersWarning } from './strength.ts';
+import { createVerifier, type VerifyResult } from './verifier.ts';
 
 export interface BasicAuthOptions {
   /** Apache .htpasswd file, followed for changes. */
@@ -42,11 +44,26 @@ export interface BasicAuthStage {
    * repeated guess adds no guessing power and no check: it joins the running one).
    */
   sparedFromFailedLoginLimits(req: Request): boolean;
-  /** The user the request's credentials name when they are right; no answer is sent. */
-  identify(req: Request): Promise<string | undefined>;
+  /** These users, for a caller that checks credentials itself (the landing page). */
+  readonly users: UserTable;
+  /** Answers 401 with the login prompt, counted and logged as a refused login on the route. */
+  refuse(req: Request, res: Response, reason: FailureReason): void;
   /** Validates new fixed users (a reloaded web config's) and returns the function that applies them. */
   prepareStaticUsers(users: ReadonlyMap<string, PasswordEntry>): () => void;
   close(): void;
+}
+
+export type FailureReason = 'missing_credentials' | 'unknown_user' | 'wrong_password';
+
+export interface UserTable {
+  /** Equal for stages built from the same htpasswd file and fixed users: they hold the same users. */
+  readonly key: string;
+  /** Never rejects: a check that fails to run is logged and counts as a wrong password. */
+  verify(user: string, password: string): Promise<VerifyResult>;
+  /** A cache hit: these credentials passed recently. */
+  isKnownGood(user: string, password: string): boolean;
+  /** Whether the name is in the table; answers nothing a caller without the password may learn. */
+  knows(user: string): boolean;
 }
 
 /** express-basic-auth leaves the parsed credentials on the request. */
@@ -60,6 +77,18 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
   const source = userSource(options, (users) => verifier.setUsers(users));
   const verifier = createVerifier(source.users(), { cacheSize: options.cacheSize, cacheTtlMs: options.cacheTtlMs });
   const skipsAuth = compilePathPatterns(options.unauthenticatedPaths);
+  const verify = (user: string, password: string): Promise<VerifyResult> =>
+    verifier.verify(user, password).catch((error: unknown) => {
+      logger.error({ error: error instanceof Error ? error.message : String(error) }, 'password check failed');
+      return 'wrong_password';
+    });
+  const recordFailure = (req: Request, reason: FailureReason, user: string | undefined) => {
+    options.onFailure?.(reason);
+    // An unknown "user" is often a password typed into the wrong field: it is not logged.
+    logger.info({ method: req.method, path: req.path, reason, ...(reason === 'wrong_password' ? { user } : {}) }, 'authentication failed');
+  };
+  // express-basic-auth writes `Basic realm="<realm>"`; the schema forbids quotes in the realm.
+  const realm = `${options.realm}", charset="UTF-8`;
   // The last Authorization value that succeeded on each connection. A keep-alive client repeats
   // it on every request; recognising it skips base64, hashing and the cache (~10 us, ~10% req/s).
   // It lives with the socket, and the user's current entry is re-checked, so reloads apply at once.
@@ -67,24 +96,15 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
 
   const authenticate = basicAuth({
     challenge: true,
-    // express-basic-auth writes `Basic realm="<realm>"`; the schema forbids quotes in the realm.
-    realm: `${options.realm}", charset="UTF-8`,
+    realm,
     authorizeAsync: true,
     // Its callback must never get an error (it would throw in a promise and crash the process).
     authorizer: (user: string, password: string, callback: (error: null, approved: boolean) => void) => {
-      verifier.verify(user, password).then(
-        (result) => callback(null, result === 'ok'),
-        (error: unknown) => {
-          logger.error({ error: error instanceof Error ? error.message : String(error) }, 'password check failed');
-          callback(null, false);
-        },
-      );
+      void verify(user, password).then((result) => callback(null, result === 'ok'));
     },
     unauthorizedResponse: (req: WithCredentials) => {
       const reason = !req.auth ? 'missing_credentials' : source.users().has(req.auth.user) ? 'wrong_password' : 'unknown_user';
-      options.onFailure?.(reason);
-      // An unknown "user" is often a password typed into the wrong field: it is not logged.
-      logger.info({ method: req.method, path: req.path, reason, ...(reason === 'wrong_password' ? { user: req.auth?.user } : {}) }, 'authentication failed');
+      recordFailure(req, reason, req.auth?.user);
       req.auth = undefined; // holds the password (assigned, not deleted: delete slows every later access to req)
       if (req.path.startsWith('/api/')) return { status: 'error', errorType: 'unauthorized', error: 'authentication required' };
       req.res?.type('text/plain');
@@ -116,10 +136,17 @@ export function createBasicAuthStage(options: BasicAuthOptions): BasicAuthStage 
         next();
       });
     },
-    async identify(req) {
-      const credentials = parseBasicCredentials(req.headers.authorization ?? '');
-      if (!credentials) return undefined;
-      return (await verifier.verify(credentials.user, credentials.password)) === 'ok' ? credentials.user : undefined;
+    users: {
+      key: usersKey(options),
+      verify,
+      isKnownGood: (user, password) => verifier.isKnownGood(user, password),
+      knows: (user) => verifier.knows(user),
+    },
+    refuse(req, res, reason) {
+      recordFailure(req, reason, parseBasicCredentials(req.headers.authorization ?? '')?.user);
+      const body = '401 Unauthorized\n';
+      res.writeHead(401, { 'www-authenticate': `Basic realm="${realm}"`, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
     },
     sparedFromFailedLoginLimits(req) {
       const authorization = req.headers.authorization;
@@ -143,6 +170,12 @@ export function parseBasicCredentials(authorization: string): { user: string; pa
   return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
+/** Which users a stage holds: its file (by absolute path) and its fixed users, hashed. */
+function usersKey(options: BasicAuthOptions): string {
+  const fixed = [...(options.staticUsers ?? [])].map(([user, entry]) => [user, entry.scheme, entry.hash]).sort();
+  return hash('sha256', JSON.stringify([options.htpasswdFile === undefined ? null : resolve(options.htpasswdFile), options.allowPlaintext, fixed]), 'base64');
+}
+
 interface UserSource {
   /** The users in force: the htpasswd file's and the fixed ones. */
   users(): ReadonlyMap<string, PasswordEntry>;
@@ -154,6 +187,11 @@ interface UserSource {
 /** The htpasswd file's users (reloaded) together with the fixed ones; a name in both is an error. */
 function userSource(options: BasicAuthOptions, onChange: (users: ReadonlyMap<string, PasswordEntry>) => void): UserSource {
   let fixed: ReadonlyMap<string, PasswordEntry> = options.staticUsers ?? new Map();
+  const warnWeak = (users: ReadonlyMap<string, PasswordEntry>) => {
+    const weak = weakUsersWarning(users, options.staticUsersSource ?? 'the web config file');
+    if (weak) options.logger.warn({ users: weak.users }, weak.message);
+  };
+  warnWeak(fixed);
   let fromFile: ReadonlyMap<string, PasswordEntry> = new Map();
   const file = options.htpasswdFile;
   const merge = (fixedUsers: ReadonlyMap<string, PasswordEntry>, fileUsers: ReadonlyMap<string, PasswordEntry>) => {
@@ -194,6 +232,7 @@ function userSource(options: BasicAuthOptions, onChange: (users: ReadonlyMap<str
       if (!file && next.size === 0) throw new ConfigError('all basic_auth_users were removed: turning authentication off needs a restart');
       const both = merge(next, fromFile);
       return () => {
+        warnWeak(next);
         fixed = next;
         merged = both;
         onChange(both);

@@ -1,32 +1,81 @@
-// The optional page at `/` (landingPage: true) listing the routes the user may open. Credentials
-// go through the first authenticated route's own failed-login limits and basic auth, so the page
-// is no way around the brute-force throttle; each route then says whether its policy lets this
-// user GET its start page.
-import type { NextFunction, Request, Response } from 'express';
+// The optional page at `/` (landingPage: true) listing the routes the user may open. It logs the
+// user in once per request, behind the first authenticated route's failed-login limits, so the
+// page is no way around the brute-force throttle and costs no more checks than there are distinct
+// users files: routes sharing a file share one check. A route is listed when its users accept the
+// credentials (or it has no auth) and its policy lets this user GET its start page.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../../src/config/schema.ts';
 import type { Gateway } from '../../src/gateway.ts';
+import '../../src/request-state.ts';
+import { parseBasicCredentials, type BasicAuthStage, type UserTable } from '../basic-auth/index.ts';
+import type { VerifyResult } from '../basic-auth/verifier.ts';
+
+/** What the landing page needs of a route. */
+export interface LandingRoute {
+  /** The route's basic auth and failed-login limits; undefined when the route has no auth. */
+  readonly login: { stage: BasicAuthStage; limitFailedLogins: RequestHandler | undefined } | undefined;
+  /** Whether this user (undefined: anonymous) may GET the route's start page. */
+  mayOpen(req: Request, user: string | undefined): boolean;
+}
 
 export function createLandingPage(routes: readonly Config[], gateways: readonly Gateway[]) {
-  const gate = gateways.find((gateway) => gateway.authenticate)?.authenticate;
-  return function landingPage(req: Request, res: Response, next: NextFunction): void {
-    const render = () => {
-      Promise.all(gateways.map((gateway) => gateway.mayOpen(req))).then((open) => {
-        const items = routes
-          .filter((_, index) => open[index])
-          .map((route) => {
-            const href = route.basePath === '/' ? '/' : `${route.basePath.replace(/\/$/, '')}/`;
-            return `<li><a href="${escape(href)}">${escape(href)}</a> (${escape(route.preset)})</li>`;
-          });
-        const body = `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>promgate</title></head><body>\n<h1>promgate</h1>\n${
-          items.length > 0 ? `<ul>\n${items.join('\n')}\n</ul>` : '<p>No route is open to you.</p>'
-        }\n</body></html>\n`;
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-        res.end(req.method === 'HEAD' ? undefined : body);
-      }, next);
-    };
-    if (gate) gate(req, res, (error?: unknown) => (error === undefined ? render() : next(error)));
-    else render();
+  const landings = gateways.map((gateway) => gateway.landing);
+  const gate = landings.find((landing) => landing.login)?.login;
+  // One table per distinct users file (and fixed users): the first route holding it checks for all.
+  const tables = new Map<string, UserTable>();
+  for (const landing of landings) if (landing.login && !tables.has(landing.login.stage.users.key)) tables.set(landing.login.stage.users.key, landing.login.stage.users);
+  const stages = landings.flatMap((landing) => (landing.login ? [landing.login.stage] : []));
+
+  const render = (req: Request, res: Response, user: string | undefined, accepted: ReadonlySet<string>) => {
+    const items = routes
+      .filter((_, index) => {
+        const landing = landings[index]!;
+        if (!landing.login) return landing.mayOpen(req, undefined);
+        return user !== undefined && accepted.has(landing.login.stage.users.key) && landing.mayOpen(req, user);
+      })
+      .map((route) => {
+        const href = route.basePath === '/' ? '/' : `${route.basePath.replace(/\/$/, '')}/`;
+        return `<li><a href="${escape(href)}">${escape(href)}</a> (${escape(route.preset)})</li>`;
+      });
+    const body = `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>promgate</title></head><body>\n<h1>promgate</h1>\n${
+      items.length > 0 ? `<ul>\n${items.join('\n')}\n</ul>` : '<p>No route is open to you.</p>'
+    }\n</body></html>\n`;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
   };
+
+  const logIn = (req: Request, res: Response, next: NextFunction, stage: BasicAuthStage) => {
+    const credentials = parseBasicCredentials(req.headers.authorization ?? '');
+    if (!credentials) return stage.refuse(req, res, 'missing_credentials');
+    const { user, password } = credentials;
+    checkEachTable([...tables], user, password).then((results) => {
+      const accepted = new Set(results.filter(([, result]) => result === 'ok').map(([key]) => key));
+      if (accepted.size === 0) return stage.refuse(req, res, results.some(([, result]) => result === 'wrong_password') ? 'wrong_password' : 'unknown_user');
+      (req.promgate ??= {}).user = user;
+      render(req, res, user, accepted);
+    }, next);
+  };
+
+  return function landingPage(req: Request, res: Response, next: NextFunction): void {
+    if (!gate) return render(req, res, undefined, new Set());
+    if (req.headers.authorization === undefined) return gate.stage.refuse(req, res, 'missing_credentials');
+    // Credentials some route knows to be right (or is checking now) pass, as they would there.
+    const limit = stages.some((stage) => stage.sparedFromFailedLoginLimits(req)) ? undefined : gate.limitFailedLogins;
+    if (!limit) return logIn(req, res, next, gate.stage);
+    void limit(req, res, (error?: unknown) => (error === undefined ? logIn(req, res, next, gate.stage) : next(error)));
+  };
+}
+
+/**
+ * Each distinct table once. Credentials a table already knows to be right need no work elsewhere
+ * for names those tables lack (the page then shows where they are valid anyway). Otherwise every
+ * table checks, an unknown name included, so a refusal costs the same whatever tables hold the name.
+ */
+async function checkEachTable(tables: ReadonlyArray<readonly [string, UserTable]>, user: string, password: string): Promise<Array<[string, VerifyResult]>> {
+  const loggedIn = tables.some(([, table]) => table.isKnownGood(user, password));
+  return Promise.all(
+    tables.map(async ([key, table]): Promise<[string, VerifyResult]> => [key, loggedIn && !table.knows(user) ? 'unknown_user' : await table.verify(user, password)]),
+  );
 }
 
 function escape(text: string): string {
