@@ -54,7 +54,7 @@ export function createRequestHeaderHygiene(options: RequestHeaderOptions): Reque
         }
       }
       if (trustProxy === undefined || !isTrusted(req)) {
-        for (const name of FORWARDING) if (Object.hasOwn(headers, name)) (removed ??= new Set()).add(name);
+        for (const name of FORWARDING) if (headers[name] !== undefined) (removed ??= new Set()).add(name);
       }
       if (removed) req.headers = copyWithout(headers, removed);
       next();
