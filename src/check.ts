@@ -1,18 +1,31 @@
-// Everything a gateway checks at start, done once without serving: every route's stages validate
-// what they read, plugins load and their options pass. `check-config` and the --workers primary
-// use it, so a bad setup fails with one clear error instead of in each worker.
+// Everything a start loads and builds, done without serving: the listener's TLS (certificate, key,
+// client CAs, web config) and every route's gateway (htpasswd, roles, plugins, headers), through
+// the functions a start calls. Nothing is opened: no listener, no upstream polling, no Redis
+// connection. `check-config` and the --workers primary use it, so a bad setup fails with one
+// clear error instead of in each worker.
 import { Registry } from 'prom-client';
-import { resolveRoutes } from './config/routes.ts';
+import { collectProcessMetrics } from '../middleware/metrics/index.ts';
 import type { Config } from './config/schema.ts';
-import type { WebConfig } from './config/web-config.ts';
-import { assembleGateway } from './gateway.ts';
+import { loadWebConfig, type WebConfig } from './config/web-config.ts';
 import { silentLogger } from './logger.ts';
-import { loadPlugins, pluginHooks } from './plugins.ts';
+import { buildGateways } from './prepare.ts';
+import type { ServerCredentials } from './tls/certificates.ts';
+import { loadListenerTls, serverCredentials } from './tls/listener-tls.ts';
 
+/** Checks what a start would load; the certificate it would serve, or undefined when it would generate one. */
+export async function checkServerSetup(config: Config, cwd = process.cwd()): Promise<ServerCredentials | undefined> {
+  const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
+  // No certificate configured and none at the default paths: a start generates one, which is fine.
+  const generated = (await serverCredentials(config, webConfig, cwd, { generate: false })) === undefined;
+  const tls = generated ? undefined : await loadListenerTls(config, cwd, { generate: false });
+  await checkGatewaySetup(config, tls?.webConfig ?? webConfig);
+  return tls?.credentials;
+}
+
+/** Builds every route's gateway as a start does (one registry, plugins, hooks), then closes them. */
 export async function checkGatewaySetup(config: Config, webConfig: WebConfig | undefined): Promise<void> {
-  const plugins = await loadPlugins(config.plugins);
-  for (const route of resolveRoutes(config)) {
-    const middleware = pluginHooks(plugins, route, { logger: silentLogger, registry: new Registry() });
-    assembleGateway(route, { logger: silentLogger, webConfig, middleware }).close();
-  }
+  const registry = new Registry();
+  collectProcessMetrics(registry); // a plugin's metric under one of these names fails a start too
+  const { gateways } = await buildGateways(config, { logger: silentLogger, registry, webConfig, offline: true });
+  for (const gateway of gateways) gateway.close();
 }

@@ -10,14 +10,12 @@ import { loadConfig, type FlagValues } from './config/load.ts';
 import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, OPTIONS, type OptionSpec } from './config/options.ts';
 import { ConfigError, didYouMean, errorMessage } from './errors.ts';
 import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from './hash-password.ts';
-import { loadWebConfig } from './config/web-config.ts';
 import { isClusterWorker, runPrimary, workerRegistry } from './cluster.ts';
-import { checkGatewaySetup } from './check.ts';
+import { checkServerSetup } from './check.ts';
 import { splitHostPort, type Config } from './config/schema.ts';
 import { HEALTHY_PATH, READY_PATH } from '../middleware/health/index.ts';
 import { createLogger } from './logger.ts';
 import { createServer, type GatewayServer } from './server.ts';
-import { serverCredentials } from './tls/listener-tls.ts';
 import {
   certificatePaths,
   DEFAULT_CERT_DAYS,
@@ -97,7 +95,7 @@ async function run(args: string[]): Promise<number> {
   const { flags, help, version } = parseGatewayFlags(args);
   if (help) return process.stdout.write(usage()), 0;
   if (version) return process.stdout.write(`promgate ${packageVersion()}\n`), 0;
-  const { config, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
+  const { config, warnings, locate } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
   const rootLogger = createLogger({ level: config.log.level, format: config.log.format });
   const logger = isClusterWorker() ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
   // Installed before startup: as PID 1 in a container, a signal without a handler is ignored.
@@ -114,26 +112,33 @@ async function run(args: string[]): Promise<number> {
     void handle.close().then(() => process.exit(0));
   };
   for (const warning of warnings) if (!isClusterWorker()) logger.warn({}, warning);
-  if (config.workers > 1 && !isClusterWorker()) {
-    await runPrimary(config, logger);
-    return -1;
+  try {
+    if (config.workers > 1 && !isClusterWorker()) {
+      await runPrimary(config, logger);
+      return -1;
+    }
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    handle = isClusterWorker()
+      ? // The primary serves the metrics listener, with every worker's metrics added up.
+        await createServer({ config: { ...config, metrics: { ...config.metrics, listenAddress: undefined } }, logger, registry: workerRegistry() })
+      : await createServer({ config, logger });
+  } catch (error) {
+    throw locate(error); // a key the gateway refused, shown at the line that set it
   }
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  handle = isClusterWorker()
-    ? // The primary serves the metrics listener, with every worker's metrics added up.
-      await createServer({ config: { ...config, metrics: { ...config.metrics, listenAddress: undefined } }, logger, registry: workerRegistry() })
-    : await createServer({ config, logger });
   rootLogger.flush(); // the startup lines now, not with the first buffer of access lines
   return -1; // keep running
 }
 
 async function checkConfig(args: string[]): Promise<number> {
   const { flags } = parseGatewayFlags(args);
-  const { config, configFile, warnings } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
-  const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
-  const credentials = await serverCredentials(config, webConfig, process.cwd(), { generate: false });
-  await checkGatewaySetup(config, webConfig);
+  const { config, configFile, warnings, locate } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
+  let credentials;
+  try {
+    credentials = await checkServerSetup(config);
+  } catch (error) {
+    throw locate(error);
+  }
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   const tls = credentials ? `certificate ${credentials.certFile} (SHA-256 ${credentials.fingerprint})` : 'no certificate: a development certificate will be generated at start';
   process.stdout.write(`config OK${configFile ? ` (${configFile})` : ''}: ${config.upstream.url} under ${config.basePath}, ${tls}\n`);

@@ -13,7 +13,6 @@ import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
 import { createClientIdentityStage } from '../middleware/client-identity/index.ts';
 import { createCorsStage } from '../middleware/cors/index.ts';
 import { createHealthStage, watchUpstreamReadiness } from '../middleware/health/index.ts';
-import type { LandingRoute } from '../middleware/landing-page/index.ts';
 import { createGatewayMetrics, METRICS_PATH, sendMetrics, type GatewayMetrics } from '../middleware/metrics/index.ts';
 import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts';
 import { createRateLimitStage } from '../middleware/rate-limit/index.ts';
@@ -80,8 +79,10 @@ export type Gateway = Router & {
   drain(): void;
   /** Why /-/promgate/ready answers 503 now, or undefined when it answers 200. */
   notReadyReason(): string | undefined;
-  /** What the landing page needs of this route: its login and its access policy. */
-  readonly landing: LandingRoute;
+  /** The failed-login limits and basic auth, as one handler (undefined without auth): for the landing page. */
+  readonly authenticate: RequestHandler | undefined;
+  /** Whether the request's credentials (or none) may open this route's start page. */
+  mayOpen(req: Request): Promise<boolean>;
   /** Releases upstream connections and file watchers; call when the host app shuts down. */
   close(): void;
 };
@@ -102,6 +103,8 @@ export interface GatewayExtensions {
   registry?: Registry | undefined;
   /** Prometheus's web config file, already read: its users and headers apply here. */
   webConfig?: WebConfig | undefined;
+  /** Build and validate every stage but reach nothing: no upstream polling, no Redis connection (check-config). */
+  offline?: boolean | undefined;
 }
 
 /** Builds the stage list from a validated config. */
@@ -114,7 +117,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   const securityHeaders = createSecurityHeaders({ overrides: headerOverrides(webConfig), helmet: extensions.helmet });
   const readiness = watchUpstreamReadiness({
     upstream,
-    path: config.upstream.readyPath ?? PRESET_RULES[config.preset].readyPath,
+    path: extensions.offline ? '' : (config.upstream.readyPath ?? PRESET_RULES[config.preset].readyPath), // '' polls nothing
     intervalMs: parseDuration(config.upstream.readyInterval),
     logger,
     onResult: metrics.upstreamUp,
@@ -158,7 +161,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   const observeStages: Stage[] = [{ name: 'metrics', handle: (req, res, next) => metrics.observeRequest(req, res, next, route) }, ...accessLog];
   const health = createHealthStage(readiness);
   const accessControl = createAccessControlStage({ config: config.accessControl, preset: config.preset, logger, onDecision: metrics.decision });
-  const redis = config.rateLimit.redis.url ? connectRedis(config.rateLimit.redis.url, config.rateLimit.redis.prefix, logger) : undefined;
+  const redis = config.rateLimit.redis.url && !extensions.offline ? connectRedis(config.rateLimit.redis.url, config.rateLimit.redis.prefix, logger) : undefined;
   const limits = createRequestLimits({
     config: config.rateLimit,
     trustProxy,
@@ -231,12 +234,12 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     prepareWebConfig,
     drain: readiness.drain,
     notReadyReason: readiness.notReadyReason,
-    landing: {
-      login: auth && { stage: auth, limitFailedLogins: limits.failedAuth },
-      mayOpen(req: Request, user: string | undefined) {
-        const client = req.promgate?.client ?? (webConfig?.tls?.clientAuth ? readClientIdentity(req.socket as TLSSocket) : undefined);
-        return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client))).allowed;
-      },
+    authenticate: auth ? chainStages([...optional('rate-limit.failed-auth', limits.failedAuth), { name: 'basic-auth', handle: auth.handle }]) : undefined,
+    async mayOpen(req: Request) {
+      const user = auth ? await auth.identify(req) : undefined;
+      if (auth && user === undefined) return false;
+      const client = req.promgate?.client ?? (webConfig?.tls?.clientAuth ? readClientIdentity(req.socket as TLSSocket) : undefined);
+      return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client))).allowed;
     },
     close,
   });

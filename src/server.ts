@@ -3,16 +3,14 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import type { RequestHandler } from 'express';
 import { Registry } from 'prom-client';
 import { createHealthStage } from '../middleware/health/index.ts';
 import { createClientErrorHandler } from './client-error.ts';
 import { createDispatcher, sendText, type Dispatcher } from './dispatch.ts';
-import { resolveRoutes } from './config/routes.ts';
-import { loadPlugins, pluginHooks } from './plugins.ts';
+import { buildGateways } from './prepare.ts';
 import { collectProcessMetrics, registerCertificateExpiry, sendMetrics } from '../middleware/metrics/index.ts';
 import { ConfigError, errorMessage } from './errors.ts';
-import { assembleGateway, HOOKS, toConfigInput, type Gateway, type GatewayOptions, type HookName } from './gateway.ts';
+import { toConfigInput, type Gateway, type GatewayOptions } from './gateway.ts';
 import { validateConfig } from './config/load.ts';
 import { parseDuration, splitHostPort, type Config } from './config/schema.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -25,13 +23,6 @@ import { x509 } from './tls/x509.ts';
 export const SHUTDOWN_IDLE_LINGER_MS = 500;
 
 type RequestHandlerLike = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
-
-/** The library's hooks, then the plugins' (config order), per stage. */
-function withHooks(middleware: GatewayOptions['middleware'], plugins: Partial<Record<HookName, RequestHandler[]>>): GatewayOptions['middleware'] {
-  const hooks: NonNullable<GatewayOptions['middleware']> = {};
-  for (const name of HOOKS) hooks[name] = [...[middleware?.[name] ?? []].flat(), ...(plugins[name] ?? [])];
-  return hooks;
-}
 
 export interface ServerOptions extends GatewayOptions {
   /** An already validated config (the CLI passes what loadConfig built); wins over the flat options. */
@@ -71,18 +62,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   if (webConfig && !webConfig.http2) logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
   const registry = givenRegistry ?? new Registry();
   if (!givenRegistry) collectProcessMetrics(registry);
-  const routes = resolveRoutes(config);
-  const plugins = await loadPlugins(config.plugins);
-  const gateways: Gateway[] = [];
-  try {
-    for (const route of routes) {
-      const hooks = withHooks(middleware, pluginHooks(plugins, route, { logger: logger as Logger & { child?: (bindings: object) => Logger }, registry }));
-      gateways.push(assembleGateway(route, { middleware: hooks, on, logger, helmet, registry, webConfig }));
-    }
-  } catch (error) {
-    for (const built of gateways) built.close(); // a later route's bad setting: release the earlier ones
-    throw error;
-  }
+  const { routes, gateways } = await buildGateways(config, { middleware, on, logger, helmet, registry, webConfig });
   const gateway = gateways[0]!;
   // The listener's own answers (root health, metrics listener) speak for every route.
   const readiness = {
