@@ -13,6 +13,7 @@ import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
 import { createClientIdentityStage } from '../middleware/client-identity/index.ts';
 import { createCorsStage } from '../middleware/cors/index.ts';
 import { createHealthStage, watchUpstreamReadiness } from '../middleware/health/index.ts';
+import type { LandingRoute } from '../middleware/landing-page/index.ts';
 import { createGatewayMetrics, METRICS_PATH, sendMetrics, type GatewayMetrics } from '../middleware/metrics/index.ts';
 import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts';
 import { createRateLimitStage } from '../middleware/rate-limit/index.ts';
@@ -79,10 +80,8 @@ export type Gateway = Router & {
   drain(): void;
   /** Why /-/promgate/ready answers 503 now, or undefined when it answers 200. */
   notReadyReason(): string | undefined;
-  /** The failed-login limits and basic auth, as one handler (undefined without auth): for the landing page. */
-  readonly authenticate: RequestHandler | undefined;
-  /** Whether the request's credentials (or none) may open this route's start page. */
-  mayOpen(req: Request): Promise<boolean>;
+  /** What the landing page needs of this route: its login and its access policy. */
+  readonly landing: LandingRoute;
   /** Releases upstream connections and file watchers; call when the host app shuts down. */
   close(): void;
 };
@@ -234,12 +233,12 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     prepareWebConfig,
     drain: readiness.drain,
     notReadyReason: readiness.notReadyReason,
-    authenticate: auth ? chainStages([...optional('rate-limit.failed-auth', limits.failedAuth), { name: 'basic-auth', handle: auth.handle }]) : undefined,
-    async mayOpen(req: Request) {
-      const user = auth ? await auth.identify(req) : undefined;
-      if (auth && user === undefined) return false;
-      const client = req.promgate?.client ?? (webConfig?.tls?.clientAuth ? readClientIdentity(req.socket as TLSSocket) : undefined);
-      return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client))).allowed;
+    landing: {
+      login: auth && { stage: auth, limitFailedLogins: limits.failedAuth },
+      mayOpen(req: Request, user: string | undefined) {
+        const client = req.promgate?.client ?? (webConfig?.tls?.clientAuth ? readClientIdentity(req.socket as TLSSocket) : undefined);
+        return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client))).allowed;
+      },
     },
     close,
   });
