@@ -191,7 +191,8 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     ...optional('rate-limit', webConfig?.rateLimit ? createRateLimitStage(webConfig.rateLimit) : undefined),
     ...optional('rate-limit.per-client', limits.perClient),
     { name: 'base-path-redirect', handle: createBasePathRedirect() },
-    ...optional('client-identity', webConfig?.tls?.clientAuth ? createClientIdentityStage() : undefined),
+    // Whenever the web config serves TLS: a reload can turn client certificates on.
+    ...optional('client-identity', webConfig?.tls ? createClientIdentityStage() : undefined),
     ...hook('beforeAuth'),
     ...optional('rate-limit.failed-auth', auth ? limits.failedAuth : undefined),
     ...optional('basic-auth', auth?.handle),
@@ -236,7 +237,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     landing: {
       login: auth && { stage: auth, limitFailedLogins: limits.failedAuth },
       mayOpen(req: Request, user: string | undefined) {
-        const client = req.promgate?.client ?? (webConfig?.tls?.clientAuth ? readClientIdentity(req.socket as TLSSocket) : undefined);
+        const client = req.promgate?.client ?? (webConfig?.tls ? readClientIdentity(req.socket as TLSSocket) : undefined);
         return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client))).allowed;
       },
     },

@@ -9,8 +9,8 @@ import { loadWebConfig, type WebConfig } from '../config/web-config.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { watchFileStamps } from '../file-stamps.ts';
 import type { Logger } from '../logger.ts';
-import { loadServerCredentials, readTlsFile, webConfigCredentials, type ServerCredentials } from './certificates.ts';
-import type { ClientAuthSettings } from './client-certificates.ts';
+import { checkCaBundle, loadServerCredentials, readTlsFile, webConfigCredentials, type ServerCredentials } from './certificates.ts';
+import { clientAuthServerOptions, type ClientAuthSettings } from './client-certificates.ts';
 
 /** Mozilla "intermediate" TLS 1.2 suites: forward secret AEAD only. TLS 1.3 suites are Node's. */
 export const DEFAULT_TLS12_CIPHERS = [
@@ -28,7 +28,7 @@ export interface ListenerTls {
   context: SecureContextOptions;
   clientAuth: ClientAuthSettings | undefined;
   webConfig: WebConfig | undefined;
-  /** Files whose change means: load again. */
+  /** Files whose change means: load again (the client CA file among them). */
   files: string[];
 }
 
@@ -83,8 +83,23 @@ export async function serverCredentials(
 function clientAuthSettings(webConfig: WebConfig | undefined): ClientAuthSettings | undefined {
   const auth = webConfig?.tls?.clientAuth;
   if (!auth) return undefined;
-  const ca = auth.caFile ? readTlsFile(auth.caFile, 'tls_server_config.client_ca_file') : auth.caPem ? Buffer.from(auth.caPem) : undefined;
+  const ca = auth.caFile
+    ? checkCaBundle({ pem: readTlsFile(auth.caFile, 'tls_server_config.client_ca_file'), origin: auth.caFile, key: 'tls_server_config.client_ca_file' })
+    : auth.caPem
+      ? checkCaBundle({ pem: Buffer.from(auth.caPem), origin: webConfig.file, key: 'tls_server_config.client_ca' })
+      : undefined;
   return { type: auth.type, ...(ca ? { ca } : {}), ...(auth.allowedSans ? { allowedSans: auth.allowedSans } : {}) };
+}
+
+/**
+ * Whether new connections are asked for a certificate, and refused in the handshake without a
+ * verified one. These are not part of the secure context: Node's TLS server reads them from
+ * itself for each connection it accepts, so setting them applies to the next handshake, as
+ * exporter-toolkit's per-handshake config does. The rest is checked at 'secureConnection'.
+ */
+function applyClientAuth(server: Server, settings: ClientAuthSettings | undefined): void {
+  const { requestCert, rejectUnauthorized } = clientAuthServerOptions(settings);
+  Object.assign(server as Server & { requestCert: boolean; rejectUnauthorized: boolean }, { requestCert, rejectUnauthorized });
 }
 
 export interface ListenerTlsHolder {
@@ -111,11 +126,9 @@ export function reloadListenerTls(
   const reload = () => {
     loading ??= load()
       .then((next) => {
-        if (next.clientAuth?.type !== current.clientAuth?.type) {
-          throw new ConfigError('client_auth_type changed: that needs a restart');
-        }
         const applyRest = prepare?.(next); // users and headers: checked before anything changes
-        server.setSecureContext(next.context);
+        server.setSecureContext(next.context); // with the client CA
+        applyClientAuth(server, next.clientAuth);
         applyRest?.();
         const watchedFiles = current.files;
         current = next;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { describe, it } from 'node:test';
 import { createServer, type GatewayServer, type Logger } from '../../src/index.ts';
-import { issueServerCertificate, makeCa, type IssuedCertificate } from '../helpers/pki.ts';
+import { issueClientCertificate, issueServerCertificate, makeCa, type IssuedCertificate } from '../helpers/pki.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
 /** Atomically puts a pair in place, key first, as a deploy tool would. */
@@ -133,6 +133,97 @@ describe('certificate hot reload', () => {
       await until(async () => (await servedFingerprint(handle.address.port, ca.certPem)) === new X509Certificate(third!.certPem).fingerprint256, 'the good pair');
     } finally {
       await handle.close();
+    }
+  });
+});
+
+/** Resolves with each next log line matching a pattern: reloads are awaited on their log, not a sleep. */
+function recordingLogger() {
+  const waiting: Array<{ pattern: RegExp; resolve: (message: string) => void }> = [];
+  const lines: string[] = [];
+  const record = (_fields: unknown, message: string) => {
+    lines.push(message);
+    for (const waiter of waiting.filter((each) => each.pattern.test(message))) {
+      waiting.splice(waiting.indexOf(waiter), 1);
+      waiter.resolve(message);
+    }
+  };
+  const logger: Logger = { debug() {}, info: record, warn: record, error: record };
+  const next = (pattern: RegExp) => new Promise<string>((resolve) => waiting.push({ pattern, resolve }));
+  return { logger, lines, next };
+}
+
+/** One request on a fresh connection: 'ok' (200) or 'refused' (the handshake or the connection failed). */
+function tryRequest(port: number, ca: string, client?: IssuedCertificate): Promise<'ok' | 'refused' | number> {
+  return new Promise((resolve) => {
+    const req = request(
+      { hostname: '127.0.0.1', port, path: '/prometheus/api/v1/query', servername: 'localhost', ca, agent: false, ...(client ? { cert: client.certPem, key: client.keyPem } : {}) },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200 ? 'ok' : res.statusCode ?? 0));
+        res.on('error', () => resolve('refused'));
+      },
+    );
+    req.on('error', () => resolve('refused'));
+    req.end();
+  });
+}
+
+describe('client certificate settings on reload (client_auth_type, client CA)', () => {
+  it('applies client_auth_type and CA changes to new connections, and keeps the last good ones when the CA file is bad', async () => {
+    const [serverCa, caA, caB] = await Promise.all([makeCa('server CA'), makeCa('clients A'), makeCa('clients B')]);
+    const [serverPair, clientA, clientB, selfSigned] = await Promise.all([
+      issueServerCertificate(serverCa),
+      issueClientCertificate(caA, 'client-a'),
+      issueClientCertificate(caB, 'client-b'),
+      issueClientCertificate(undefined, 'self-signed'),
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'promgate-clientauth-reload-'));
+    install(serverPair, dir);
+    const file = join(dir, 'web.yml');
+    const caFile = join(dir, 'clients.crt');
+    const replace = (path: string, text: string) => {
+      writeFileSync(`${path}.new`, text);
+      renameSync(`${path}.new`, path);
+    };
+    const webConfig = (clientAuth: string) => replace(file, `tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n${clientAuth}`);
+    webConfig('');
+    const { logger, lines, next } = recordingLogger();
+    const upstream = await startUpstream();
+    const handle = await createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, upstream: upstream.url, logger });
+    const clients = { none: undefined, 'client A': clientA, 'client B': clientB, 'self-signed': selfSigned };
+    const outcomes = async () => {
+      const results: Record<string, string | number> = {};
+      for (const [name, client] of Object.entries(clients)) results[name] = await tryRequest(handle.address.port, serverCa.certPem, client);
+      return results;
+    };
+    const reloaded = /^reloaded TLS certificate and web config$/;
+    const failed = /^TLS reload failed, keeping the previous certificate and settings/;
+    // Each step: what changes on disk, the log line that says it was taken (or refused), then who gets in.
+    const steps: Array<[string, () => void, RegExp, Record<string, string>]> = [
+      ['NoClientCert to RequireAndVerifyClientCert with CA A', () => (replace(caFile, caA.certPem), webConfig('  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: clients.crt\n')), reloaded,
+        { none: 'refused', 'client A': 'ok', 'client B': 'refused', 'self-signed': 'refused' }],
+      ['the CA file swapped to CA B', () => replace(caFile, caB.certPem), reloaded, { none: 'refused', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' }],
+      ['a CA file with no certificate: kept CA B', () => replace(caFile, 'not a certificate\n'), failed, { none: 'refused', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' }],
+      ['a truncated CA file: kept CA B', () => replace(caFile, caA.certPem.slice(0, 200) + '\n-----END CERTIFICATE-----\n'), failed, { none: 'refused', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' }],
+      ['CA A and B in one file', () => replace(caFile, caA.certPem + caB.certPem), reloaded, { none: 'refused', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'refused' }],
+      ['a missing client_ca_file: kept A and B', () => webConfig('  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: gone.crt\n'), failed, { none: 'refused', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'refused' }],
+      ['RequireAnyClientCert', () => webConfig('  client_auth_type: RequireAnyClientCert\n'), reloaded, { none: 'refused', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'ok' }],
+      ['VerifyClientCertIfGiven with CA B (inline)', () => webConfig(`  client_auth_type: VerifyClientCertIfGiven\n  client_ca: |\n${caB.certPem.trimEnd().replace(/^/gm, '    ')}\n`), reloaded,
+        { none: 'ok', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' }],
+      ['back to NoClientCert', () => webConfig(''), reloaded, { none: 'ok', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'ok' }],
+    ];
+    try {
+      assert.deepEqual(await outcomes(), { none: 'ok', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'ok' });
+      for (const [name, change, logged, expected] of steps) {
+        const outcome = next(/^(reloaded TLS|TLS reload failed)/);
+        change();
+        assert.match(await outcome, logged, `after: ${name}`);
+        assert.deepEqual(await outcomes(), expected, `after: ${name} (log: ${lines.at(-1)})`);
+      }
+    } finally {
+      await handle.close();
+      await upstream.close();
     }
   });
 });
