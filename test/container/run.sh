@@ -93,7 +93,7 @@ echo "node:24-slim: $(tail -1 "$work/base.log")"
 # The Dockerfile pins an exact Node image, which Docker Hub serves and this machine cannot reach:
 # the stand-in takes that tag too when its Node has the same major version.
 pinned=$(sed -n 's/^ARG NODE_IMAGE=//p' "$root/Dockerfile")
-stand_in_node=$(pm run --rm docker.io/library/node:24-slim node --version 2>/dev/null || true)
+stand_in_node=$(pm run --rm --network host --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 docker.io/library/node:24-slim node --version 2>&1 || true)
 [ "${stand_in_node%%.*}" = "v$(sed 's/^node:\([0-9]*\).*/\1/' <<<"$pinned")" ] || abort "the stand-in's Node $stand_in_node is not the major version of the pinned $pinned"
 podman tag docker.io/library/node:24-slim "docker.io/library/$pinned"
 echo "tagged the stand-in (Node $stand_in_node) as $pinned, the Dockerfile's pinned base"
