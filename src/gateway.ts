@@ -191,8 +191,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     ...optional('rate-limit', webConfig?.rateLimit ? createRateLimitStage(webConfig.rateLimit) : undefined),
     ...optional('rate-limit.per-client', limits.perClient),
     { name: 'base-path-redirect', handle: createBasePathRedirect() },
-    // Whenever the web config serves TLS: a reload can turn client certificates on.
-    ...optional('client-identity', webConfig?.tls ? createClientIdentityStage() : undefined),
+    ...optional('client-identity', webConfig?.tls?.clientAuth ? createClientIdentityStage() : undefined),
     ...hook('beforeAuth'),
     ...optional('rate-limit.failed-auth', auth ? limits.failedAuth : undefined),
     ...optional('basic-auth', auth?.handle),
@@ -237,7 +236,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     landing: {
       login: auth && { stage: auth, limitFailedLogins: limits.failedAuth },
       mayOpen(req: Request, user: string | undefined) {
-        const client = req.promgate?.client ?? (webConfig?.tls ? readClientIdentity(req.socket as TLSSocket) : undefined);
+        const client = req.promgate?.client ?? (webConfig?.tls?.clientAuth ? readClientIdentity(req.socket as TLSSocket) : undefined);
         return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client))).allowed;
       },
     },
@@ -282,7 +281,6 @@ export function toConfigInput(settings: Omit<GatewayOptions, 'middleware' | 'on'
   return { ...rest, ...(upstream === undefined ? {} : { upstream: typeof upstream === 'string' ? { url: upstream } : upstream }) };
 }
 
-function toBlockList(entries: readonly string[]): BlockList | undefined {
 const PROXY_EVENTS = ['proxyReq', 'proxyRes', 'error'] as const;
 
 /** Plain JavaScript callers get no type check: a misspelled hook would silently never run. */
@@ -306,6 +304,7 @@ function checkExtensions(middleware: unknown, on: unknown): void {
   if (problems.length > 0) throw ConfigError.all(problems);
 }
 
+export function toBlockList(entries: readonly string[]): BlockList | undefined {
   if (entries.length === 0) return undefined;
   const list = new BlockList();
   for (const entry of entries) {

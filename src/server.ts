@@ -2,15 +2,16 @@
 // a TLS listener with modern defaults.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createHealthStage } from '../middleware/health/index.ts';
 import { createClientErrorHandler } from './client-error.ts';
+import { limitConnections } from './connection-limits.ts';
 import { createDispatcher, sendText, type Dispatcher } from './dispatch.ts';
 import { buildGateways } from './prepare.ts';
 import { collectProcessMetrics, registerCertificateExpiry, sendMetrics } from '../middleware/metrics/index.ts';
 import { ConfigError, errorMessage } from './errors.ts';
-import { toConfigInput, type Gateway, type GatewayOptions } from './gateway.ts';
+import { toBlockList, toConfigInput, type Gateway, type GatewayOptions } from './gateway.ts';
 import { validateConfig } from './config/load.ts';
 import { parseDuration, splitHostPort, type Config } from './config/schema.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -21,6 +22,9 @@ import { x509 } from './tls/x509.ts';
 
 /** How long idle keep-alive connections stay open after shutdown begins, for requests already sent. */
 export const SHUTDOWN_IDLE_LINGER_MS = 500;
+
+/** Connections refused at a limit are logged at most once per this interval, with their count. */
+const REFUSED_LOG_INTERVAL_MS = 10_000;
 
 type RequestHandlerLike = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
@@ -93,18 +97,21 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       IncomingMessage: dispatcher.IncomingMessage,
       ServerResponse: dispatcher.ServerResponse,
     },
-    dispatcher.handle,
+    (req, res) => {
+      connectionLimits.used(req.socket);
+      dispatcher.handle(req, res);
+    },
   );
   server.headersTimeout = parseDuration(web.headersTimeout);
   server.requestTimeout = parseDuration(web.requestTimeout);
   server.keepAliveTimeout = parseDuration(web.keepAliveTimeout);
-  server.maxConnections = web.maxConnections;
   server.on('clientError', createClientErrorHandler({ logger, onAnswer: gateway.metrics.refusedByParser }));
-  // Every socket, also those still in their TLS handshake, which closeAllConnections does not see.
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  // Not server.maxConnections: it refuses at accept even when idle connections hold every slot.
+  const connectionLimits = limitConnections(server, {
+    maxConnections: web.maxConnections,
+    maxPerAddress: web.maxConnectionsPerAddress,
+    spared: toBlockList(config.trustProxy),
+    onRefused: throttledRefusalLog(logger),
   });
   const tlsHolder = reloadListenerTls(server, tls, () => loadListenerTls(config, cwd, { generate: false }), logger, {
     prepare: (next) => {
@@ -115,21 +122,20 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   });
   gateway.metrics.loaded('tls');
   registerCertificateExpiry(registry, () => tlsHolder.current().credentials.notAfter);
-  if (clientAuth) x509(); // loaded now rather than during the first client's handshake
-  // Always listening, with the settings of the moment: a reload can turn client certificates on.
-  server.on('secureConnection', (socket) => {
-    const settings = tlsHolder.current().clientAuth;
-    if (!settings) return;
-    let reason: string | undefined;
-    try {
-      reason = rejectReason(settings, socket);
-    } catch (error) {
-      reason = `client certificate check failed: ${errorMessage(error)}`; // never crash on a client's bytes
-    }
-    if (!reason) return;
-    logger.info({ remote_address: socket.remoteAddress, reason }, 'client certificate refused');
-    socket.destroy();
-  });
+  if (clientAuth) {
+    x509(); // loaded now rather than during the first client's handshake
+    server.on('secureConnection', (socket) => {
+      let reason: string | undefined;
+      try {
+        reason = rejectReason(tlsHolder.current().clientAuth ?? clientAuth, socket);
+      } catch (error) {
+        reason = `client certificate check failed: ${errorMessage(error)}`; // never crash on a client's bytes
+      }
+      if (!reason) return;
+      logger.info({ remote_address: socket.remoteAddress, reason }, 'client certificate refused');
+      socket.destroy();
+    });
+  }
   const metricsServer = config.metrics.listenAddress ? createMetricsServer(health, registry) : undefined;
   try {
     await listen(server, config.web.listenAddress, 'web.listenAddress');
@@ -171,7 +177,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
         const deadline = setTimeout(() => {
           logger.warn({ grace_period: config.web.shutdownGracePeriod }, 'shutdown grace period over: closing connections with requests in flight');
           server.closeAllConnections();
-          for (const socket of sockets) socket.destroy();
+          for (const socket of connectionLimits.sockets()) socket.destroy();
         }, parseDuration(config.web.shutdownGracePeriod));
         deadline.unref();
         tlsHolder.close();
@@ -192,6 +198,20 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       });
       return closed;
     },
+  };
+}
+
+/** A warning for the first refused connection, then one per interval with the count (floods stay short). */
+function throttledRefusalLog(logger: Logger): (reason: string, address: string) => void {
+  let refused = 0;
+  let loggedAt = -Infinity;
+  return (reason, address) => {
+    refused++;
+    const now = performance.now();
+    if (now - loggedAt < REFUSED_LOG_INTERVAL_MS) return;
+    logger.warn({ limit: `web.${reason}`, remote_address: address, refused }, 'connections refused: every slot is busy (none idle to close)');
+    loggedAt = now;
+    refused = 0;
   };
 }
 

@@ -26,6 +26,8 @@ export const DEFAULT_REQUEST_TIMEOUT = '5m';
 export const DEFAULT_KEEP_ALIVE_TIMEOUT = '65s';
 /** Prometheus's --web.max-connections default. */
 export const DEFAULT_MAX_CONNECTIONS = 512;
+/** Half the listener: one address cannot hold every slot, yet a busy Grafana or proxy has room. */
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 256;
 /** Node's default; nginx allows 4 buffers of 8k. */
 export const DEFAULT_MAX_HEADER_SIZE = 16384;
 export const DEFAULT_READY_PATH = '/-/ready';
@@ -117,7 +119,13 @@ export const configSchema = z.strictObject({
         .int()
         .min(1)
         .default(DEFAULT_MAX_CONNECTIONS)
-        .describe('Concurrent client connections; more are closed at once.'),
+        .describe('Concurrent client connections, TLS handshakes included; at the limit a new one replaces the connection idle longest, or is closed at once when none is idle.'),
+      maxConnectionsPerAddress: z
+        .number()
+        .int()
+        .min(0)
+        .default(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)
+        .describe('Concurrent connections from one client address (peers in trustProxy are spared); 0 turns the cap off.'),
       maxHeaderSize: z
         .number()
         .int()
@@ -141,6 +149,7 @@ export const configSchema = z.strictObject({
       requestTimeout: DEFAULT_REQUEST_TIMEOUT,
       keepAliveTimeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
       maxConnections: DEFAULT_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
       maxHeaderSize: DEFAULT_MAX_HEADER_SIZE,
       config: {},
     })
