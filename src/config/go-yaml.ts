@@ -1,6 +1,7 @@
 // How Go's yaml.v2 reads Prometheus's files, where it differs from JavaScript's view of the YAML:
 // a scalar read into a string-typed field keeps its text as written (`X-XSS-Protection: 1` is
-// "1", `1.0` is "1.0", `true` is "true", `~` is ""), and time.Duration has Go's own syntax.
+// "1", `1.0` is "1.0", `true` is "true"), a null sets the field's zero value (`~` is "", false
+// or 0, even where the field has a default), and time.Duration has Go's own syntax.
 import { isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 
@@ -13,11 +14,12 @@ export function goYamlValue(doc: Document, schema: z.ZodType): unknown {
 }
 
 function convert(doc: Document, node: Node | null, schema: z.ZodType): unknown {
-  if (node === null) return null;
+  if (node === null) return zeroValue(unwrap(schema));
   const target = unwrap(schema);
   const resolved = isAlias(node) ? (node.resolve(doc) as Node | undefined) : node;
   if (!resolved) return node.toJS(doc);
-  if (target instanceof z.ZodString && isScalar(resolved)) return resolved.value === null ? '' : textOf(resolved);
+  if (isScalar(resolved) && resolved.value === null) return zeroValue(target);
+  if (target instanceof z.ZodString && isScalar(resolved)) return textOf(resolved);
   if (target instanceof z.ZodArray && isSeq(resolved)) {
     return resolved.items.map((item) => convert(doc, item as Node | null, target.element as z.ZodType));
   }
@@ -30,11 +32,21 @@ function convert(doc: Document, node: Node | null, schema: z.ZodType): unknown {
       const key = pair.key as Node & { value: unknown; source?: string };
       const name = key.value === null ? '' : textOf(key);
       const field = fields ? fields[name] : values;
-      out[name] = field ? convert(doc, pair.value as Node | null, field) : (pair.value as Node | null)?.toJS(doc) ?? null;
+      const value = field ? convert(doc, pair.value as Node | null, field) : (pair.value as Node | null)?.toJS(doc) ?? null;
+      if (value !== undefined) out[name] = value;
     }
     return out;
   }
   return resolved.toJS(doc);
+}
+
+/** What Go leaves in a field the YAML sets to null (`~` or nothing): its zero value; undefined for no value. */
+function zeroValue(schema: z.ZodType): unknown {
+  if (schema instanceof z.ZodString) return '';
+  if (schema instanceof z.ZodBoolean) return false;
+  if (schema instanceof z.ZodNumber) return 0;
+  if (schema instanceof z.ZodUnion) return (schema.options as z.ZodType[]).some((option) => option instanceof z.ZodNumber) ? 0 : undefined;
+  return schema instanceof z.ZodObject ? null : undefined;
 }
 
 function textOf(scalar: { value: unknown; source?: string }): string {

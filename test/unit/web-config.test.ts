@@ -109,9 +109,16 @@ describe('web config file (exporter-toolkit format)', () => {
     ['number, boolean and IP-looking client_allowed_sans', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAnyClientCert\n  client_allowed_sans: [10.0, 1, true, 2001:db8::1, 010]\n', (c) => c.tls?.clientAuth?.allowedSans, ['10.0', '1', 'true', '2001:db8::1', '010']],
     ['a numeric user name', `basic_auth_users:\n  1.50: ${BCRYPT}\n`, (c) => [...c.users.keys()], ['1.50']],
     ['a boolean-looking user name', `basic_auth_users:\n  no: ${BCRYPT}\n`, (c) => [...c.users.keys()], ['no']],
+    // A null (~ or nothing) sets Go's zero value, also where a default was.
+    ['a null cert_file is empty, so the inline cert is used', 'tls_server_config:\n  cert_file: ~\n  cert: inline\n  key_file: b\n', (c) => [c.tls?.certFile, c.tls?.certPem], [undefined, 'inline']],
+    ['a null http2 is false', 'http_server_config:\n  http2:\n', (c) => c.http2, false],
+    ['a null prefer_server_cipher_suites is false', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  prefer_server_cipher_suites: ~\n', (c) => c.tls?.preferServerCipherSuites, false],
+    ['a null cipher_suites list is no list', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: ~\n', (c) => c.tls?.ciphers, undefined],
+    ['a null headers map is no headers', 'http_server_config:\n  headers: ~\n', (c) => c.headers, {}],
+    ['a null rate_limit interval is 0 (off)', 'rate_limit:\n  interval: ~\n  burst: ~\n', (c) => c.rateLimit, undefined],
   ];
   for (const [name, text, read, expected] of scalarsAsWritten) {
-    it(`reads a string field as written: ${name}`, () => assert.deepEqual(read(loadWebConfig(webConfig(text))), expected));
+    it(`reads as Go does: ${name}`, () => assert.deepEqual(read(loadWebConfig(webConfig(text))), expected));
   }
 
   // rate_limit.interval is a Go time.Duration: time.ParseDuration's syntax, or a number of nanoseconds.
