@@ -20,6 +20,7 @@ import {
   certificatePaths,
   DEFAULT_CERT_DAYS,
   generateCertificate,
+  subjectAltNameProblem,
   writeCertificateFiles,
 } from './tls/certificates.ts';
 
@@ -38,6 +39,7 @@ const GEN_CERT_OPTIONS = {
   out: { type: 'string', default: 'certs' },
   days: { type: 'string', default: String(DEFAULT_CERT_DAYS) },
   'key-type': { type: 'string', default: 'ec' },
+  force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Record<string, ParseArgsOptionDescriptor>;
 
@@ -198,9 +200,15 @@ async function genCert(args: string[]): Promise<number> {
   if (!Number.isInteger(days) || days < 1) throw new ConfigError(`--days must be a whole number of days, got "${values.days}"`);
   const keyType = values['key-type'];
   if (keyType !== 'rsa' && keyType !== 'ec') throw new ConfigError(`--key-type must be rsa or ec, got "${keyType}"`);
-  const material = await generateCertificate({ commonName: values.cn, subjectAltNames: values.san ?? [], days, keyType });
+  // The CN goes into the subjectAltName too, so it must be a name a client can match.
+  for (const [flag, name] of [['--cn', values.cn] as const, ...(values.san ?? []).map((san) => ['--san', san] as const)]) {
+    const problem = subjectAltNameProblem(name);
+    if (problem) throw new ConfigError(`${flag} ${JSON.stringify(name)}: ${problem}`);
+  }
   const { certFile, keyFile } = certificatePaths(values.out);
-  writeCertificateFiles(material, certFile, keyFile);
+  const overwrite = values.force === true;
+  const material = await generateCertificate({ commonName: values.cn, subjectAltNames: values.san ?? [], days, keyType });
+  writeCertificateFiles(material, certFile, keyFile, { overwrite });
   process.stdout.write(`wrote ${certFile} and ${keyFile} (mode 0600), valid ${days} days\n`);
   return 0;
 }
@@ -251,10 +259,12 @@ function describeOption(option: OptionSpec): string {
   return `  --${option.flag}${value}\n      ${option.description}${defaultText}\n      env ${option.env}, config key ${option.key}\n`;
 }
 
-const GEN_CERT_USAGE = `Usage: promgate gen-cert --cn NAME [--san NAME|IP]... [--out DIR] [--days N] [--key-type ec|rsa]
+const GEN_CERT_USAGE = `Usage: promgate gen-cert --cn NAME [--san NAME|IP]... [--out DIR] [--days N] [--key-type ec|rsa] [--force]
 
 Writes DIR/tls.crt and DIR/tls.key (mode 0600): a self-signed server certificate whose
-subjectAltName holds the CN and every --san (modern clients ignore the CN).
+subjectAltName holds the CN and every --san (modern clients ignore the CN). Names are DNS
+names (a wildcard only as the first label: *.example.com) or IPv4/IPv6 addresses.
+  --force     replace DIR/tls.crt and DIR/tls.key if they exist (default: refuse)
   --out       default certs
   --days      default ${DEFAULT_CERT_DAYS}
   --key-type  default ec (P-256); rsa is 2048-bit

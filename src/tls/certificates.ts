@@ -189,12 +189,46 @@ export async function generateCertificate(options: GenerateCertificateOptions): 
   return { cert: certificate.toString('pem') + '\n', key: key + '\n' };
 }
 
-/** Writes cert (0644) and key (0600), creating the folder. */
-export function writeCertificateFiles(material: { cert: string; key: string }, certFile: string, keyFile: string): void {
+/**
+ * Writes cert (0644) and key (0600), creating the folder. With `overwrite: false`, an existing
+ * file is a ConfigError naming it, and neither file is touched.
+ */
+export function writeCertificateFiles(material: { cert: string; key: string }, certFile: string, keyFile: string, { overwrite = true } = {}): void {
+  const existing = [certFile, keyFile].filter((file) => existsSync(file));
+  if (!overwrite && existing.length > 0) {
+    throw new ConfigError(`${existing.join(' and ')} already ${existing.length > 1 ? 'exist' : 'exists'}; pass --force to replace, or choose another --out`);
+  }
   for (const file of [certFile, keyFile]) mkdirSync(resolve(file, '..'), { recursive: true });
-  writeFileSync(certFile, material.cert, { mode: 0o644 });
-  writeFileSync(keyFile, material.key, { mode: 0o600 });
+  const flag = overwrite ? 'w' : 'wx'; // wx: a file created meanwhile is not replaced either
+  writeFileSync(certFile, material.cert, { mode: 0o644, flag });
+  writeFileSync(keyFile, material.key, { mode: 0o600, flag });
   chmodSync(keyFile, 0o600);
+}
+
+/** RFC 1123 labels: letters, digits and inner hyphens, 1-63 characters. */
+const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * Why a name cannot be a server certificate's subjectAltName, or undefined when it can: a DNS
+ * name (RFC 1123; a wildcard only as the whole first label, above at least two labels, as CAs
+ * issue them) or an IPv4/IPv6 address. Email and URI names do not identify a server.
+ */
+export function subjectAltNameProblem(name: string): string | undefined {
+  if (isIP(name)) return undefined;
+  if (/^\[.*\]$/.test(name) && isIP(name.slice(1, -1))) return 'an IPv6 address is written without brackets';
+  if (/^[\d.]+$/.test(name)) return 'not a valid IPv4 address'; // all-numeric labels would read as one
+  if (name.length > 253) return 'a DNS name has at most 253 characters';
+  const labels = name.split('.');
+  const [first, ...rest] = labels;
+  if (first === '*') {
+    if (rest.length < 2) return 'a wildcard needs at least two labels after it, e.g. *.example.com';
+  } else if (name.includes('*')) {
+    return 'a wildcard must be the whole first label, e.g. *.example.com';
+  }
+  const bad = (first === '*' ? rest : labels).find((label) => !DNS_LABEL.test(label));
+  if (bad === undefined) return undefined;
+  if (bad === '') return 'a DNS name has no empty labels (no leading, trailing or double dots)';
+  return 'not a DNS name (letters, digits and hyphens between dots) nor an IP address';
 }
 
 export function certificatePaths(outDir: string): { certFile: string; keyFile: string } {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -118,6 +118,78 @@ describe('promgate CLI', () => {
     const file = join(temp('ttyhash'), '.htpasswd');
     writeFileSync(file, /ttyuser:\S+/.exec(screen)![0] + '\n');
     await exec('htpasswd', ['-vb', file, 'ttyuser', 'tty secret']);
+  });
+
+  describe('gen-cert names', () => {
+    // [name, accepted?]
+    const NAMES: Array<[string, boolean]> = [
+      ['prom.example.com', true],
+      ['localhost', true],
+      ['xn--bcher-kva.example', true],
+      ['a-b.c-d.example', true],
+      ['*.prom.example.com', true],
+      ['10.1.2.3', true],
+      ['::1', true],
+      ['2001:db8::7', true],
+      ['not valid!', false],
+      ['under_score.example', false],
+      ['-leading.example', false],
+      ['trailing-.example', false],
+      ['double..dot.example', false],
+      ['trailing.dot.', false],
+      ['*.com', false],
+      ['prom.*.example.com', false],
+      ['*prom.example.com', false],
+      ['999.1.2.3', false],
+      ['[::1]', false],
+      [`${'a'.repeat(64)}.example`, false],
+      ['user@example.com', false],
+      ['https://prom.example.com', false],
+    ];
+    for (const [name, accepted] of NAMES) {
+      it(`${accepted ? 'accepts' : 'refuses'} ${JSON.stringify(name.length > 40 ? `${name.slice(0, 20)}...` : name)} as --san${accepted ? '' : ', naming it'}`, async () => {
+        const out = temp('gencert-san');
+        const result = await runCli(['gen-cert', '--cn', 'prom.example.com', `--san=${name}`, '--out', out]);
+        if (accepted) {
+          assert.equal(result.code, 0, result.stderr);
+        } else {
+          assert.equal(result.code, 1);
+          assert.match(result.stderr, new RegExp(`^promgate: --san ${JSON.stringify(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+          assert.equal(existsSync(join(out, 'tls.crt')), false, 'nothing written');
+        }
+      });
+    }
+
+    it('checks the CN as a name too (it goes into the subjectAltName)', async () => {
+      const result = await runCli(['gen-cert', '--cn', 'My Server', '--out', temp('gencert-cn')]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /^promgate: --cn "My Server": not a DNS name/);
+    });
+  });
+
+  describe('gen-cert and existing files', () => {
+    for (const existing of ['tls.crt', 'tls.key', 'both'] as const) {
+      it(`refuses to replace ${existing === 'both' ? 'an existing certificate and key' : `an existing ${existing}`} without --force, naming it and leaving it as it was`, async () => {
+        const out = temp('gencert-exists');
+        const files = existing === 'both' ? ['tls.crt', 'tls.key'] : [existing];
+        for (const file of files) writeFileSync(join(out, file), `old ${file}\n`);
+        const result = await runCli(['gen-cert', '--cn', 'prom.example.com', '--out', out]);
+        assert.equal(result.code, 1);
+        assert.equal(result.stderr, `promgate: ${files.map((file) => join(out, file)).join(' and ')} already ${files.length > 1 ? 'exist' : 'exists'}; pass --force to replace, or choose another --out\n`);
+        for (const file of files) assert.equal(readFileSync(join(out, file), 'utf8'), `old ${file}\n`);
+        for (const file of ['tls.crt', 'tls.key'].filter((name) => !files.includes(name))) assert.equal(existsSync(join(out, file)), false, `${file} not written`);
+      });
+    }
+
+    it('replaces them with --force', async () => {
+      const out = temp('gencert-force');
+      writeFileSync(join(out, 'tls.crt'), 'old\n');
+      writeFileSync(join(out, 'tls.key'), 'old\n', { mode: 0o644 });
+      const result = await runCli(['gen-cert', '--cn', 'prom.example.com', '--out', out, '--force']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(readFileSync(join(out, 'tls.crt'), 'utf8'), /^-----BEGIN CERTIFICATE-----/);
+      assert.equal(statSync(join(out, 'tls.key')).mode & 0o777, 0o600);
+    });
   });
 
   it('gen-cert requires --cn and checks its values', async () => {
