@@ -126,6 +126,8 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     upstream,
     timeoutMs: parseDuration(config.upstream.timeout),
     forwardAuthorization: config.upstream.forwardAuthorization,
+    maxConnections: config.upstream.maxConnections,
+    maxBodySize: config.web.maxRequestBodySize,
     trustProxy,
     securityHeaders,
     logger,

@@ -1,4 +1,5 @@
-// Upstream failures answered by the gateway: refused/unreachable -> 502, silent too long -> 504.
+// Failures answered by the gateway: upstream refused/unreachable -> 502, silent too long -> 504; a
+// request body over the limit -> 413.
 // Under /api/ the body is Prometheus's API error JSON so clients (Grafana, promtool) parse it.
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { sendError } from '../../src/error-answer.ts';
@@ -12,6 +13,26 @@ export class UpstreamTimeoutError extends Error {
   constructor(timeoutMs: number) {
     super(`upstream sent nothing for ${timeoutMs} ms`);
   }
+}
+
+/** A request body over web.maxRequestBodySize; answered 413, never sent on. */
+export class BodyTooLargeError extends Error {
+  readonly code = 'PROMGATE_BODY_TOO_LARGE';
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`request body larger than ${limit} bytes (web.maxRequestBodySize)`);
+    this.limit = limit;
+  }
+}
+
+/**
+ * 413, and the connection closes: the rest of the body is never read (Node would otherwise read
+ * it all to reuse the connection). A body cut while it streamed also ends the upstream request.
+ */
+export function answerBodyTooLarge(error: BodyTooLargeError, req: IncomingMessage, res: ServerResponse): void {
+  if (res.headersSent) return void res.destroy(); // the upstream answered before the body was over
+  if (res.destroyed) return;
+  sendError(res, (req.url ?? '').split('?')[0] ?? '', 413, 'bad_data', error.message, { connection: 'close' });
 }
 
 const REASONS: Record<string, string> = {

@@ -11,8 +11,9 @@ import { Pool, type Dispatcher } from 'undici';
 import type { Logger } from '../../src/logger.ts';
 import type { UpstreamErrorKind } from '../metrics/index.ts';
 import type { SecurityHeaders } from '../security-headers/index.ts';
-import { answerUpstreamError, UpstreamTimeoutError } from './errors.ts';
+import { answerBodyTooLarge, answerUpstreamError, BodyTooLargeError, UpstreamTimeoutError } from './errors.ts';
 import { hasParsedBody, parsedBody } from './parsed-body.ts';
+import { readRequestBody, type RequestBody } from './request-body.ts';
 import { createRequestHeaderHygiene } from './request-headers.ts';
 import { createResponseWriter, type ResponseBody, type UpstreamResponseHead } from './response.ts';
 import { SilenceWatch, type Watched } from './silence-watch.ts';
@@ -37,6 +38,10 @@ export interface ProxyStageOptions {
   /** Idle timeout towards the upstream (connect, headers and between body chunks). */
   timeoutMs: number;
   forwardAuthorization: boolean;
+  /** Upstream connections (upstream.maxConnections); bodies too large to buffer get a quarter as many more. */
+  maxConnections: number;
+  /** Largest request body forwarded (web.maxRequestBodySize); a larger one gets 413. */
+  maxBodySize: number;
   trustProxy: BlockList | undefined;
   securityHeaders: SecurityHeaders;
   logger: Logger;
@@ -53,21 +58,23 @@ export interface ProxyStage {
   close(): void;
 }
 
-/** Upstream keep-alive pool; per gateway, so two gateways share nothing. */
-export const UPSTREAM_MAX_CONNECTIONS = 256;
+/** The upload pool's size: a quarter of the main pool's, at least one connection. */
+export function uploadConnections(maxConnections: number): number {
+  return Math.max(1, Math.floor(maxConnections / 4));
+}
 
 /** undici's one timeout left (headers and body are the SilenceWatch's), answered as our own: 504. */
 const UNDICI_CONNECT_TIMEOUT = 'UND_ERR_CONNECT_TIMEOUT';
 
 export function createProxyStage(options: ProxyStageOptions): ProxyStage {
-  const { upstream, timeoutMs, logger, events } = options;
-  const pool = new Pool(upstream.origin, {
-    connections: UPSTREAM_MAX_CONNECTIONS,
-    // Headers and body: the watch below, without a timer object per request.
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    connectTimeout: timeoutMs,
-  });
+  const { upstream, timeoutMs, logger, events, maxBodySize } = options;
+  // Per gateway, so two gateways share nothing. Headers and body timeouts: the watch below,
+  // without a timer object per request.
+  const poolOptions = { headersTimeout: 0, bodyTimeout: 0, connectTimeout: timeoutMs };
+  const pool = new Pool(upstream.origin, { ...poolOptions, connections: options.maxConnections });
+  // Bodies too large to buffer hold their connection while the client sends: slow uploads then
+  // wait for each other here, never take the connections GETs and small POSTs use.
+  const uploadPool = new Pool(upstream.origin, { ...poolOptions, connections: uploadConnections(options.maxConnections) });
   const watch = new SilenceWatch(timeoutMs);
   // Prefix of every upstream path: `http://host/sub/` + `/api/v1/query` -> `/sub/api/v1/query`.
   const upstreamPath = upstream.pathname.replace(/\/$/, '');
@@ -90,11 +97,19 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
       return writeResponse(head, req, res, clientHost);
     },
     fail(error, req, res) {
+      if (error instanceof BodyTooLargeError) return answerBodyTooLarge(error, req, res);
       const code = (error as { code?: string }).code;
       const answered = code === UNDICI_CONNECT_TIMEOUT ? new UpstreamTimeoutError(timeoutMs) : error;
       if (events?.error) observe('error', () => events.error!(answered, req, res));
       answerUpstreamError(answered, req, res, logger, options.securityHeaders, options.onUpstreamError);
     },
+  };
+
+  const forward = (req: Request, res: Response, clientHost: string | undefined, body: Exclude<RequestBody, BodyTooLargeError> | null) => {
+    const outgoing: UpstreamRequest = { method: req.method, path: upstreamPath + req.url, headers: req.headers };
+    if (events?.proxyReq) observe('proxyReq', () => events.proxyReq!(outgoing, req, res));
+    const via = body === null || Buffer.isBuffer(body) ? pool : uploadPool;
+    via.dispatch({ origin: upstream.origin, method: outgoing.method, path: outgoing.path, headers: outgoing.headers, body }, new ForwardHandler(answer, req, res, clientHost));
   };
 
   return {
@@ -106,16 +121,19 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
       headers.host = upstream.host; // as nginx's proxy_pass does; the client's goes in X-Forwarded-Host
       const chunked = headers['transfer-encoding'] !== undefined;
       if (chunked) headers['transfer-encoding'] = undefined; // undici frames the body itself (chunked when there is no length)
-      let body: Dispatcher.DispatchOptions['body'] = null;
-      if (hasParsedBody(req)) body = parsedBody(req, headers);
-      else if (chunked || (headers['content-length'] !== undefined && headers['content-length'] !== '0')) body = req;
-      const outgoing: UpstreamRequest = { method: req.method, path: upstreamPath + req.url, headers };
-      if (events?.proxyReq) observe('proxyReq', () => events.proxyReq!(outgoing, req, res));
-      pool.dispatch({ origin: upstream.origin, method: outgoing.method, path: outgoing.path, headers: outgoing.headers, body }, new ForwardHandler(answer, req, res, clientHost));
+      const length = headers['content-length'];
+      if (hasParsedBody(req)) return forward(req, res, clientHost, parsedBody(req, headers));
+      if (!chunked && (length === undefined || length === '0')) return forward(req, res, clientHost, null);
+      readRequestBody(req, chunked ? undefined : Number(length), maxBodySize, (body) => {
+        if (body instanceof BodyTooLargeError) return answerBodyTooLarge(body, req, res);
+        if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length); // a chunked body, now whole
+        forward(req, res, clientHost, body);
+      });
     },
     close() {
       watch.close();
       void pool.destroy();
+      void uploadPool.destroy();
     },
   };
 }

@@ -28,6 +28,10 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT = '65s';
 export const DEFAULT_MAX_CONNECTIONS = 512;
 /** Half the listener: one address cannot hold every slot, yet a busy Grafana or proxy has room. */
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 256;
+/** Fits Prometheus remote-write batches and OTLP pushes (a few MiB at most) with room; queries are KiB. */
+export const DEFAULT_MAX_REQUEST_BODY_SIZE = 32 * 1024 * 1024;
+/** Upstream keep-alive pool per route; Prometheus serves --web.max-connections (512) itself. */
+export const DEFAULT_UPSTREAM_MAX_CONNECTIONS = 256;
 /** Node's default; nginx allows 4 buffers of 8k. */
 export const DEFAULT_MAX_HEADER_SIZE = 16384;
 export const DEFAULT_READY_PATH = '/-/ready';
@@ -126,6 +130,12 @@ export const configSchema = z.strictObject({
         .min(0)
         .default(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)
         .describe('Concurrent connections from one client address (peers in trustProxy are spared); 0 turns the cap off.'),
+      maxRequestBodySize: z
+        .number()
+        .int()
+        .min(0)
+        .default(DEFAULT_MAX_REQUEST_BODY_SIZE)
+        .describe('Largest request body in bytes; a larger one gets 413 and its connection is closed.'),
       maxHeaderSize: z
         .number()
         .int()
@@ -150,6 +160,7 @@ export const configSchema = z.strictObject({
       keepAliveTimeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
       maxConnections: DEFAULT_MAX_CONNECTIONS,
       maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+      maxRequestBodySize: DEFAULT_MAX_REQUEST_BODY_SIZE,
       maxHeaderSize: DEFAULT_MAX_HEADER_SIZE,
       config: {},
     })
@@ -200,6 +211,12 @@ export const configSchema = z.strictObject({
         .boolean()
         .default(false)
         .describe("Forward the client's Authorization header to the upstream."),
+      maxConnections: z
+        .number()
+        .int()
+        .min(1)
+        .default(DEFAULT_UPSTREAM_MAX_CONNECTIONS)
+        .describe('Upstream connections for requests; request bodies over 64 KiB, which stream, get a quarter as many more (at least one) of their own.'),
       readyPath: z
         .string()
         .regex(/^$|^\/[^?#\s]*$/, { message: 'must be a path such as /-/ready, or "" to not poll' })
@@ -213,6 +230,7 @@ export const configSchema = z.strictObject({
       url: DEFAULT_UPSTREAM_URL,
       timeout: DEFAULT_UPSTREAM_TIMEOUT,
       forwardAuthorization: false,
+      maxConnections: DEFAULT_UPSTREAM_MAX_CONNECTIONS,
       readyInterval: DEFAULT_READY_INTERVAL,
     }),
   tls: z
