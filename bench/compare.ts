@@ -1,12 +1,15 @@
-// promgate against the nginx recipe from Prometheus's guide, in one run, side by side: every server
-// is started here, checked to answer 200 with the right body, then measured by wrk over TLS in
-// alternating rounds (A B C, C B A, ...). Prints one table, the ratios against the issue's targets,
-// and writes bench/results/compare.json. Run: node bench/compare.ts (BENCH_QUICK=1: a smoke run).
+// promgate against the servers users would pick instead (the nginx recipe from Prometheus's guide,
+// HAProxy, Prometheus's own TLS and basic auth), in one run, side by side: every server is started
+// here, its RSS read once it answered its first health check, checked to answer 200 with the right
+// body, then measured by wrk over TLS in alternating rounds (A B C, C B A, ...). Prints one table,
+// the ratios against the issue's targets, each server's memory footprint, and writes
+// bench/results/compare.json. Run: node bench/compare.ts (BENCH_QUICK=1: a smoke run).
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { ANY_CORE, coreSpeed, describeErrors, LOAD_CORE, PIN, runWrk, SERVER_CORE, type Core } from './lib.ts';
 import { coreLoad, cpuSeconds, createProcessGroup, peakRssMegabytes, processTree, resetPeakRss, rssMegabytes, runBench, waitForQuiet, waitForQuietCore } from './processes.ts';
+import { startHaproxy, startNginx, startPrometheusTls, type Proxy, type ProxyOptions } from './peers.ts';
 import { printReport, summarize, type RunRecord } from './report.ts';
 import { defineScenarios, type Endpoint, type Scenario, type Target, type Variant } from './scenarios.ts';
 import {
@@ -18,13 +21,13 @@ import {
   makeHtpasswd,
   promgateEntry,
   promgateHasFlag,
-  startNginx,
   startPrometheus,
   startPromgate,
   startStaticUpstream,
   versions,
   type Answer,
 } from './servers.ts';
+import { HEALTHY_PATH } from '../middleware/health/index.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const env = (name: string, full: number, quick: number) => Number(process.env[name] ?? (QUICK ? quick : full));
@@ -84,11 +87,32 @@ await runBench(async () => {
     },
   ];
   const targets = ['prometheus', 'static'] as const;
-  for (const [id, label, kind] of [['nginx', 'nginx recipe', 'recipe'], ['nginx-tuned', 'nginx tuned (keepalive 32)', 'tuned'], ['nginx-auth', 'nginx recipe + auth_basic', 'auth']] as const) {
-    const nginx = await startNginx(group, { kind, core: SERVER_CORE, dir: work, cert, key, htpasswd, upstreams: targets.map((target) => upstreamPorts[target]) });
-    const endpoints = Object.fromEntries(targets.map((target, index) => [target, { base: `https://127.0.0.1:${nginx.ports[index]}/prometheus`, pid: nginx.pid }]));
-    variants.push({ id, label, headers: kind === 'auth' ? BASIC_AUTH_HEADER : {}, requiresAuth: kind === 'auth', endpoints });
+  const proxyOptions: ProxyOptions = { core: SERVER_CORE, dir: work, cert, key, htpasswd, upstreams: targets.map((target) => upstreamPorts[target]) };
+  const proxies: { id: string; label: string; auth: boolean; start: () => Promise<Proxy> }[] = [
+    { id: 'nginx', label: 'nginx recipe', auth: false, start: () => startNginx(group, { ...proxyOptions, kind: 'recipe' }) },
+    { id: 'nginx-tuned', label: 'nginx tuned (keepalive 32)', auth: false, start: () => startNginx(group, { ...proxyOptions, kind: 'tuned' }) },
+    { id: 'nginx-auth', label: 'nginx recipe + auth_basic', auth: true, start: () => startNginx(group, { ...proxyOptions, kind: 'auth' }) },
+    { id: 'haproxy', label: 'HAProxy (1 thread, connection reuse)', auth: false, start: () => startHaproxy(group, { ...proxyOptions, auth: false }) },
+    { id: 'haproxy-auth', label: 'HAProxy + basic auth (bcrypt-10 userlist)', auth: true, start: () => startHaproxy(group, { ...proxyOptions, auth: true }) },
+  ];
+  for (const { id, label, auth, start } of proxies) {
+    const proxy = await start();
+    const endpoints = Object.fromEntries(targets.map((target, index) => [target, { base: `https://127.0.0.1:${proxy.ports[index]}/prometheus`, pid: proxy.pid }]));
+    const headers = auth ? BASIC_AUTH_HEADER : {};
+    // Prometheus's own health endpoint, through the proxy.
+    const idleRssMb = await idleRss(`${endpoints.prometheus!.base}/-/healthy`, headers, ca, proxy.pid);
+    variants.push({ id, label, headers, requiresAuth: auth, endpoints, idleRssMb });
   }
+  // Only the small API: it cannot serve the static upstream's answers.
+  const prometheusTls = await startPrometheusTls(group, { core: SERVER_CORE, dir: work, cert, key, htpasswd });
+  variants.push({
+    id: 'prometheus-tls',
+    label: "Prometheus's own TLS + basic auth",
+    headers: BASIC_AUTH_HEADER,
+    requiresAuth: true,
+    endpoints: { prometheus: { base: `https://127.0.0.1:${prometheusTls.port}`, pid: prometheusTls.pid } },
+    idleRssMb: await idleRss(`https://127.0.0.1:${prometheusTls.port}/-/healthy`, BASIC_AUTH_HEADER, ca, prometheusTls.pid),
+  });
   const promgateVariants: { id: string; label: string; auth: boolean; extra: string[]; core: Core; workers: number; targets: readonly Target[] }[] = [
     { id: 'promgate-auth', label: 'promgate full chain (basic auth)', auth: true, extra: [], core: SERVER_CORE, workers: 1, targets },
     { id: 'promgate-auth-nolog', label: 'promgate full chain, --no-log.access-log', auth: true, extra: ['--no-log.access-log'], core: SERVER_CORE, workers: 1, targets },
@@ -110,12 +134,15 @@ await runBench(async () => {
   const started = await Promise.all(
     promgateVariants.map(async (variant) => {
       const endpoints: Partial<Record<Target, Endpoint>> = {};
+      let idleRssMb: number | undefined;
       for (const target of variant.targets) {
         const extra = [...(variant.auth ? [`--auth.htpasswd-file=${htpasswd}`] : []), ...variant.extra];
         const server = await startPromgate(group, { entry, core: variant.core, dir: work, name: variant.id, upstream: upstreamPorts[target], cert, key, extra, workers: variant.workers });
         endpoints[target] = { base: `https://127.0.0.1:${server.port}/prometheus`, pid: server.pid };
+        // The first target's process: the small API's when the variant serves both.
+        idleRssMb ??= await idleRss(`https://127.0.0.1:${server.port}${HEALTHY_PATH}`, {}, ca, server.pid);
       }
-      return { id: variant.id, label: variant.label, headers: variant.auth ? BASIC_AUTH_HEADER : {}, requiresAuth: variant.auth, endpoints };
+      return { id: variant.id, label: variant.label, headers: variant.auth ? BASIC_AUTH_HEADER : {}, requiresAuth: variant.auth, endpoints, idleRssMb };
     }),
   );
   variants.push(...started);
@@ -166,7 +193,7 @@ await runBench(async () => {
     notes.push(`the machine ran slower than at the start (speed probe < ${SLOW_MACHINE}x) before ${slow.length} of ${records.length} runs: ${slow.map((record) => `${record.scenario} ${record.variant} round ${record.round + 1} (${record.machineSpeed.toFixed(2)}x)`).join(', ')}`);
   }
   const rows = summarize(scenarios, records);
-  const targetsReport = printReport(scenarios, variants, rows, PARAMETERS, notes);
+  const { targets: targetsReport, footprint } = printReport(scenarios, variants, rows, PARAMETERS, notes);
   const result = {
     date: new Date().toISOString(),
     versions: versions(entry),
@@ -174,9 +201,10 @@ await runBench(async () => {
     parameters: PARAMETERS,
     notes,
     scenarios: scenarios.map(({ check: _check, ...scenario }) => scenario),
-    variants: variants.map(({ id, label }) => ({ id, label })),
+    variants: variants.map(({ id, label, idleRssMb }) => ({ id, label, idleRssMb })),
     rows,
     targets: targetsReport,
+    footprint,
     runs: records,
     warmUps,
   };
@@ -185,6 +213,13 @@ await runBench(async () => {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwrote ${file}`);
 }, group);
+
+/** RSS of the server's processes right after start, once it answered its first health check. */
+async function idleRss(url: string, headers: Record<string, string>, ca: Buffer, pid: number): Promise<number> {
+  const answer = await fetchOnce(url, { headers, ca });
+  if (answer.status !== 200) throw new Error(`health check ${url} answered ${answer.status}: ${answer.body.toString().slice(0, 200)}`);
+  return rssMegabytes(processTree(pid));
+}
 
 /** One request before measuring: a fast variant answering 401, 404 or 502 is not fast. */
 async function verify(scenario: Scenario, variant: Variant, ca: Buffer): Promise<void> {

@@ -1,5 +1,5 @@
-// bench/compare.ts's results: medians per scenario and variant, one table, ratios, and the issue's
-// targets checked against them.
+// bench/compare.ts's results: medians per scenario and variant, one table, ratios, the issue's
+// targets checked against them, and every server's memory footprint.
 import { describeErrors, median, type WrkResult } from './lib.ts';
 import type { Scenario, Variant } from './scenarios.ts';
 
@@ -57,6 +57,20 @@ export interface TargetCheck {
   errors: boolean;
 }
 
+/** One server's memory: RSS right after start, and its peaks under two loads (MB; undefined: not run). */
+export interface FootprintRow {
+  variant: string;
+  label: string;
+  idleRssMb: number | undefined;
+  /** The highest peak over the small-API rounds. */
+  smallApiPeakMb: number | undefined;
+  /** The peak of the memory scenario (promgate: its fresh processes). */
+  largeDownloadsPeakMb: number | undefined;
+}
+
+/** Memory targets for promgate's full chain as a sidecar, in MB. */
+export const FOOTPRINT_TARGETS = { idle: 80, smallApi: 110, largeDownloads: 130 };
+
 export function summarize(scenarios: Scenario[], records: RunRecord[]): Row[] {
   return scenarios.flatMap((scenario) =>
     scenario.variants.map((variant) => {
@@ -83,7 +97,13 @@ export function summarize(scenarios: Scenario[], records: RunRecord[]): Row[] {
   );
 }
 
-export function printReport(scenarios: Scenario[], variants: Variant[], rows: Row[], parameters: Record<string, unknown>, notes: string[]): TargetCheck[] {
+export function printReport(
+  scenarios: Scenario[],
+  variants: Variant[],
+  rows: Row[],
+  parameters: Record<string, unknown>,
+  notes: string[],
+): { targets: TargetCheck[]; footprint: { rows: FootprintRow[]; targets: TargetCheck[] } } {
   const label = (id: string) => variants.find((variant) => variant.id === id)?.label ?? id;
   const row = (scenario: string, variant: string) => rows.find((candidate) => candidate.scenario === scenario && candidate.variant === variant);
   const headline = (scenario: Scenario, of: Row | undefined) => (of ? (scenario.headline === 'rps' ? of.requestsPerSecond : of.megabytesPerSecond) : Number.NaN);
@@ -127,6 +147,7 @@ export function printReport(scenarios: Scenario[], variants: Variant[], rows: Ro
     const verdict = check.met === undefined ? 'not measured' : check.met ? 'met' : 'MISSED';
     console.log(`  ${check.name}: ${check.value} (target ${check.target}) ${verdict}${check.errors ? ' -- ERRORS in these runs' : ''}`);
   }
+  const footprint = printFootprint(variants, row);
   console.log('\nPer server core (the server-bound view, for when the load side capped a variant):');
   for (const scenario of scenarios) {
     const [gateway, nginx] = [row(scenario.id, 'promgate-auth'), row(scenario.id, 'nginx')];
@@ -135,7 +156,51 @@ export function printReport(scenarios: Scenario[], variants: Variant[], rows: Ro
     }
   }
   if (notes.length) console.log(`\nNotes:\n${notes.map((note) => `  - ${note}`).join('\n')}`);
-  return checks;
+  return { targets: checks, footprint };
+}
+
+/** Every server's RSS idle, under the small-API load and under 64 large downloads, and promgate's memory targets. */
+function printFootprint(variants: Variant[], row: (scenario: string, variant: string) => Row | undefined): { rows: FootprintRow[]; targets: TargetCheck[] } {
+  // The fresh processes are their variant's memory-scenario stand-ins; the unpinned ones measure scaling.
+  const servers = variants.filter((variant) => variant.idleRssMb !== undefined && !variant.id.endsWith('-fresh') && !variant.id.endsWith('-unpinned'));
+  const rows = servers.map((variant) => ({
+    variant: variant.id,
+    label: variant.label,
+    idleRssMb: variant.idleRssMb,
+    smallApiPeakMb: row('small-api', variant.id)?.peakRssMb,
+    largeDownloadsPeakMb: (row('memory', variant.id) ?? row('memory', `${variant.id}-fresh`))?.peakRssMb,
+  }));
+  const mb = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(0));
+  console.log('\nMemory footprint, RSS in MB (processes summed): idle = right after start, once it answered its first health check;');
+  console.log('small-API load = highest peak over the small-API rounds; 64 x 10 MiB = peak of the memory scenario (promgate: fresh processes). -: not in that scenario.\n');
+  console.log('| server | idle | small-API load peak | 64 x 10 MiB downloads peak |');
+  console.log('|---|---|---|---|');
+  for (const of of rows) console.log(`| ${of.label} | ${mb(of.idleRssMb)} | ${mb(of.smallApiPeakMb)} | ${mb(of.largeDownloadsPeakMb)} |`);
+  const upstream = row('small-api', 'upstream');
+  if (upstream && rows.some((of) => of.variant === 'prometheus-tls')) {
+    console.log(`Prometheus's own TLS is a whole Prometheus (TSDB, scrapes): the upstream Prometheus held ${upstream.peakRssMb.toFixed(0)} MB under the same load without TLS.`);
+  }
+
+  const full = rows.find((of) => of.variant === 'promgate-auth');
+  const errors = (scenario: string, variant: string) => (row(scenario, variant)?.errors ?? 0) > 0;
+  const check = (name: string, value: number | undefined, target: number, hadErrors: boolean): TargetCheck => ({
+    name,
+    value: value === undefined ? 'n/a' : `${value.toFixed(0)} MB`,
+    target: `<= ${target} MB`,
+    met: value === undefined ? undefined : value <= target,
+    errors: hadErrors,
+  });
+  const targets = [
+    check('idle RSS, promgate full chain', full?.idleRssMb, FOOTPRINT_TARGETS.idle, false),
+    check('small-API load peak RSS, promgate full chain', full?.smallApiPeakMb, FOOTPRINT_TARGETS.smallApi, errors('small-api', 'promgate-auth')),
+    check('64 x 10 MiB downloads peak RSS, promgate full chain (fresh process)', full?.largeDownloadsPeakMb, FOOTPRINT_TARGETS.largeDownloads, errors('memory', 'promgate-auth-fresh')),
+  ];
+  console.log('\nMemory targets for promgate as a sidecar:');
+  for (const target of targets) {
+    const verdict = target.met === undefined ? 'not measured' : target.met ? 'met' : 'not met';
+    console.log(`  ${target.name}: ${target.value} (target ${target.target}) ${verdict}${target.errors ? ' -- ERRORS in these runs' : ''}`);
+  }
+  return { rows, targets };
 }
 
 function targetChecks(row: (scenario: string, variant: string) => Row | undefined): TargetCheck[] {

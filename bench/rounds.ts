@@ -14,9 +14,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import { LOAD_CORE, PIN, runWrk, SERVER_CORE, type WrkResult } from './lib.ts';
+import { startNginx } from './peers.ts';
 import { coreLoad, runBench } from './processes.ts';
 import { API_PATH } from './scenarios.ts';
-import { BASIC_AUTH_HEADER, makeCertificate, makeHtpasswd, promgateEntry, startNginx, startPrometheus, startPromgate } from './servers.ts';
+import { BASIC_AUTH_HEADER, makeCertificate, makeHtpasswd, promgateEntry, startPrometheus, startPromgate } from './servers.ts';
 
 const ROUNDS = Number(process.env.ROUNDS_COUNT ?? 10);
 const IDLE_SECONDS = Number(process.env.ROUNDS_IDLE_SECONDS ?? 0);

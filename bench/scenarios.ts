@@ -9,7 +9,7 @@ export const UPLOAD_PATH = '/api/v1/query';
 
 export type Target = 'prometheus' | 'static';
 export interface Endpoint {
-  /** Up to the base path: https://127.0.0.1:<port>/prometheus, or http://127.0.0.1:<port> direct. */
+  /** Up to the base path: https://127.0.0.1:<port>/prometheus, or http://127.0.0.1:<port> direct (https for Prometheus's own TLS). */
   base: string;
   pid: number;
 }
@@ -20,6 +20,8 @@ export interface Variant {
   /** Whether a request without credentials must get 401. */
   requiresAuth: boolean;
   endpoints: Partial<Record<Target, Endpoint>>;
+  /** RSS right after start, once it answered its first health check (MB); the upstream has none. */
+  idleRssMb?: number;
 }
 export interface Scenario {
   id: string;
@@ -79,7 +81,7 @@ export function defineScenarios(parameters: ScenarioParameters, largeBytes: numb
       rounds: parameters.smallRounds,
       timeoutSeconds: 10,
       headline: 'rps',
-      variants: ['upstream', 'nginx', 'nginx-tuned', 'promgate-auth', 'promgate-auth-nolog', 'promgate'],
+      variants: ['upstream', 'nginx', 'nginx-tuned', 'haproxy', 'prometheus-tls', 'promgate-auth', 'promgate-auth-nolog', 'promgate'],
       check: jobValues,
     },
     {
@@ -89,13 +91,14 @@ export function defineScenarios(parameters: ScenarioParameters, largeBytes: numb
       target: 'static',
       path: API_PATH,
       connections: parameters.smallConnections,
-      // nginx runs bcrypt (~50 ms) for every request in its one worker, all queued ones before it
-      // answers any: with 32 connections the first answers come after ~1.7 s, so runs last longer.
+      // nginx and HAProxy run bcrypt (~50 ms) for every request in their one worker; nginx runs all
+      // queued ones before it answers any: with 32 connections its first answers come after ~1.7 s,
+      // so runs last longer.
       seconds: Math.max(parameters.seconds, parameters.authSeconds),
       rounds: parameters.smallRounds,
       timeoutSeconds: 30,
       headline: 'rps',
-      variants: ['nginx', 'nginx-auth', 'promgate-auth', 'promgate'],
+      variants: ['nginx', 'nginx-auth', 'haproxy-auth', 'promgate-auth', 'promgate'],
       check: jobValues,
     },
     {
@@ -107,7 +110,7 @@ export function defineScenarios(parameters: ScenarioParameters, largeBytes: numb
       connections: parameters.largeConnections,
       timeoutSeconds: 60,
       headline: 'mbps',
-      variants: ['upstream', 'nginx', 'nginx-tuned', 'promgate-auth', 'promgate'],
+      variants: ['upstream', 'nginx', 'nginx-tuned', 'haproxy', 'promgate-auth', 'promgate'],
       check: largeBody,
     },
     {
@@ -121,7 +124,7 @@ export function defineScenarios(parameters: ScenarioParameters, largeBytes: numb
       timeoutSeconds: 30,
       headline: 'mbps',
       uploadBytes: parameters.uploadBytes,
-      variants: ['upstream', 'nginx', 'nginx-tuned', 'promgate-auth', 'promgate'],
+      variants: ['upstream', 'nginx', 'nginx-tuned', 'haproxy', 'promgate-auth', 'promgate'],
       check: (answer) => ((json(answer).data as { received?: number }).received === parameters.uploadBytes ? undefined : `upstream got ${answer.body.toString()}`),
     },
     {
@@ -137,7 +140,7 @@ export function defineScenarios(parameters: ScenarioParameters, largeBytes: numb
       headline: 'mbps',
       // Fresh processes and no warm-up: the peak is this load's alone.
       warmUp: false,
-      variants: ['nginx', 'promgate-auth-fresh', 'promgate-fresh'],
+      variants: ['nginx', 'haproxy', 'promgate-auth-fresh', 'promgate-fresh'],
       check: largeBody,
     },
   ];

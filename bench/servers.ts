@@ -1,11 +1,10 @@
 // The servers bench/compare.ts measures, each started the way its users run it: Prometheus, the
-// static upstream, nginx with the Prometheus guide's recipe (and its tuned and auth_basic forms),
-// and promgate from its CLI.
+// static upstream and promgate from its CLI. The servers users would pick instead of promgate are
+// in ./peers.ts.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { LOAD_CORE, type Core } from './lib.ts';
 import { freePort } from '../test/helpers/ports.ts';
@@ -87,62 +86,6 @@ export async function startStaticUpstream(group: ProcessGroup, dir: string): Pro
   return { pid, port: Number(match![1]), largeBytes: Number(match![2]) };
 }
 
-export type NginxKind = 'recipe' | 'tuned' | 'auth';
-
-/**
- * nginx in the foreground with its own prefix, one worker, an access log in combined format to a
- * file (what a default install writes) and one TLS server per upstream, each with the guide's
- * `location /prometheus/ { proxy_pass http://upstream/; }`.
- */
-export async function startNginx(
-  group: ProcessGroup,
-  options: { kind: NginxKind; core: Core; dir: string; cert: string; key: string; htpasswd: string; upstreams: number[] },
-): Promise<{ pid: number; ports: number[] }> {
-  const { kind, dir } = options;
-  const ports = await Promise.all(options.upstreams.map(() => freePort()));
-  const servers = options.upstreams.map((upstream, index) => {
-    const target = kind === 'tuned' ? `upstream_${index}` : `127.0.0.1:${upstream}`;
-    return [
-      ...(kind === 'tuned' ? [`  upstream upstream_${index} { server 127.0.0.1:${upstream}; keepalive 32; }`] : []),
-      `  server {`,
-      `    listen 127.0.0.1:${ports[index]} ssl;`,
-      `    location /prometheus/ {`,
-      `      proxy_pass http://${target}/;`,
-      ...(kind === 'tuned' ? ['      proxy_http_version 1.1;', '      proxy_set_header Connection "";'] : []),
-      ...(kind === 'auth' ? ['      auth_basic "Prometheus";', `      auth_basic_user_file ${options.htpasswd};`] : []),
-      `    }`,
-      `  }`,
-    ].join('\n');
-  });
-  const config = join(dir, `nginx-${kind}.conf`);
-  const temp = (name: string) => join(dir, `nginx-${kind}-${name}`);
-  writeFileSync(
-    config,
-    [
-      'worker_processes 1;',
-      `pid ${temp('pid')};`,
-      `error_log ${temp('error.log')};`,
-      'events { worker_connections 1024; }',
-      'http {',
-      `  access_log ${temp('access.log')};`,
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `  ${name}_temp_path ${temp(name)};`),
-      `  ssl_certificate ${options.cert};`,
-      `  ssl_certificate_key ${options.key};`,
-      ...servers,
-      '}',
-      '',
-    ].join('\n'),
-  );
-  const { pid } = await group.start({
-    core: options.core,
-    command: 'nginx',
-    args: ['-p', dir, '-c', config, '-g', 'daemon off;'],
-    logFile: temp('stderr.log'),
-    ready: () => canConnect(ports.at(-1)!),
-  });
-  return { pid, ports };
-}
-
 /** promgate's CLI with the defaults users get, plus `extra` flags; logs (JSON) to a file. */
 export async function startPromgate(
   group: ProcessGroup,
@@ -209,6 +152,7 @@ export function versions(promgate: string): Record<string, string> {
     node: process.version,
     promgate: `${first(process.execPath, [promgate, '--version'])} (${promgate})`,
     nginx: first('sh', ['-c', 'nginx -v 2>&1']),
+    haproxy: first('haproxy', ['-v']),
     prometheus: first('prometheus', ['--version']),
     wrk: first('sh', ['-c', 'wrk -v 2>&1']),
     openssl: first('openssl', ['version']),
@@ -236,13 +180,5 @@ export function fetchOnce(url: string, options: { method?: string; headers?: Rec
     req.on('timeout', () => req.destroy(new Error(`${url}: no answer in 10 s`)));
     req.on('error', reject);
     req.end(options.body);
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
   });
 }
