@@ -193,7 +193,8 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     ...optional('rate-limit', webConfig?.rateLimit ? createRateLimitStage(webConfig.rateLimit) : undefined),
     ...optional('rate-limit.per-client', limits.perClient),
     { name: 'base-path-redirect', handle: createBasePathRedirect() },
-    ...optional('client-identity', webConfig?.tls?.clientAuth ? createClientIdentityStage() : undefined),
+    // Whenever the web config serves TLS: a reload can turn client certificates on.
+    ...optional('client-identity', webConfig?.tls ? createClientIdentityStage() : undefined),
     ...hook('beforeAuth'),
     ...optional('rate-limit.failed-auth', auth ? limits.failedAuth : undefined),
     ...optional('basic-auth', auth?.handle),
@@ -238,7 +239,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     landing: {
       login: auth && { stage: auth, limitFailedLogins: limits.failedAuth },
       mayOpen(req: Request, user: string | undefined) {
-        const client = req.promgate?.client ?? (webConfig?.tls?.clientAuth ? readClientIdentity(req.socket as TLSSocket) : undefined);
+        const client = req.promgate?.client ?? (webConfig?.tls ? readClientIdentity(req.socket as TLSSocket) : undefined);
         return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client))).allowed;
       },
     },
@@ -278,11 +279,6 @@ export function chainStages(stages: readonly Stage[]): RequestHandler {
 }
 
 /** Library options to config input: `upstream` may be just the URL. */
-export function toConfigInput(settings: Omit<GatewayOptions, 'middleware' | 'on' | 'logger' | 'helmet' | 'registry'>): ConfigInput {
-  const { upstream, ...rest } = settings;
-  return { ...rest, ...(upstream === undefined ? {} : { upstream: typeof upstream === 'string' ? { url: upstream } : upstream }) };
-}
-
 const PROXY_EVENTS = ['proxyReq', 'proxyRes', 'error'] as const;
 
 /** Plain JavaScript callers get no type check: a misspelled hook would silently never run. */
@@ -304,6 +300,11 @@ function checkExtensions(middleware: unknown, on: unknown): void {
   checkKeys(middleware, 'middleware', HOOKS, (entry) => isFunction(entry) || (Array.isArray(entry) && entry.every(isFunction)), 'a middleware function or an array of them');
   checkKeys(on, 'on', PROXY_EVENTS, isFunction, 'a function');
   if (problems.length > 0) throw ConfigError.all(problems);
+}
+
+export function toConfigInput(settings: Omit<GatewayOptions, 'middleware' | 'on' | 'logger' | 'helmet' | 'registry'>): ConfigInput {
+  const { upstream, ...rest } = settings;
+  return { ...rest, ...(upstream === undefined ? {} : { upstream: typeof upstream === 'string' ? { url: upstream } : upstream }) };
 }
 
 export function toBlockList(entries: readonly string[]): BlockList | undefined {

@@ -122,20 +122,21 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   });
   gateway.metrics.loaded('tls');
   registerCertificateExpiry(registry, () => tlsHolder.current().credentials.notAfter);
-  if (clientAuth) {
-    x509(); // loaded now rather than during the first client's handshake
-    server.on('secureConnection', (socket) => {
-      let reason: string | undefined;
-      try {
-        reason = rejectReason(tlsHolder.current().clientAuth ?? clientAuth, socket);
-      } catch (error) {
-        reason = `client certificate check failed: ${errorMessage(error)}`; // never crash on a client's bytes
-      }
-      if (!reason) return;
-      logger.info({ remote_address: socket.remoteAddress, reason }, 'client certificate refused');
-      socket.destroy();
-    });
-  }
+  if (clientAuth) x509(); // loaded now rather than during the first client's handshake
+  // Always listening, with the settings of the moment: a reload can turn client certificates on.
+  server.on('secureConnection', (socket) => {
+    const settings = tlsHolder.current().clientAuth;
+    if (!settings) return;
+    let reason: string | undefined;
+    try {
+      reason = rejectReason(settings, socket);
+    } catch (error) {
+      reason = `client certificate check failed: ${errorMessage(error)}`; // never crash on a client's bytes
+    }
+    if (!reason) return;
+    logger.info({ remote_address: socket.remoteAddress, reason }, 'client certificate refused');
+    socket.destroy();
+  });
   const metricsServer = config.metrics.listenAddress ? createMetricsServer(health, registry) : undefined;
   try {
     await listen(server, config.web.listenAddress, 'web.listenAddress');

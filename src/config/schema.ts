@@ -1,4 +1,4 @@
-// The one description of promgate's settings. Flags, env var names, `--help` and the README's
+// The one description of promgate's settings. Flags, env var names, `--help` and the docs'
 // config reference are all derived from this schema (see ./options.ts), so they cannot drift.
 import { isIP } from 'node:net';
 import { z } from 'zod';
