@@ -1,4 +1,4 @@
-// F2's benchmark: the same gateway with and without basic auth (bcrypt cost 10 user from an
+// The basic-auth benchmark: the same gateway with and without basic auth (bcrypt cost 10 user from an
 // Apache htpasswd file), measured by wrk over TLS, alternating A/B then B/A; prints medians and the
 // ratio and writes bench/results/auth.json. Run: npm run bench:auth
 import { execFileSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 // The standalone server's request handler: finds the route by its base path and runs that
 // gateway's stages directly. No Express app or Router sits in between (their per-request layer
-// matching, prefix trimming and prototype swapping cost about a tenth of the small-API req/s, F6),
+// matching, prefix trimming and prototype swapping cost about a tenth of the small-API req/s),
 // yet requests and responses are still Express's: the server creates them from classes whose
 // prototypes are an Express app's, so user middleware (`res.status(403).json()`, `req.get()`,
 // `req.ip`, `req.query`) works as it does in an Express app.

@@ -70,7 +70,7 @@ export function createResponseClass(expressResponse: object, isClosing: () => bo
 
     // After SIGTERM, answers tell keep-alive clients to reconnect (to another replica); checked when
     // the head goes out, so requests already in flight say it too. (A Set of pending responses did
-    // this before: its churn kept V8's scavenges at 10-15 ms instead of ~1 ms under load, F6.)
+    // this before: its churn kept V8's scavenges at 10-15 ms instead of ~1 ms under load.)
     override writeHead(statusCode: number, ...rest: WriteHeadRest): this {
       this.#setHeld();
       if (isClosing() && !this.headersSent) this.setHeader('connection', 'close');

@@ -82,7 +82,7 @@ const FLAT_LINE = Symbol('promgate.logger.flatLine');
 /**
  * A JSON logger's own writer for flat fields, or undefined for any other logger (pino's settings,
  * child bindings or a user's formatters then apply). pino's generic serializer (serializers,
- * redaction, nested values) cost ~1.5 us of the ~2.2 us an access line took (F6).
+ * redaction, nested values) cost ~1.5 us of the ~2.2 us an access line took.
  */
 export function flatLineWriter(logger: PinoLogger): FlatLineWriter | undefined {
   // Own property only: a child logger inherits it, but must add its bindings.
@@ -118,7 +118,7 @@ const WARN_LEVEL = 40; // pino's number for warn
 
 /**
  * pino's isoTime, formatted once per millisecond: at ten thousand access lines a second most
- * lines share their millisecond with the line before (`toISOString` was ~1% of busy CPU, F6).
+ * lines share their millisecond with the line before (`toISOString` was ~1% of busy CPU).
  */
 function createIsoTime(): () => string {
   let formattedAt = -1;
@@ -146,12 +146,12 @@ interface BufferedDestination extends DestinationStream {
 /**
  * JSON lines written a buffer at a time (synchronously, as nginx writes its access log), at most
  * a second after the first of them and at exit; warnings and errors at once (createLogger's
- * hook). A write per access line cost ~7% of the small-API rate (F6).
+ * hook). A write per access line cost ~7% of the small-API rate.
  *
  * Our own buffer in front of a synchronous sonic-boom, not sonic-boom's `minLength` one: that
  * re-copies its whole buffered string for every line appended (Buffer.byteLength flattens the
  * growing concatenation), ~7 KB of garbage per access line, a fifth of everything the request
- * path allocated (F6). Here a line is appended as a rope and flattened once, when written.
+ * path allocated. Here a line is appended as a rope and flattened once, when written.
  */
 function collectLines(out: DestinationStream): BufferedDestination {
   let pending = '';

@@ -129,7 +129,7 @@ export function compilePattern(pattern: string): (path: string) => boolean {
   return (path) => expression.test(path);
 }
 
-/** A pattern as a regular expression: a rule is one test per path, nothing split per request (F6). */
+/** A pattern as a regular expression: a rule is one test per path, nothing split per request. */
 function patternSource(pattern: string): string {
   if (pattern === '/**') return '[\\s\\S]*';
   const rest = pattern.endsWith('/**');

@@ -2,7 +2,7 @@
 // path, status, duration, bytes, who, from where, the deciding rule). Headers are never
 // serialized, so Authorization, cookies and passwords cannot reach the log; the query string is
 // left out too. Written on the gateway's pino logger directly: pino-http made two child loggers per
-// request and cost 28% of the small-API throughput (bench, F6), for fields we build ourselves anyway.
+// request and cost 28% of the small-API throughput (bench), for fields we build ourselves anyway.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger as PinoLogger } from 'pino';
 import { flatLineWriter, type FlatLineWriter } from '../../src/logger.ts';

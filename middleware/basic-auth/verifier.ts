@@ -2,7 +2,7 @@
 // per (user, hash, password) and its success is cached; identical checks in flight share one run.
 // A success in use is checked again in the background before it expires, so an active user never
 // waits for bcrypt: when it expired instead, every new connection of that user queued behind one
-// bcrypt run (~70 ms here), which set the gateway's p99 every auth.cacheTtl (F6, bench/README.md).
+// bcrypt run (~70 ms here), which set the gateway's p99 every auth.cacheTtl (bench/README.md).
 import { createHash, hash, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import bcrypt from 'bcrypt';

@@ -1,7 +1,7 @@
 // Counting for the metrics every request touches: requests answered, their durations, access
 // decisions. prom-client validates and hashes the label object on every inc() and observe():
 // about 0.6 us a request for these (scratch micro-benchmark), 2-3% of promgate's CPU on the small
-// API (bench:profile, F6). Here a request finds its counts by Map lookups of values it already
+// API (bench:profile). Here a request finds its counts by Map lookups of values it already
 // has, and prom-client's Registry gets the series at scrape time in the shape its own counter and
 // histogram give, so exposition, OpenMetrics and the --workers aggregation stay prom-client's.
 import type { Metric, Registry } from 'prom-client';

@@ -2,7 +2,7 @@
 // `/prometheus/<rest>?<q>` reaches the upstream as `<upstream path>/<rest>?<q>` byte for byte.
 // The upstream side is undici's connection pool, driven through its dispatch handler: it served
 // the small-API load at about twice the rate of node:http's Agent and ClientRequest, which
-// http-proxy-middleware (httpxy) is built on (F6; bench/README.md). Our own pieces: request header
+// http-proxy-middleware (httpxy) is built on (docs/decisions.md). Our own pieces: request header
 // hygiene, body restore, timeout -> 504, response writing.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';

@@ -48,7 +48,7 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
     const contentType = headers['content-type'];
     const hashed = contentType?.startsWith('text/html') === true && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts;
     // The common case: no stage set a header, so the head goes out in one writeHead with the held
-    // security headers first, without a setHeader per header (F6). Hashed HTML sets its CSP last.
+    // security headers first, without a setHeader per header. Hashed HTML sets its CSP last.
     // The held list is the gateway's, shared by every response: copied before adding to it.
     const out: OutgoingHttpHeader[] | undefined = hashed ? undefined : takeHeldHeaders(res)?.slice();
     res.statusCode = head.statusCode;

@@ -1,7 +1,7 @@
 // The upstream timeout without a timer per request. undici's headers and body timeouts are "fast
 // timers": one object per request that stays in undici's timer list for up to a second after the
 // request ended, long enough for V8 to promote it; under small-API load they were half of what
-// reached the old generation, and each mark-compact that follows is a p99 spike (F6). Here one
+// reached the old generation, and each mark-compact that follows is a p99 spike. Here one
 // interval per proxy stage walks the requests in flight, each stamped with the tick of the
 // upstream's last sign of life: nothing is allocated per request.
 

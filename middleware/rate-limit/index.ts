@@ -1,6 +1,6 @@
 // The web config's rate_limit, with Prometheus's semantics: one token bucket for the whole server
 // (Go's rate.NewLimiter(rate.Every(interval), burst)), answered with 429 before authentication.
-// Per-client and per-user limits (express-rate-limit, issue F5) are another thing; a global token
+// Per-client and per-user limits (express-rate-limit) are another thing; a global token
 // bucket is these few lines, and no limiter library models Go's exactly.
 import type { NextFunction, Request, Response } from 'express';
 

@@ -4,7 +4,7 @@
 // that was not connected then would leave them failed for good, so they are loaded again on every
 // (re)connect and after a failure (found by the Redis tests).
 // node-redis is loaded only when a Redis URL is configured: it is ~6 MB of heap that every full
-// GC would otherwise walk, and those are frequent while large responses stream (F6).
+// GC would otherwise walk, and those are frequent while large responses stream.
 import { createRequire } from 'node:module';
 import type { Options, Store } from 'express-rate-limit';
 import type { RedisClientType } from 'redis';

@@ -47,7 +47,7 @@ const HEADER_VALUES: Record<string, readonly string[] | undefined> = {
   'X-XSS-Protection': undefined,
   'Content-Security-Policy': undefined,
 };
-/** Keys Prometheus accepts whose behaviour promgate does not implement yet (issue F3). */
+/** Keys Prometheus accepts whose behaviour promgate does not implement yet. */
 const NOT_YET = [['ip_socket_config']] as const;
 
 const webConfigSchema = z.strictObject({

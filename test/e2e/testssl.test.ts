@@ -1,5 +1,5 @@
 // testssl.sh (the Debian package) against a gateway on every TLS default: the bar for
-// "secure defaults without any config" (F3) is no finding of severity HIGH or CRITICAL.
+// "secure defaults without any config" is no finding of severity HIGH or CRITICAL.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

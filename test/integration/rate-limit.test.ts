@@ -85,7 +85,7 @@ describe('failed-login throttling', () => {
     });
   });
 
-  it('lets a burst of one user\'s requests through while their first password check runs (found by the F6 bench)', async () => {
+  it('lets a burst of one user\'s requests through while their first password check runs (found by the bench)', async () => {
     // A dashboard opening 30 panels right after a restart: nothing is known good yet, and each
     // request used to count as an attempt until its check ended, so the 11th got 429 for 5 minutes.
     await withGateway({ auth: { htpasswdFile: users() }, rateLimit: { failedAuthPerClient: { requests: 5, window: '5m' }, failedAuthPerUser: { requests: 3, window: '5m' } } }, async (gateway) => {

@@ -16,7 +16,7 @@ async function minorCollectionsDuring(run: () => void): Promise<number> {
   return count;
 }
 
-describe('scavenges while large bodies stream (F6)', () => {
+describe('scavenges while large bodies stream', () => {
   it('runs one young-generation collection per threshold of streamed bytes', async () => {
     const streamed = createScavengeTrigger(1 << 20);
     const collections = await minorCollectionsDuring(() => {
