@@ -35,3 +35,8 @@ export function httpsRequest(origin: string, path: string, options: ClientReques
     req.end(body);
   });
 }
+
+/** The Authorization header value a client sends for basic auth (RFC 7617, UTF-8). */
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
