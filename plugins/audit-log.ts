@@ -10,7 +10,7 @@
 import { createWriteStream } from 'node:fs';
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
-import { definePlugin } from '../src/plugins.ts';
+import { definePlugin } from '../src/index.ts';
 
 export default definePlugin({
   name: 'audit-log',

@@ -8,8 +8,8 @@
 //       options: { users: { alice: team-a }, clients: { grafana.example: team-b }, default: anonymous }
 import type { Request, Response, NextFunction } from 'express';
 import { z } from 'zod';
-import { definePlugin } from '../src/plugins.ts';
-import { clientNames } from '../src/tls/client-certificates.ts';
+import { definePlugin } from '../src/index.ts';
+import { clientNames } from '../src/kernel/client-certificate.ts';
 
 const tenant = z.string().regex(/^[A-Za-z0-9!._*'()-]{1,150}$/, { message: "must be a Mimir tenant ID (letters, digits and !-_.*'(), up to 150)" });
 

@@ -26,6 +26,6 @@ export async function checkServerSetup(config: Config, cwd = process.cwd()): Pro
 export async function checkGatewaySetup(config: Config, webConfig: WebConfig | undefined): Promise<void> {
   const registry = new Registry();
   collectProcessMetrics(registry); // a plugin's metric under one of these names fails a start too
-  const { gateways } = await buildGateways(config, { logger: silentLogger, registry, webConfig, offline: true });
-  for (const gateway of gateways) gateway.close();
+  const { runtimes } = await buildGateways(config, { logger: silentLogger, registry, webConfig, offline: true });
+  for (const runtime of runtimes) runtime.gateway.close();
 }

@@ -10,7 +10,7 @@ import { isHealthPath } from '../middleware/health/index.ts';
 import { createLandingPage } from '../middleware/landing-page/index.ts';
 import type { Config } from './config/schema.ts';
 import { ConfigError, errorMessage } from './errors.ts';
-import type { Gateway } from './gateway.ts';
+import type { RouteRuntime } from './gateway.ts';
 import { createResponseClass } from './gateway-response.ts';
 import type { Logger } from './logger.ts';
 
@@ -18,7 +18,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => 
 
 export interface DispatcherOptions {
   routes: readonly Config[];
-  gateways: readonly Gateway[];
+  runtimes: readonly RouteRuntime[];
   /** The listener's health answers, speaking for every route. */
   health: Handler;
   landingPage: boolean;
@@ -37,22 +37,22 @@ export interface Dispatcher {
 /** A route as the dispatcher matches it: base path without its trailing slash ('' for '/'). */
 interface Mount {
   path: string;
-  gateway: Gateway;
+  runtime: RouteRuntime;
 }
 
 const ABSOLUTE_FORM_ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
-  const { routes, gateways, health, logger, isClosing } = options;
-  const gateway = gateways[0]!;
+  const { routes, runtimes, health, logger, isClosing } = options;
+  const gateway = runtimes[0]!.gateway;
   const app = express();
   app.disable('x-powered-by');
   app.set('case sensitive routing', true); // nginx locations are case-sensitive; so are we
-  const mounts: Mount[] = routes.map((route, index) => ({ path: route.basePath === '/' ? '' : route.basePath.replace(/\/$/, ''), gateway: gateways[index]! }));
+  const mounts: Mount[] = routes.map((route, index) => ({ path: route.basePath === '/' ? '' : route.basePath.replace(/\/$/, ''), runtime: runtimes[index]! }));
   // Probes also find the health endpoints at the root, whatever the base paths (all routes count).
   const rootHealth = !mounts.some((mount) => mount.path === '');
   if (options.landingPage && !rootHealth) throw new ConfigError('needs every route under a base path other than "/"', { key: 'landingPage' });
-  const landingPage = options.landingPage ? createLandingPage(routes, gateways) : undefined;
+  const landingPage = options.landingPage ? createLandingPage(runtimes.map((runtime) => runtime.landing)) : undefined;
   const securityHeaders = gateway.securityHeaders;
 
   const fail = (error: unknown, req: Request, res: Response) => {
@@ -86,7 +86,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       req.baseUrl = mount.path;
       const rest = url.slice(mount.path.length);
       req.url = rest[0] === '/' ? rest : `/${rest}`;
-      mount.gateway.handleMounted(req, res, (error?: unknown) => {
+      mount.runtime.handleMounted(req, res, (error?: unknown) => {
         req.url = url;
         req.baseUrl = '';
         if (error) return fail(error, req, res);

@@ -2,7 +2,7 @@
 // response, so user middleware gets Express's API; on top of Node's ServerResponse it says
 // `Connection: close` after SIGTERM and holds the security headers until the head is written.
 import { ServerResponse, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
-import { HOLD_HEADERS, TAKE_HELD_HEADERS, type FlatHeaderList, type HoldsHeaders } from '../middleware/security-headers/index.ts';
+import { HOLD_HEADERS, TAKE_HELD_HEADERS, type FlatHeaderList, type HoldsHeaders } from './kernel/response-headers.ts';
 
 /** Node's OutgoingMessage has it; @types/node does not declare it. */
 const rawHeaderNames = (ServerResponse.prototype as unknown as { getRawHeaderNames(this: ServerResponse): string[] }).getRawHeaderNames;

@@ -7,10 +7,10 @@ import type { HelmetOptions } from 'helmet';
 import type { Registry } from 'prom-client';
 import { createAccessLogStage } from '../middleware/access-log/index.ts';
 import { clientNames, createAccessControlStage, PRESET_RULES } from '../middleware/access-control/index.ts';
-import { readClientIdentity } from './tls/client-certificates.ts';
+import { createAuthenticationStage } from '../middleware/authentication/index.ts';
 import { createBasePathRedirect, createOriginForm } from '../middleware/base-path/index.ts';
-import { createBasicAuthStage } from '../middleware/basic-auth/index.ts';
-import { createClientIdentityStage } from '../middleware/client-identity/index.ts';
+import { createBasicAuthenticator } from '../middleware/basic-auth/index.ts';
+import { createClientCertificateAuthenticator, createClientIdentityStage } from '../middleware/client-identity/index.ts';
 import { createCorsStage } from '../middleware/cors/index.ts';
 import { createHealthStage, watchUpstreamReadiness } from '../middleware/health/index.ts';
 import type { LandingRoute } from '../middleware/landing-page/index.ts';
@@ -25,11 +25,11 @@ import { validateConfig } from './config/load.ts';
 import { ConfigError, didYouMean } from './errors.ts';
 import { loadWebConfig, type WebConfig } from './config/web-config.ts';
 import { parseDuration, type Config, type ConfigInput } from './config/schema.ts';
-import { asPinoLogger, silentLogger, type Logger } from './logger.ts';
+import { readClientIdentity } from './kernel/client-certificate.ts';
+import { HOOKS, type Authenticator, type HookName } from './kernel/request-state.ts';
+import { accessLineWriter, silentLogger, type Logger } from './logger.ts';
 
-/** Where user middleware slots into the chain. */
-export const HOOKS = ['beforeAuth', 'afterAuth', 'beforeProxy'] as const;
-export type HookName = (typeof HOOKS)[number];
+export { HOOKS, type HookName };
 
 export interface GatewayOptions extends Omit<ConfigInput, 'upstream'> {
   /** Upstream URL, or the full upstream settings. */
@@ -51,28 +51,38 @@ export interface Stage {
   handle: RequestHandler;
 }
 
-/** An Express Router plus what the gateway owns. */
+/** An Express Router running promgate's stages, plus what a host app needs around it. */
 export type Gateway = Router & {
   /** Stage names in the order a request meets them. */
   readonly stages: readonly string[];
-  /** The precomputed security headers, for answers the host app gives itself. */
-  readonly securityHeaders: SecurityHeaders;
   /** promgate's metrics and their registry (scrape it with `metrics.registry.metrics()`). */
   readonly metrics: GatewayMetrics;
+  /** The precomputed security headers (`handle` sets them), for answers the host app gives itself. */
+  readonly securityHeaders: SecurityHeaders;
   /**
    * The first stages (metrics, access log) as one handler, for requests a host app answers
    * outside the gateway; a request goes through them once even if it then enters the gateway.
    */
   readonly observe: RequestHandler;
-  /** Answers /-/promgate/healthy and /-/promgate/ready (relative to where it is mounted). */
+  /** Answers /-/promgate/healthy and /-/promgate/ready (relative to where it is mounted), e.g. for probes outside the mount. */
   readonly health: RequestHandler;
+  /** Releases upstream connections, pollers and file watchers; call when the host app shuts down. */
+  close(): void;
+};
+
+/**
+ * What the standalone server, its dispatcher and the landing page need of a route; internal,
+ * never on the object library users get.
+ */
+export interface RouteRuntime {
+  readonly gateway: Gateway;
   /**
    * The stages as one handler, without the Router around them: for a caller that mounts the
    * gateway itself (the standalone server), having set req.baseUrl and the relative req.url.
    */
   readonly handleMounted: RequestHandler;
   /**
-   * Checks a reloaded web config against this gateway (users, headers) and returns the function
+   * Checks a reloaded web config against this route (users, headers) and returns the function
    * that applies it; throws, changing nothing, when it cannot apply.
    */
   prepareWebConfig(next: WebConfig | undefined): () => void;
@@ -82,16 +92,19 @@ export type Gateway = Router & {
   notReadyReason(): string | undefined;
   /** What the landing page needs of this route: its login and its access policy. */
   readonly landing: LandingRoute;
-  /** Releases upstream connections and file watchers; call when the host app shuts down. */
-  close(): void;
-};
+  /** Starts what runs beside requests (the upstream readiness poll); building starts nothing. */
+  start(): void;
+}
 
+/** Builds a gateway from library options and starts it: one call gives a working gateway. */
 export function createGateway(options: GatewayOptions = {}): Gateway {
   const { middleware, on, logger = silentLogger, helmet, registry, ...settings } = options;
   checkExtensions(middleware, on);
   const config = validateConfig(toConfigInput(settings), 'createGateway options');
   const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
-  return assembleGateway(config, { middleware, on, logger, helmet, registry, webConfig });
+  const runtime = assembleGateway(config, { middleware, on, logger, helmet, registry, webConfig });
+  runtime.start();
+  return runtime.gateway;
 }
 
 export interface GatewayExtensions {
@@ -102,12 +115,12 @@ export interface GatewayExtensions {
   registry?: Registry | undefined;
   /** Prometheus's web config file, already read: its users and headers apply here. */
   webConfig?: WebConfig | undefined;
-  /** Build and validate every stage but reach nothing: no upstream polling, no Redis connection (check-config). */
+  /** Build and validate every stage but reach nothing: no Redis connection (check-config). */
   offline?: boolean | undefined;
 }
 
-/** Builds the stage list from a validated config. */
-export function assembleGateway(config: Config, extensions: GatewayExtensions): Gateway {
+/** Builds a route's stage list from a validated config; nothing runs until `start()`. */
+export function assembleGateway(config: Config, extensions: GatewayExtensions): RouteRuntime {
   const { webConfig, logger } = extensions;
   const metrics = createGatewayMetrics(extensions.registry);
   const upstream = new URL(config.upstream.url);
@@ -116,7 +129,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   const securityHeaders = createSecurityHeaders({ overrides: headerOverrides(webConfig), helmet: extensions.helmet });
   const readiness = watchUpstreamReadiness({
     upstream,
-    path: extensions.offline ? '' : (config.upstream.readyPath ?? PRESET_RULES[config.preset].readyPath), // '' polls nothing
+    path: config.upstream.readyPath ?? PRESET_RULES[config.preset].readyPath, // '' polls nothing
     intervalMs: parseDuration(config.upstream.readyInterval),
     logger,
     onResult: metrics.upstreamUp,
@@ -139,40 +152,57 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   for (const user of configUsers.keys()) {
     if (webConfig?.users.has(user)) throw new ConfigError(`user "${user}" is also in basic_auth_users of ${webConfig.file}; keep one`, { key: `auth.users.${user}` });
   }
-  const auth =
+  const basic =
     !config.auth.off && (config.auth.htpasswdFile || staticUsers.size > 0)
-    ? createBasicAuthStage({
-        htpasswdFile: config.auth.htpasswdFile,
-        staticUsers,
-        staticUsersSource: configUsers.size > 0 ? 'auth.users' : webConfig?.file,
-        realm: config.auth.realm,
-        allowPlaintext: config.auth.allowPlaintext,
-        cacheSize: config.auth.cacheSize,
-        cacheTtlMs: parseDuration(config.auth.cacheTtl),
-        unauthenticatedPaths: config.auth.unauthenticatedPaths,
-        logger,
-        onFailure: metrics.authFailure,
-        onReloadResult: (ok) => metrics.reloaded('htpasswd', ok),
-      })
-    : undefined;
-  if (auth && config.auth.htpasswdFile) metrics.loaded('htpasswd');
+      ? createBasicAuthenticator({
+          htpasswdFile: config.auth.htpasswdFile,
+          staticUsers,
+          staticUsersSource: configUsers.size > 0 ? 'auth.users' : webConfig?.file,
+          allowPlaintext: config.auth.allowPlaintext,
+          cacheSize: config.auth.cacheSize,
+          cacheTtlMs: parseDuration(config.auth.cacheTtl),
+          logger,
+          onReloadResult: (ok) => metrics.reloaded('htpasswd', ok),
+        })
+      : undefined;
+  if (basic && config.auth.htpasswdFile) metrics.loaded('htpasswd');
+  // Passwords, when configured, are required, as in Prometheus: a client certificate then only adds
+  // its roles (accessControl.clients). Without passwords a verified certificate is the identity.
+  const authenticators: Authenticator[] = basic ? [basic] : webConfig?.tls ? [createClientCertificateAuthenticator()] : [];
+  const authentication =
+    authenticators.length > 0
+      ? createAuthenticationStage({
+          authenticators,
+          required: basic !== undefined,
+          realm: config.auth.realm,
+          unauthenticatedPaths: config.auth.unauthenticatedPaths,
+          logger,
+          onFailure: metrics.authFailure,
+        })
+      : undefined;
   const route = config.basePath;
   // No access log for a silent logger: nothing would be written, so save the work.
-  const accessLog: Stage[] = config.log.accessLog && logger !== silentLogger ? [{ name: 'access-log', handle: createAccessLogStage(asPinoLogger(logger)) }] : [];
+  const accessLog: Stage[] = config.log.accessLog && logger !== silentLogger ? [{ name: 'access-log', handle: createAccessLogStage(accessLineWriter(logger)) }] : [];
   const observeStages: Stage[] = [{ name: 'metrics', handle: (req, res, next) => metrics.observeRequest(req, res, next, route) }, ...accessLog];
   const health = createHealthStage(readiness);
   const accessControl = createAccessControlStage({ config: config.accessControl, preset: config.preset, logger, onDecision: metrics.decision });
   const redis = config.rateLimit.redis.url && !extensions.offline ? connectRedis(config.rateLimit.redis.url, config.rateLimit.redis.prefix, logger) : undefined;
+  const { rateLimit } = config;
+  const limit = (setting: { requests: number; window: string }) => ({ requests: setting.requests, windowMs: parseDuration(setting.window) });
   const limits = createRequestLimits({
-    config: config.rateLimit,
+    perClient: limit(rateLimit.perClient),
+    perUser: limit(rateLimit.perUser),
+    failedAuthPerClient: limit(rateLimit.failedAuthPerClient),
+    failedAuthPerUser: limit(rateLimit.failedAuthPerUser),
+    failOpen: rateLimit.redis.failOpen,
     trustProxy,
     logger,
     createStore: redis?.createStore,
-    sparedFromFailedLoginLimits: auth?.sparedFromFailedLoginLimits,
+    sparedFromFailedLoginLimits: basic?.sparedFromFailedLoginLimits,
     onLimited: (rule) => metrics.decision(false, rule),
     onStoreError: metrics.rateLimitStoreError,
   });
-  const cors = createCorsStage(config.cors);
+  const cors = createCorsStage({ ...config.cors, maxAgeMs: parseDuration(config.cors.maxAge) });
   const optional = (name: string, handle: RequestHandler | undefined): Stage[] => (handle ? [{ name, handle }] : []);
   const hook = (name: HookName): Stage[] =>
     [extensions.middleware?.[name] ?? []].flat().map((handle, index) => ({ name: `${name}[${index}]`, handle }));
@@ -196,8 +226,8 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     // Whenever the web config serves TLS: a reload can turn client certificates on.
     ...optional('client-identity', webConfig?.tls ? createClientIdentityStage() : undefined),
     ...hook('beforeAuth'),
-    ...optional('rate-limit.failed-auth', auth ? limits.failedAuth : undefined),
-    ...optional('basic-auth', auth?.handle),
+    ...optional('rate-limit.failed-auth', basic ? limits.failedAuth : undefined),
+    ...optional('authentication', authentication?.handle as RequestHandler | undefined),
     // After auth, which names the user; before anything that answers for the upstream.
     { name: 'access-control', handle: accessControl.handle },
     ...optional('rate-limit.per-user', limits.perUser),
@@ -213,38 +243,48 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   const close = () => {
     void redis?.close();
     readiness.close();
-    auth?.close();
+    basic?.close();
     proxy.close();
   };
-  const prepareWebConfig = (next: WebConfig | undefined) => {
-    const users = new Map([...(next?.users ?? []), ...configUsers]);
-    if (!auth && users.size > 0 && !config.auth.off) throw new ConfigError('basic_auth_users were added: turning authentication on needs a restart');
-    const applyUsers = auth ? auth.prepareStaticUsers(users) : () => {};
-    const headers = headerOverrides(next);
-    return () => {
-      applyUsers();
-      securityHeaders.update(headers);
-    };
-  };
-  return Object.assign(router, {
+  const gateway: Gateway = Object.assign(router, {
     stages: stages.map((stage) => stage.name),
-    securityHeaders,
     metrics,
+    securityHeaders,
     observe: chainStages([{ name: 'metrics', handle: (req, res, next) => metrics.observeRequest(req, res, next) }, ...accessLog]),
     health,
+    close,
+  });
+  return {
+    gateway,
     handleMounted,
-    prepareWebConfig,
+    prepareWebConfig(next) {
+      const users = new Map([...(next?.users ?? []), ...configUsers]);
+      if (!basic && users.size > 0 && !config.auth.off) throw new ConfigError('basic_auth_users were added: turning authentication on needs a restart');
+      const applyUsers = basic ? basic.prepareStaticUsers(users) : () => {};
+      const headers = headerOverrides(next);
+      return () => {
+        applyUsers();
+        securityHeaders.update(headers);
+      };
+    },
     drain: readiness.drain,
     notReadyReason: readiness.notReadyReason,
     landing: {
-      login: auth && { stage: auth, limitFailedLogins: limits.failedAuth },
+      basePath: config.basePath,
+      preset: config.preset,
+      login: basic && authentication && {
+        users: basic.users,
+        sparedFromFailedLoginLimits: basic.sparedFromFailedLoginLimits,
+        limitFailedLogins: limits.failedAuth,
+        refuse: authentication.refuse,
+      },
       mayOpen(req: Request, user: string | undefined) {
         const client = req.promgate?.client ?? (webConfig?.tls ? readClientIdentity(req.socket as TLSSocket) : undefined);
         return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client))).allowed;
       },
     },
-    close,
-  });
+    start: () => readiness.start?.(),
+  };
 }
 
 /** Serves the metrics at <base path>/-/promgate/metrics, after auth. */

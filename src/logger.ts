@@ -6,21 +6,13 @@ import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import PinoPretty from 'pino-pretty';
 import type { LOG_FORMATS, LOG_LEVELS } from './config/schema.ts';
 
-export type LogFields = Record<string, unknown>;
-type LogMethod = (fields: LogFields, message: string) => void;
+import type { FlatFields, FlatLineWriter, Logger, LogFields } from './kernel/logger.ts';
 
-export interface Logger {
-  debug: LogMethod;
-  info: LogMethod;
-  warn: LogMethod;
-  error: LogMethod;
-}
+export type { FlatFields, FlatLineWriter, Logger, LogFields } from './kernel/logger.ts';
+export { silentLogger } from './kernel/logger.ts';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
-
-const noop = () => {};
-export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
 
 export interface LoggerOptions {
   level?: LogLevel;
@@ -71,11 +63,6 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
   };
   return logger;
 }
-
-/** Fields of a line written per request: strings, numbers and booleans; undefined ones are left out. */
-export type FlatFields = Record<string, string | number | boolean | undefined>;
-/** Writes a line of flat fields, exactly as the logger's `info`/`warn` would. */
-export type FlatLineWriter = (level: 'info' | 'warn', fields: FlatFields, msg: string) => void;
 
 const FLAT_LINE = Symbol('promgate.logger.flatLine');
 
@@ -208,4 +195,10 @@ export function asPinoLogger(logger: Logger): PinoLogger {
       (logger[level] ?? logger.info)(fields, msg);
     },
   });
+}
+
+/** How the access log writes its lines on this logger: a JSON logger of ours writes the flat fields itself; any other gets pino's call. */
+export function accessLineWriter(logger: Logger): FlatLineWriter {
+  const pinoLogger = asPinoLogger(logger);
+  return flatLineWriter(pinoLogger) ?? ((level, fields, msg) => pinoLogger[level](fields, msg));
 }

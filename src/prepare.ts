@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import { resolveRoutes } from './config/routes.ts';
 import type { Config } from './config/schema.ts';
 import { ConfigError } from './errors.ts';
-import { assembleGateway, HOOKS, type Gateway, type GatewayExtensions, type GatewayOptions, type HookName } from './gateway.ts';
+import { assembleGateway, HOOKS, type GatewayExtensions, type GatewayOptions, type HookName, type RouteRuntime } from './gateway.ts';
 import type { Logger } from './logger.ts';
 import { loadPlugins, pluginHooks } from './plugins.ts';
 
@@ -18,25 +18,25 @@ export interface BuildGatewaysOptions extends GatewayExtensions {
 
 export interface BuiltGateways {
   routes: Config[];
-  /** One per route, in the same order. */
-  gateways: Gateway[];
+  /** One per route, in the same order; built, not started. */
+  runtimes: RouteRuntime[];
 }
 
 /** Resolves the routes, loads the plugins and assembles each route's gateway; on a failure, closes what was built. */
 export async function buildGateways(config: Config, options: BuildGatewaysOptions): Promise<BuiltGateways> {
   const routes = resolveRoutes(config);
   const plugins = await loadPlugins(config.plugins);
-  const gateways: Gateway[] = [];
+  const runtimes: RouteRuntime[] = [];
   try {
     for (const route of routes) {
       const hooks = withHooks(options.middleware, pluginHooks(plugins, route, { logger: options.logger, registry: options.registry }));
-      gateways.push(assembleGateway(route, { ...options, middleware: hooks }));
+      runtimes.push(assembleGateway(route, { ...options, middleware: hooks }));
     }
   } catch (error) {
-    for (const built of gateways) built.close(); // a later route's bad setting: release the earlier ones
-    throw inRoute(error, config, gateways.length);
+    for (const built of runtimes) built.gateway.close(); // a later route's bad setting: release the earlier ones
+    throw inRoute(error, config, runtimes.length);
   }
-  return { routes, gateways };
+  return { routes, runtimes };
 }
 
 /** The library's hooks, then the plugins' (config order), per stage. */

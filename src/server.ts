@@ -66,22 +66,23 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   if (webConfig && !webConfig.http2) logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
   const registry = givenRegistry ?? new Registry();
   if (!givenRegistry) collectProcessMetrics(registry);
-  const { routes, gateways } = await buildGateways(config, { middleware, on, logger, helmet, registry, webConfig });
-  const gateway = gateways[0]!;
+  const { routes, runtimes } = await buildGateways(config, { middleware, on, logger, helmet, registry, webConfig });
+  const gateway = runtimes[0]!.gateway;
+  const closeRoutes = () => runtimes.forEach((each) => each.gateway.close());
   // The listener's own answers (root health, metrics listener) speak for every route.
   const readiness = {
     notReadyReason: () =>
-      gateways.map((each, index) => each.notReadyReason() && (routes.length > 1 ? `${routes[index]!.basePath}: ${each.notReadyReason()}` : each.notReadyReason())).find(Boolean),
-    drain: () => gateways.forEach((each) => each.drain()),
+      runtimes.map((each, index) => each.notReadyReason() && (routes.length > 1 ? `${routes[index]!.basePath}: ${each.notReadyReason()}` : each.notReadyReason())).find(Boolean),
+    drain: () => runtimes.forEach((each) => each.drain()),
     close: () => {},
   };
   const health = createHealthStage(readiness);
   let closing = false;
   let dispatcher: Dispatcher;
   try {
-    dispatcher = createDispatcher({ routes, gateways, health, landingPage: config.landingPage, logger, isClosing: () => closing });
+    dispatcher = createDispatcher({ routes, runtimes, health, landingPage: config.landingPage, logger, isClosing: () => closing });
   } catch (error) {
-    for (const each of gateways) each.close();
+    closeRoutes();
     throw error;
   }
   const { web } = config;
@@ -115,7 +116,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   });
   const tlsHolder = reloadListenerTls(server, tls, () => loadListenerTls(config, cwd, { generate: false }), logger, {
     prepare: (next) => {
-      const applyAll = gateways.map((each) => each.prepareWebConfig(next.webConfig));
+      const applyAll = runtimes.map((each) => each.prepareWebConfig(next.webConfig));
       return () => applyAll.forEach((apply) => apply());
     },
     onResult: (ok) => gateway.metrics.reloaded('tls', ok),
@@ -138,12 +139,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     socket.destroy();
   });
   const metricsServer = config.metrics.listenAddress ? createMetricsServer(health, registry) : undefined;
+  for (const each of runtimes) each.start();
   try {
     await listen(server, config.web.listenAddress, 'web.listenAddress');
     if (metricsServer && config.metrics.listenAddress) await listen(metricsServer, config.metrics.listenAddress, 'metrics.listenAddress');
   } catch (error) {
     tlsHolder.close();
-    for (const each of gateways) each.close();
+    closeRoutes();
     server.close();
     throw error;
   }
@@ -157,7 +159,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   if (routes.length === 1) {
     logger.info({ address: `${urlHost}:${address.port}`, base_path: config.basePath, upstream: config.upstream.url, auth: authOf(config) }, 'promgate listening');
   } else {
-    for (const route of routes) logger.info({ base_path: route.basePath, preset: route.preset, upstream: route.upstream.url, auth: authOf(route), plugins: gateways[routes.indexOf(route)]!.stages.filter((name) => /^(beforeAuth|afterAuth|beforeProxy)\[/.test(name)).length }, 'route');
+    for (const route of routes) logger.info({ base_path: route.basePath, preset: route.preset, upstream: route.upstream.url, auth: authOf(route), plugins: runtimes[routes.indexOf(route)]!.gateway.stages.filter((name) => /^(beforeAuth|afterAuth|beforeProxy)\[/.test(name)).length }, 'route');
     logger.info({ address: `${urlHost}:${address.port}`, routes: routes.length }, 'promgate listening');
   }
 
@@ -190,7 +192,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
           clearTimeout(deadline);
           clearTimeout(linger);
           server.close(); // now http's close: stops its connection-check timer (nothing left to close)
-          for (const each of gateways) each.close();
+          closeRoutes();
           if (!metricsServer) return resolve();
           metricsServer.close(() => resolve());
           metricsServer.closeAllConnections();

@@ -1,24 +1,23 @@
 // The access-control stage: after authentication, the request's roles (its user's, its verified
 // client certificate's, else the default role) must allow its method on every reading of its
-// path (./normalize.ts). Refusals are 403 with Prometheus's error JSON under /api/, and never
+// path (src/kernel/path-readings.ts). Refusals are 403 with Prometheus's error JSON under /api/, and never
 // reach the upstream.
 import type { NextFunction, Request, Response } from 'express';
-import type { Config } from '../../src/config/schema.ts';
-import { sendError } from '../../src/error-answer.ts';
-import type { Logger } from '../../src/logger.ts';
-import '../../src/request-state.ts';
-import { clientNames } from '../../src/tls/client-certificates.ts';
-import { pathReadings } from './normalize.ts';
-import { compilePolicy, type AccessPolicy } from './policy.ts';
+import { sendError } from '../../src/kernel/error-answer.ts';
+import type { Logger } from '../../src/kernel/logger.ts';
+import '../../src/kernel/request-state.ts';
+import { clientNames } from '../../src/kernel/client-certificate.ts';
+import { pathReadings } from '../../src/kernel/path-readings.ts';
+import { compilePolicy, type AccessControlSettings, type AccessPolicy } from './policy.ts';
 import type { Preset } from './presets.ts';
 
 export { compilePolicy } from './policy.ts';
 export { builtInRoles, PRESET_RULES, PRESETS, type Preset } from './presets.ts';
-export { pathReadings } from './normalize.ts';
-export { clientNames } from '../../src/tls/client-certificates.ts';
+export { pathReadings } from '../../src/kernel/path-readings.ts';
+export { clientNames } from '../../src/kernel/client-certificate.ts';
 
 export interface AccessControlOptions {
-  config: Config['accessControl'];
+  config: AccessControlSettings;
   /** Which component's endpoints the built-in viewer role protects. */
   preset?: Preset;
   logger: Logger;

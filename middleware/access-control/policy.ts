@@ -1,7 +1,6 @@
 // Roles compiled once into matchers. A role allows a request when one of its allow rules matches
 // and none of its deny rules does; a request with several roles needs one that allows it.
-import { ConfigError, didYouMean } from '../../src/errors.ts';
-import type { Config } from '../../src/config/schema.ts';
+import { ConfigError, didYouMean } from '../../src/kernel/errors.ts';
 import { builtInRoles, type Preset } from './presets.ts';
 
 export interface AccessRule {
@@ -36,6 +35,18 @@ interface CompiledRole {
   none: Decision;
 }
 
+/** The access-control settings (accessControl in the config): roles and who holds which. */
+export interface AccessControlSettings {
+  /** The role of a request no user or client certificate maps. */
+  defaultRole: string;
+  /** Roles beside the built-in ones (a built-in name replaces it). */
+  roles: Readonly<Record<string, RoleDefinition>>;
+  /** User name -> role. */
+  users: Readonly<Record<string, string>>;
+  /** Client certificate name -> role. */
+  clients: Readonly<Record<string, string>>;
+}
+
 export interface AccessPolicy {
   readonly defaultRole: string;
   /** The roles of a request: the user's and the client certificate's, else the default role. */
@@ -43,7 +54,7 @@ export interface AccessPolicy {
   decide(method: string, readings: readonly string[], roles: readonly string[]): Decision;
 }
 
-export function compilePolicy(config: Config['accessControl'], preset: Preset = 'prometheus'): AccessPolicy {
+export function compilePolicy(config: AccessControlSettings, preset: Preset = 'prometheus'): AccessPolicy {
   const definitions: Record<string, RoleDefinition> = { ...builtInRoles(preset), ...config.roles };
   const roles = new Map<string, CompiledRole>();
   for (const [name, definition] of Object.entries(definitions)) {

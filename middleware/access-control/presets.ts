@@ -1,10 +1,11 @@
 // What each component's viewer may not touch, and which of its reads come as POST. The viewer
 // role of a route is built from its preset: reads (GET, HEAD, OPTIONS) anywhere but the preset's
 // protected endpoints, plus the preset's read POSTs.
-import { PRESETS, type Preset } from '../../src/config/schema.ts';
 import type { AccessRule, RoleDefinition } from './policy.ts';
 
-export { PRESETS, type Preset };
+/** The components a route can front; the config schema offers exactly these. */
+export const PRESETS = ['prometheus', 'alertmanager', 'pushgateway', 'generic'] as const;
+export type Preset = (typeof PRESETS)[number];
 
 /**
  * Go's net/http/pprof (and expvar where it is linked in), which Prometheus, Alertmanager and the

@@ -4,9 +4,8 @@
 // left out too. Written on the gateway's pino logger directly: pino-http made two child loggers per
 // request and cost 28% of the small-API throughput (bench), for fields we build ourselves anyway.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger as PinoLogger } from 'pino';
-import { flatLineWriter, type FlatLineWriter } from '../../src/logger.ts';
-import '../../src/request-state.ts';
+import type { FlatLineWriter } from '../../src/kernel/logger.ts';
+import '../../src/kernel/request-state.ts';
 
 /** Marks a request already logged, so a stage mounted twice (server and gateway) logs once. */
 const LOGGED = Symbol('promgate.accessLog.logged');
@@ -19,9 +18,8 @@ type LoggedRequest = IncomingMessage & {
 
 export type AccessLogStage = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
-export function createAccessLogStage(logger: PinoLogger): AccessLogStage {
-  // A JSON logger of ours writes the flat fields itself; any other gets pino's call.
-  const writeLine: FlatLineWriter = flatLineWriter(logger) ?? ((level, fields, msg) => logger[level](fields, msg));
+/** `writeLine` writes one access line (src/logger.ts's accessLineWriter builds it from a logger). */
+export function createAccessLogStage(writeLine: FlatLineWriter): AccessLogStage {
   let nextId = 0;
   return (req, res, next) => {
     const logged = req as LoggedRequest;

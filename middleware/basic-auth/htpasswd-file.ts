@@ -2,9 +2,9 @@
 // renames and Kubernetes-style symlink swaps count, within a second); a file that no longer
 // parses keeps the last good users and is reported once.
 import { readFileSync } from 'node:fs';
-import { ConfigError, errorMessage, fileErrorReason } from '../../src/errors.ts';
-import { watchFileStamps } from '../../src/file-stamps.ts';
-import type { Logger } from '../../src/logger.ts';
+import { ConfigError, errorMessage, fileErrorReason } from '../../src/kernel/errors.ts';
+import { watchFileStamps } from '../../src/kernel/file-stamps.ts';
+import type { Logger } from '../../src/kernel/logger.ts';
 import { parseHtpasswd, type ParseOptions, type PasswordEntry } from './htpasswd.ts';
 
 export interface HtpasswdFile {

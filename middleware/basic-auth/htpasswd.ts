@@ -1,6 +1,6 @@
 // Parses .htpasswd files as Apache `htpasswd` writes them and nginx accepts them. Errors name the
 // file and line, never the hash or a password.
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/kernel/errors.ts';
 import { weakUsersWarning } from './strength.ts';
 
 export type HashScheme = 'bcrypt' | 'apr1' | 'sha1' | 'ssha' | 'crypt' | 'plain';

@@ -3,16 +3,25 @@
 // breaks every cross-origin call (exporter-toolkit#71). The preflight is answered here, 204.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import cors from 'cors';
-import { parseDuration, type Config } from '../../src/config/schema.ts';
 
-export function createCorsStage(config: Config['cors']): RequestHandler | undefined {
+export interface CorsOptions {
+  /** Origins allowed to call; `*` for any; none turns CORS off. */
+  allowedOrigins: readonly string[];
+  allowedMethods: readonly string[];
+  allowedHeaders: readonly string[];
+  allowCredentials: boolean;
+  /** How long a browser may cache a preflight answer. */
+  maxAgeMs: number;
+}
+
+export function createCorsStage(config: CorsOptions): RequestHandler | undefined {
   if (config.allowedOrigins.length === 0) return undefined;
   const handle = cors({
-    origin: config.allowedOrigins.includes('*') ? '*' : config.allowedOrigins,
-    methods: config.allowedMethods,
-    allowedHeaders: config.allowedHeaders,
+    origin: config.allowedOrigins.includes('*') ? '*' : [...config.allowedOrigins],
+    methods: [...config.allowedMethods],
+    allowedHeaders: [...config.allowedHeaders],
     credentials: config.allowCredentials,
-    maxAge: Math.floor(parseDuration(config.maxAge) / 1000),
+    maxAge: Math.floor(config.maxAgeMs / 1000),
     preflightContinue: false,
     optionsSuccessStatus: 204,
   });

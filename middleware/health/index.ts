@@ -4,7 +4,7 @@
 //                        the last check, polled in the background so a probe never waits on it.
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Logger } from '../../src/logger.ts';
+import type { Logger } from '../../src/kernel/logger.ts';
 
 export const HEALTHY_PATH = '/-/promgate/healthy';
 export const READY_PATH = '/-/promgate/ready';
@@ -16,6 +16,8 @@ export interface UpstreamReadiness {
   notReadyReason(): string | undefined;
   /** Not ready from now on (shutdown began), so load balancers stop sending new requests. */
   drain(): void;
+  /** Begins polling the upstream; building polls nothing (check-config builds and never starts). */
+  start?(): void;
   close(): void;
 }
 
@@ -32,7 +34,7 @@ export function watchUpstreamReadiness(options: UpstreamReadinessOptions): Upstr
   const { upstream, path, intervalMs, logger } = options;
   let draining = false;
   const drain = () => void (draining = true);
-  if (path === '') return { notReadyReason: () => (draining ? 'shutting down' : undefined), drain, close: () => {} };
+  if (path === '') return { notReadyReason: () => (draining ? 'shutting down' : undefined), drain, start: () => {}, close: () => {} };
   const target = new URL(upstream.pathname.replace(/\/$/, '') + path, upstream);
   let lastSuccess = 0;
   let failure: string | undefined = 'upstream not checked yet';
@@ -54,10 +56,14 @@ export function watchUpstreamReadiness(options: UpstreamReadinessOptions): Upstr
       () => (checking = false),
     );
   };
-  check();
-  const timer = setInterval(check, intervalMs);
-  timer.unref();
+  let timer: NodeJS.Timeout | undefined;
   return {
+    start() {
+      if (timer) return;
+      check();
+      timer = setInterval(check, intervalMs);
+      timer.unref();
+    },
     notReadyReason() {
       if (draining) return 'shutting down';
       if (failure !== undefined) return failure;

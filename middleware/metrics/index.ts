@@ -13,7 +13,9 @@ export const METRICS_PATH = '/-/promgate/metrics';
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 export type ReloadSource = 'tls' | 'htpasswd';
-export type UpstreamErrorKind = 'refused' | 'reset' | 'timeout' | 'dns' | 'unreachable' | 'bad_response';
+import type { UpstreamErrorKind } from '../../src/kernel/upstream.ts';
+
+export type { UpstreamErrorKind };
 
 /** Anything else is counted as "other", so a client cannot grow the label set. */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);

@@ -2,9 +2,9 @@
 // request body over the limit -> 413.
 // Under /api/ the body is Prometheus's API error JSON so clients (Grafana, promtool) parse it.
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { sendError } from '../../src/error-answer.ts';
-import type { Logger } from '../../src/logger.ts';
-import type { UpstreamErrorKind } from '../metrics/index.ts';
+import { sendError } from '../../src/kernel/error-answer.ts';
+import type { Logger } from '../../src/kernel/logger.ts';
+import type { UpstreamErrorKind } from '../../src/kernel/upstream.ts';
 
 export const UPSTREAM_TIMEOUT_CODE = 'PROMGATE_UPSTREAM_TIMEOUT';
 

@@ -8,9 +8,9 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { BlockList } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { Pool, type Dispatcher } from 'undici';
-import type { Logger } from '../../src/logger.ts';
-import type { UpstreamErrorKind } from '../metrics/index.ts';
-import type { SecurityHeaders } from '../security-headers/index.ts';
+import type { Logger } from '../../src/kernel/logger.ts';
+import type { UpstreamErrorKind } from '../../src/kernel/upstream.ts';
+import type { ResponseSecurityHeaders } from '../../src/kernel/response-headers.ts';
 import { answerBodyTooLarge, answerUpstreamError, BodyTooLargeError, UpstreamTimeoutError } from './errors.ts';
 import { hasParsedBody, parsedBody } from './parsed-body.ts';
 import { readRequestBody, type RequestBody } from './request-body.ts';
@@ -43,7 +43,7 @@ export interface ProxyStageOptions {
   /** Largest request body forwarded (web.maxRequestBodySize); a larger one gets 413. */
   maxBodySize: number;
   trustProxy: BlockList | undefined;
-  securityHeaders: SecurityHeaders;
+  securityHeaders: ResponseSecurityHeaders;
   logger: Logger;
   events?: ProxyEvents | undefined;
   /** Counts failed upstream requests (self-metrics). */

@@ -3,8 +3,7 @@
 // (small, and only UI navigations) are read whole so their inline scripts can be hashed into the CSP.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import type { SecurityHeaders } from '../security-headers/index.ts';
-import { CSP_HEADER, takeHeldHeaders } from '../security-headers/index.ts';
+import { CSP_HEADER, takeHeldHeaders, type ResponseSecurityHeaders } from '../../src/kernel/response-headers.ts';
 import { rewriteLocation } from './redirect.ts';
 import { createScavengeTrigger } from './young-gc.ts';
 
@@ -18,7 +17,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 
 export interface ResponseWriterOptions {
   upstream: URL;
-  securityHeaders: SecurityHeaders;
+  securityHeaders: ResponseSecurityHeaders;
 }
 
 /** Where the upstream's body goes once the status and headers are written. */
@@ -111,7 +110,7 @@ function streamed(res: ServerResponse, contentLength: string | undefined, stream
   };
 }
 
-function htmlWithScriptHashes(encoding: string | undefined, res: ServerResponse, securityHeaders: SecurityHeaders): ResponseBody {
+function htmlWithScriptHashes(encoding: string | undefined, res: ServerResponse, securityHeaders: ResponseSecurityHeaders): ResponseBody {
   let chunks: Buffer[] | undefined = [];
   let size = 0;
   return {

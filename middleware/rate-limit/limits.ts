@@ -5,16 +5,25 @@
 import type { BlockList } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Options, type Store } from 'express-rate-limit';
-import { parseDuration, type Config } from '../../src/config/schema.ts';
-import { sendError } from '../../src/error-answer.ts';
-import type { Logger } from '../../src/logger.ts';
-import '../../src/request-state.ts';
-import { parseBasicCredentials } from '../basic-auth/index.ts';
+import { sendError } from '../../src/kernel/error-answer.ts';
+import type { Logger } from '../../src/kernel/logger.ts';
+import { credentialsOf } from '../../src/kernel/request-state.ts';
 
 export type LimitName = 'per-client' | 'per-user' | 'failed-auth-per-client' | 'failed-auth-per-user';
 
+/** At most `requests` per `windowMs`; 0 requests turns the limit off. */
+export interface LimitSetting {
+  requests: number;
+  windowMs: number;
+}
+
 export interface RequestLimitsOptions {
-  config: Config['rateLimit'];
+  perClient: LimitSetting;
+  perUser: LimitSetting;
+  failedAuthPerClient: LimitSetting;
+  failedAuthPerUser: LimitSetting;
+  /** On a store failure, let the request pass (true) or refuse it with 503. */
+  failOpen: boolean;
   trustProxy: BlockList | undefined;
   logger: Logger;
   /** A store per limit (Redis); default: express-rate-limit's memory store. */
@@ -37,18 +46,18 @@ export interface RequestLimits {
 }
 
 export function createRequestLimits(options: RequestLimitsOptions): RequestLimits {
-  const { config, trustProxy, logger } = options;
+  const { trustProxy, logger } = options;
   const clientKey = (req: Request) => ipKeyGenerator(clientAddress(req, trustProxy));
   // `skip` runs here, synchronously: inside express-rate-limit it costs every request an await.
-  const build = (name: LimitName, limit: { requests: number; window: string }, settings: Partial<Options>, skip?: (req: Request) => boolean) => {
+  const build = (name: LimitName, limit: LimitSetting, settings: Partial<Options>, skip?: (req: Request) => boolean) => {
     if (limit.requests === 0) return undefined;
     const rule = `rate-limit.${name}`;
     const limiter = rateLimit({
-      windowMs: parseDuration(limit.window),
+      windowMs: limit.windowMs,
       limit: limit.requests,
       standardHeaders: false, // no RateLimit-* headers on every answer; Retry-After on 429 (below)
       legacyHeaders: false,
-      passOnStoreError: config.redis.failOpen,
+      passOnStoreError: options.failOpen,
       ...(options.createStore ? { store: options.createStore(name) } : {}),
       // Keys are built here, from the socket or trusted proxies (trustProxy), not from Express's req.ip.
       validate: { trustProxy: false, xForwardedForHeader: false, ip: false, keyGeneratorIpFallback: false },
@@ -84,20 +93,20 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
     skipSuccessfulRequests: true,
     requestWasSuccessful: (_req, res) => res.statusCode !== 401,
   };
-  const failedPerClient = build('failed-auth-per-client', config.failedAuthPerClient, {
+  const failedPerClient = build('failed-auth-per-client', options.failedAuthPerClient, {
     ...failuresOnly,
     keyGenerator: clientKey,
   });
-  const failedPerUser = build('failed-auth-per-user', config.failedAuthPerUser, {
+  const failedPerUser = build('failed-auth-per-user', options.failedAuthPerUser, {
     ...failuresOnly,
-    keyGenerator: (req) => `user:${parseBasicCredentials(req.headers.authorization ?? '')?.user ?? ''}`,
-  }, (req) => parseBasicCredentials(req.headers.authorization ?? '') === undefined);
+    keyGenerator: (req) => `user:${credentialsOf(req)?.user ?? ''}`,
+  }, (req) => credentialsOf(req)?.user === undefined);
   const failedAuth = chain(failedPerClient, failedPerUser);
   return {
-    perClient: build('per-client', config.perClient, { keyGenerator: clientKey }),
+    perClient: build('per-client', options.perClient, { keyGenerator: clientKey }),
     // Only requests with credentials not yet known to be right (nor being checked) can fail a login.
-    failedAuth: failedAuth && ((req, res, next) => (req.headers.authorization === undefined || options.sparedFromFailedLoginLimits?.(req) === true ? next() : failedAuth(req, res, next))),
-    perUser: build('per-user', config.perUser, { keyGenerator: (req) => `user:${req.promgate?.user ?? ''}` }, (req) => req.promgate?.user === undefined),
+    failedAuth: failedAuth && ((req, res, next) => (credentialsOf(req) === undefined || options.sparedFromFailedLoginLimits?.(req) === true ? next() : failedAuth(req, res, next))),
+    perUser: build('per-user', options.perUser, { keyGenerator: (req) => `user:${req.promgate?.user ?? ''}` }, (req) => req.promgate?.user === undefined),
   };
 }
 

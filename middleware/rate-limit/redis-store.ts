@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type { Options, Store } from 'express-rate-limit';
 import type { RedisClientType } from 'redis';
 import type { RedisStore } from 'rate-limit-redis';
-import type { Logger } from '../../src/logger.ts';
+import type { Logger } from '../../src/kernel/logger.ts';
 
 /** The longest a reconnect waits between attempts. */
 const MAX_RECONNECT_DELAY_MS = 2000;

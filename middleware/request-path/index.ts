@@ -3,9 +3,9 @@
 // with `\` or `;params`) is refused here, before health, auth, access control or routing by the
 // upstream (nginx, an ingress, an upstream URL with a path) could read it two ways.
 import type { NextFunction, Request, Response } from 'express';
-import { pathRefusal } from '../access-control/normalize.ts';
-import { sendError } from '../../src/error-answer.ts';
-import type { Logger } from '../../src/logger.ts';
+import { pathRefusal } from '../../src/kernel/path-readings.ts';
+import { sendError } from '../../src/kernel/error-answer.ts';
+import type { Logger } from '../../src/kernel/logger.ts';
 
 export function createRequestPathStage(logger: Logger) {
   return function checkRequestPath(req: Request, res: Response, next: NextFunction): void {

@@ -2,6 +2,8 @@
 // config reference are all derived from this schema (see ./options.ts), so they cannot drift.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { PRESETS, type Preset } from '../../middleware/access-control/presets.ts';
+import { HOOKS } from '../kernel/request-state.ts';
 
 /** Prometheus-style duration: 30s, 2m, 1h30m, 500ms. */
 export const DURATION_PATTERN = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
@@ -38,9 +40,9 @@ export const DEFAULT_READY_PATH = '/-/ready';
 export const DEFAULT_READY_INTERVAL = '5s';
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
-export const PRESETS = ['prometheus', 'alertmanager', 'pushgateway', 'generic'] as const;
-export type Preset = (typeof PRESETS)[number];
-export const PLUGIN_STAGES = ['beforeAuth', 'afterAuth', 'beforeProxy'] as const;
+export { PRESETS, type Preset };
+/** The hooks a plugin can run at: the kernel's hook names. */
+export const PLUGIN_STAGES = HOOKS;
 export const DEFAULT_ROLE = 'viewer';
 export const DEFAULT_FAILED_AUTH_PER_CLIENT = 30;
 export const DEFAULT_FAILED_AUTH_PER_USER = 10;

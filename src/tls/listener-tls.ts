@@ -7,7 +7,7 @@ import type { SecureContextOptions } from 'node:tls';
 import { DEFAULT_CERT_FILE, DEFAULT_KEY_FILE, type Config } from '../config/schema.ts';
 import { loadWebConfig, type WebConfig } from '../config/web-config.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
-import { watchFileStamps } from '../file-stamps.ts';
+import { watchFileStamps } from '../kernel/file-stamps.ts';
 import type { Logger } from '../logger.ts';
 import { checkCaBundle, loadServerCredentials, readTlsFile, webConfigCredentials, type ServerCredentials } from './certificates.ts';
 import { clientAuthServerOptions, type ClientAuthSettings } from './client-certificates.ts';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import bcrypt from 'bcrypt';
 import express from 'express';
-import { createBasicAuthStage } from '../../middleware/basic-auth/index.ts';
+import { createAuthenticationStage } from '../../middleware/authentication/index.ts';
+import { createBasicAuthenticator } from '../../middleware/basic-auth/index.ts';
 import { silentLogger } from '../../src/index.ts';
 
 const htpasswdLine = async (user: string, password: string, cost: number) => `${user}:${(await bcrypt.hash(password, cost)).replace(/^\$2b\$/, '$2y$')}\n`;
@@ -19,7 +20,8 @@ describe('password rotated during a check on a keep-alive connection', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'promgate-race-')), '.htpasswd');
     writeFileSync(file, await htpasswdLine('alice', 'old', 13)); // a check takes ~0.5 s
     const rotated = await htpasswdLine('alice', 'new', 10);
-    const stage = createBasicAuthStage({ htpasswdFile: file, realm: 'r', allowPlaintext: false, cacheSize: 100, cacheTtlMs: 60_000, unauthenticatedPaths: [], logger: silentLogger, checkIntervalMs: 50 });
+    const basic = createBasicAuthenticator({ htpasswdFile: file, allowPlaintext: false, cacheSize: 100, cacheTtlMs: 60_000, logger: silentLogger, checkIntervalMs: 50 });
+    const stage = createAuthenticationStage({ authenticators: [basic], required: true, realm: 'r', unauthenticatedPaths: [], logger: silentLogger });
     const app = express();
     app.use(stage.handle, (_req, res) => void res.end('in\n'));
     const server = app.listen(0, '127.0.0.1');
@@ -40,7 +42,7 @@ describe('password rotated during a check on a keep-alive connection', () => {
       assert.equal(await status('old'), 401);
       assert.equal(await status('new'), 200);
     } finally {
-      stage.close();
+      basic.close();
       agent.destroy();
       server.closeAllConnections();
       server.close();

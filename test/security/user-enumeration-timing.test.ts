@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcrypt';
-import { createBasicAuthStage } from '../../middleware/basic-auth/index.ts';
+import { createBasicAuthenticator } from '../../middleware/basic-auth/index.ts';
 import { parseHtpasswd, type PasswordEntry } from '../../middleware/basic-auth/htpasswd.ts';
 import { checkWork } from '../../middleware/basic-auth/strength.ts';
 import { checkPassword, createVerifier } from '../../middleware/basic-auth/verifier.ts';
@@ -156,8 +156,8 @@ describe('the basic-auth stage: fixed users and reloads count in the costliest e
     const fixed = new Map<string, PasswordEntry>([['ops', { scheme: 'bcrypt', hash: await bcrypt.hash('o', 12) }]]);
     let reloadDone!: () => void;
     const reloaded = new Promise<void>((resolve) => (reloadDone = resolve));
-    const stage = createBasicAuthStage({
-      htpasswdFile: file, staticUsers: fixed, staticUsersSource: 'web.yml', realm: 'r', allowPlaintext: false, cacheSize: 10, cacheTtlMs: 60_000, unauthenticatedPaths: [], logger: silentLogger, checkIntervalMs: 50, onReloadResult: () => reloadDone(),
+    const stage = createBasicAuthenticator({
+      htpasswdFile: file, staticUsers: fixed, staticUsersSource: 'web.yml', allowPlaintext: false, cacheSize: 10, cacheTtlMs: 60_000, logger: silentLogger, checkIntervalMs: 50, onReloadResult: () => reloadDone(),
     });
     try {
       costs.length = 0;
@@ -195,7 +195,7 @@ describe('the warning about weak hashes', { skip: requireCommands('htpasswd') },
       { user: 'plain', password: 'pass-word', hashing: '-p' },
     ]);
     const { logger, warnings } = capture();
-    const stage = createBasicAuthStage({ htpasswdFile: file, realm: 'r', allowPlaintext: true, cacheSize: 10, cacheTtlMs: 1000, unauthenticatedPaths: [], logger });
+    const stage = createBasicAuthenticator({ htpasswdFile: file, allowPlaintext: true, cacheSize: 10, cacheTtlMs: 1000, logger });
     stage.close();
     assert.equal(warnings.length, 1);
     assert.equal(
@@ -212,7 +212,7 @@ describe('the warning about weak hashes', { skip: requireCommands('htpasswd') },
   it("warns about the web config's weak basic_auth_users, and says nothing of strong ones", async () => {
     const { logger, warnings } = capture();
     const weak = new Map<string, PasswordEntry>([['robot', { scheme: 'bcrypt', hash: await bcrypt.hash('r', 4) }]]);
-    const stage = createBasicAuthStage({ staticUsers: weak, staticUsersSource: '/etc/prometheus/web.yml', realm: 'r', allowPlaintext: false, cacheSize: 10, cacheTtlMs: 1000, unauthenticatedPaths: [], logger });
+    const stage = createBasicAuthenticator({ staticUsers: weak, staticUsersSource: '/etc/prometheus/web.yml', allowPlaintext: false, cacheSize: 10, cacheTtlMs: 1000, logger });
     assert.deepEqual(warnings.map((warning) => warning.fields), [{ users: ['robot'] }]);
     assert.match(warnings[0]!.message, /^\/etc\/prometheus\/web\.yml: a password hash is quick to crack if the file leaks: "robot" \(bcrypt cost 4\); rehash/);
     stage.prepareStaticUsers(new Map([['robot', { scheme: 'bcrypt', hash: await bcrypt.hash('r', 10) }]]))();
@@ -222,7 +222,7 @@ describe('the warning about weak hashes', { skip: requireCommands('htpasswd') },
 
   it('says nothing when every hash is bcrypt of cost 10 or more', () => {
     const { logger, warnings } = capture();
-    createBasicAuthStage({ htpasswdFile: writeFile([{ user: 'a', password: 'p', hashing: { cost: 10 } }]), realm: 'r', allowPlaintext: false, cacheSize: 10, cacheTtlMs: 1000, unauthenticatedPaths: [], logger }).close();
+    createBasicAuthenticator({ htpasswdFile: writeFile([{ user: 'a', password: 'p', hashing: { cost: 10 } }]), allowPlaintext: false, cacheSize: 10, cacheTtlMs: 1000, logger }).close();
     assert.deepEqual(warnings, []);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pathReadings, pathRefusal } from '../../middleware/access-control/normalize.ts';
+import { pathReadings, pathRefusal } from '../../src/kernel/path-readings.ts';
 
 describe('request paths refused before any stage reads them', () => {
   const refused = [

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NextFunction, Request, Response } from 'express';
-import { chainStages, createGateway, HOOKS } from '../../src/index.ts';
+import { createGateway, HOOKS } from '../../src/index.ts';
+import { chainStages } from '../../src/gateway.ts';
 
 const fakeReq = {} as Request;
 const fakeRes = {} as Response;
