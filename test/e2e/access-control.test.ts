@@ -3,13 +3,13 @@
 // admin routes when sent to it directly are refused by the gateway.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { basicAuth } from '../helpers/client.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { PROMETHEUS_BINARY, startPrometheusBehindGateway, type PrometheusBehindGateway } from '../helpers/prometheus.ts';
 import { requireCommands } from '../helpers/requirements.ts';
 
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
-const admin = basic('alice', 'alice-pw');
-const viewer = basic('bob', 'bob-pw');
+const admin = { authorization: basicAuth('alice', 'alice-pw') };
+const viewer = { authorization: basicAuth('bob', 'bob-pw') };
 
 describe('read-only protection in front of a real Prometheus', { skip: requireCommands(PROMETHEUS_BINARY, 'htpasswd') }, () => {
   let setup: PrometheusBehindGateway;

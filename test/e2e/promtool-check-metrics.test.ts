@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { basicAuth } from '../helpers/client.ts';
 import { startTestGateway, useGatewayWithUpstream } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -21,7 +22,6 @@ function promtoolCheck(exposition: string): Promise<{ code: number | null; outpu
   });
 }
 
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
 describe('promtool check metrics', { skip: requireCommands('promtool', 'htpasswd') }, () => {
   const htpasswdFile = writeHtpasswd([{ user: 'alice', password: 'alice-secret', flag: '-B' }]);
@@ -34,9 +34,9 @@ describe('promtool check metrics', { skip: requireCommands('promtool', 'htpasswd
   /** One of each kind of answer, so every family and label set is in the output. */
   async function exercise(): Promise<void> {
     const { gateway } = setup;
-    const alice = basic('alice', 'alice-secret');
+    const alice = { authorization: basicAuth('alice', 'alice-secret') };
     await gateway.request('/prometheus/api/v1/query?query=up', { headers: alice });
-    await gateway.request('/prometheus/api/v1/query?query=up', { headers: basic('alice', 'wrong') });
+    await gateway.request('/prometheus/api/v1/query?query=up', { headers: { authorization: basicAuth('alice', 'wrong') } });
     await gateway.request('/prometheus/api/v1/admin/tsdb/snapshot', { method: 'POST', headers: alice });
     await gateway.request('/elsewhere');
   }
@@ -54,7 +54,7 @@ describe('promtool check metrics', { skip: requireCommands('promtool', 'htpasswd
 
   it('finds nothing wrong at <basePath>/-/promgate/metrics', async () => {
     await exercise();
-    const response = await setup.gateway.request('/prometheus/-/promgate/metrics', { headers: basic('alice', 'alice-secret') });
+    const response = await setup.gateway.request('/prometheus/-/promgate/metrics', { headers: { authorization: basicAuth('alice', 'alice-secret') } });
     assert.equal(response.status, 200);
     const { code, output } = await promtoolCheck(response.body.toString());
     assert.equal(output, '');

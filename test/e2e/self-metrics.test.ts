@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { basicAuth } from '../helpers/client.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import {
   BASE_PATH,
@@ -28,7 +29,6 @@ const TLS_JOB = 'promgate-tls';
 /** As TLS_JOB, with a wrong password. */
 const REFUSED_JOB = 'promgate-wrong-password';
 
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
 describe('a real Prometheus scrapes promgate\'s metrics', { skip: requireCommands(PROMETHEUS_BINARY, 'htpasswd') }, () => {
   let dir: string | undefined;
@@ -100,7 +100,7 @@ describe('a real Prometheus scrapes promgate\'s metrics', { skip: requireCommand
     const refused = await setup.gateway.request(METRICS_PATH);
     assert.equal(refused.status, 401);
     assert.doesNotMatch(refused.text, /promgate_/);
-    const allowed = await setup.gateway.request(METRICS_PATH, { headers: basic(USER, PASSWORD) });
+    const allowed = await setup.gateway.request(METRICS_PATH, { headers: { authorization: basicAuth(USER, PASSWORD) } });
     assert.equal(allowed.status, 200);
     assert.match(allowed.headers['content-type'] ?? '', /^text\/plain; version=0\.0\.4/);
     assert.match(allowed.text, /^promgate_http_requests_total\{/m);
@@ -123,12 +123,12 @@ describe('a real Prometheus scrapes promgate\'s metrics', { skip: requireCommand
     assert.ok(setup);
     const valuesPath = `${BASE_PATH}/api/v1/label/job/values`;
     for (let i = 0; i < 3; i++) {
-      const response = await setup.gateway.request(valuesPath, { headers: basic(USER, PASSWORD) });
+      const response = await setup.gateway.request(valuesPath, { headers: { authorization: basicAuth(USER, PASSWORD) } });
       assert.equal(response.status, 200, response.text);
       assert.deepEqual(JSON.parse(response.text), { status: 'success', data: ['prometheus'] });
     }
-    assert.equal((await setup.gateway.request(valuesPath, { headers: basic(USER, 'wrong') })).status, 401);
-    assert.equal((await setup.gateway.request(valuesPath, { headers: basic('mallory', PASSWORD) })).status, 401);
+    assert.equal((await setup.gateway.request(valuesPath, { headers: { authorization: basicAuth(USER, 'wrong') } })).status, 401);
+    assert.equal((await setup.gateway.request(valuesPath, { headers: { authorization: basicAuth('mallory', PASSWORD) } })).status, 401);
 
     // The scrapes themselves count too, so only lower bounds, except for the one unknown user.
     const ok = await eventually(`promgate_http_requests_total{code="200",method="GET"} >= 3`, bothJobs);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ClientResponse } from '../helpers/client.ts';
+import { basicAuth, type ClientResponse } from '../helpers/client.ts';
 import { ALERTMANAGER_BINARY, PUSHGATEWAY_BINARY, startStackBehindGateway, type StackBehindGateway } from '../helpers/components.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
@@ -15,9 +15,8 @@ import { freePort } from '../helpers/ports.ts';
 import { PROMETHEUS_BINARY } from '../helpers/prometheus.ts';
 import { requireCommands } from '../helpers/requirements.ts';
 
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
-const admin = basic('alice', 'alice-pw');
-const viewer = basic('bob', 'bob-pw');
+const admin = { authorization: basicAuth('alice', 'alice-pw') };
+const viewer = { authorization: basicAuth('bob', 'bob-pw') };
 const json = { 'content-type': 'application/json' };
 /** Polled readiness: short, so /-/promgate/ready follows the upstreams within the test's bounds. */
 const READY_INTERVAL = '250ms';

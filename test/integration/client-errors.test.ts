@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { connect } from 'node:tls';
 import { createLogger } from '../../src/index.ts';
+import { basicAuth } from '../helpers/client.ts';
 import { useGatewayWithUpstream, type TestGateway } from '../helpers/gateway.ts';
 import { eventually, scrape, valueOf } from '../helpers/metrics.ts';
 
@@ -33,10 +34,11 @@ describe("requests Node's HTTP parser refuses", () => {
     const { gateway, upstream } = setup;
     const metrics = gateway.handle.metricsAddress;
     const before = await scrape(metrics);
-    const secret = Buffer.from('alice:alice-secret').toString('base64');
-    const malformed = await sendRaw(gateway, `GET /prometheus/api/v1/query HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic ${secret}\r\nBad Header\r\n\r\n`);
+    const authorization = basicAuth('alice', 'alice-secret');
+    const secret = authorization.slice('Basic '.length);
+    const malformed = await sendRaw(gateway, `GET /prometheus/api/v1/query HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${authorization}\r\nBad Header\r\n\r\n`);
     assert.equal(malformed, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    const oversized = await sendRaw(gateway, `GET /prometheus/api/v1/query HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic ${secret}\r\nX-Padding: ${'a'.repeat(8192)}\r\n\r\n`);
+    const oversized = await sendRaw(gateway, `GET /prometheus/api/v1/query HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${authorization}\r\nX-Padding: ${'a'.repeat(8192)}\r\n\r\n`);
     assert.equal(oversized, 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n');
     await eventually(metrics, (samples) => {
       assert.equal(valueOf(samples, requestsTotal(400)) - valueOf(before, requestsTotal(400)), 1);

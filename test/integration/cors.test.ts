@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import type { ServerOptions } from '../../src/index.ts';
+import { basicAuth } from '../helpers/client.ts';
 import { startTestGateway, useGatewayWithUpstream } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { requireCommands } from '../helpers/requirements.ts';
@@ -10,7 +11,7 @@ import type { UpstreamHandler } from '../helpers/upstream.ts';
 const GRAFANA = 'https://grafana.example.com';
 const OTHER_SITE = 'https://evil.example.net';
 const QUERY = '/prometheus/api/v1/query';
-const CREDENTIALS = { authorization: `Basic ${Buffer.from('alice:secret').toString('base64')}` };
+const CREDENTIALS = { authorization: basicAuth('alice', 'secret') };
 const withAuth = (): Pick<ServerOptions, 'auth'> => ({ auth: { htpasswdFile: writeHtpasswd([{ user: 'alice', password: 'secret', flag: '-B' }]) } });
 
 /** What a browser sends before a cross-origin POST with basic auth: never any credentials. */

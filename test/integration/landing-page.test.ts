@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { basicAuth } from '../helpers/client.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { startUpstream, type RecordingUpstream } from '../helpers/upstream.ts';
 
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
 describe('landing page', () => {
   it('is off by default: / is a 404', async () => {
@@ -34,16 +34,16 @@ describe('landing page', () => {
       const anonymous = await gateway.request('/');
       assert.equal(anonymous.status, 401, 'a login first, as on the routes');
       assert.match(String(anonymous.headers['www-authenticate']), /^Basic realm="promgate"/);
-      const alice = await gateway.request('/', { headers: basic('alice', 'alice-pw') });
+      const alice = await gateway.request('/', { headers: { authorization: basicAuth('alice', 'alice-pw') } });
       assert.equal(alice.status, 200);
       assert.match(String(alice.headers['content-type']), /^text\/html/);
       assert.equal(alice.headers['x-content-type-options'], 'nosniff', 'security headers');
       assert.deepEqual(links(alice.text), ['/prometheus/', '/alertmanager/', '/node/']);
-      const bob = await gateway.request('/', { headers: basic('bob', 'bob-pw') });
+      const bob = await gateway.request('/', { headers: { authorization: basicAuth('bob', 'bob-pw') } });
       assert.deepEqual(links(bob.text), ['/prometheus/', '/node/'], 'bob is "nobody" on /alertmanager');
       // Wrong passwords here count like anywhere else: the page is no way around the throttle.
       const statuses = [];
-      for (let i = 0; i < 3; i++) statuses.push((await gateway.request('/', { headers: basic('bob', `guess-${i}`) })).status);
+      for (let i = 0; i < 3; i++) statuses.push((await gateway.request('/', { headers: { authorization: basicAuth('bob', `guess-${i}`) } })).status);
       assert.deepEqual(statuses, [401, 401, 429]);
       assert.equal(upstreams.reduce((sum, upstream) => sum + upstream.requests.length, 0), 0, 'the page asks no upstream');
     } finally {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import express from 'express';
 import { Registry } from 'prom-client';
 import { createGateway } from '../../src/index.ts';
+import { basicAuth } from '../helpers/client.ts';
 import { startTestGateway, useGatewayWithUpstream } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { eventually, scrape, valueOf } from '../helpers/metrics.ts';
@@ -12,8 +13,7 @@ import { freePort } from '../helpers/ports.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
-const alice = basic('alice', 'alice-secret');
+const alice = { authorization: basicAuth('alice', 'alice-secret') };
 
 describe('self-metrics', () => {
   const htpasswdFile = writeHtpasswd([{ user: 'alice', password: 'alice-secret', flag: '-B' }]);
@@ -73,9 +73,9 @@ describe('self-metrics', () => {
   it('counts authentication failures by reason', async () => {
     const before = await scrape(metricsAddress());
     await setup.gateway.request('/prometheus/api/v1/query');
-    await setup.gateway.request('/prometheus/api/v1/query', { headers: basic('alice', 'wrong') });
-    await setup.gateway.request('/prometheus/api/v1/query', { headers: basic('mallory', 'x') });
-    await setup.gateway.request('/prometheus/api/v1/query', { headers: basic('mallory', 'x') });
+    await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('alice', 'wrong') } });
+    await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('mallory', 'x') } });
+    await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('mallory', 'x') } });
     const after = await scrape(metricsAddress());
     const delta = (reason: string) => valueOf(after, `promgate_auth_failures_total{reason="${reason}"}`) - valueOf(before, `promgate_auth_failures_total{reason="${reason}"}`);
     assert.deepEqual([delta('missing_credentials'), delta('wrong_password'), delta('unknown_user')], [1, 1, 2]);

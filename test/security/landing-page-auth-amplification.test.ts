@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcrypt';
+import { basicAuth } from '../helpers/client.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { requireCommands } from '../helpers/requirements.ts';
 import { startUpstream, type RecordingUpstream } from '../helpers/upstream.ts';
 
-const basic = (user: string, password: string) => ({ headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } });
 
 function htpasswdFile(user: string, password: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'promgate-landing-')), '.htpasswd');
@@ -55,7 +55,7 @@ describe('landing page: bcrypt work per request', { skip: requireCommands('htpas
   /** The status of one landing-page request and the compares it ran. */
   const visit = async (gateway: TestGateway, user: string, password: string) => {
     compares = 0;
-    const response = await gateway.request('/', basic(user, password));
+    const response = await gateway.request('/', { headers: { authorization: basicAuth(user, password) } });
     return { status: response.status, compares, links: links(response.text) };
   };
 

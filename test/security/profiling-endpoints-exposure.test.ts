@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Preset } from '../../middleware/access-control/index.ts';
+import { basicAuth } from '../helpers/client.ts';
 import { useGatewayWithUpstream } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
-const ROLES = { viewer: basic('bob', 'bob-pw'), admin: basic('alice', 'alice-pw') };
+const ROLES = { viewer: { authorization: basicAuth('bob', 'bob-pw') }, admin: { authorization: basicAuth('alice', 'alice-pw') } };
 
 /** Go's net/http/pprof and expvar, as each of the Go components serves them, and other spellings that reach them. */
 const GO_DEBUG: Array<[string, string]> = [
