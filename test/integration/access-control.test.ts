@@ -4,17 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger, createServer } from '../../src/index.ts';
-import { httpsRequest } from '../helpers/client.ts';
+import { basicAuth, httpsRequest } from '../helpers/client.ts';
 import { useGatewayWithUpstream } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { scrape, valueOf } from '../helpers/metrics.ts';
 import { issueClientCertificate, makeCa } from '../helpers/pki.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
 import { startUpstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
-const alice = basic('alice', 'alice-pw'); // admin
-const bob = basic('bob', 'bob-pw'); // no mapping: the default role (viewer)
+const alice = { authorization: basicAuth('alice', 'alice-pw') }; // admin
+const bob = { authorization: basicAuth('bob', 'bob-pw') }; // no mapping: the default role (viewer)
 
 /** Every way of writing a protected endpoint that the tests send; none may reach the upstream. */
 const TRICKS = [
@@ -93,7 +93,7 @@ describe('access control (read-only by default)', () => {
     const delta = (series: string) => valueOf(after, series) - valueOf(before, series);
     assert.equal(delta('promgate_access_decisions_total{decision="denied",rule="viewer.deny.lifecycle"}'), 1);
     assert.equal(delta('promgate_access_decisions_total{decision="allowed",rule="viewer.allow.read"}'), 1);
-    for (let i = 0; i < 100 && !log.some((line) => line.includes('"rule":"viewer.deny.lifecycle"') && line.includes('"msg":"request"')); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor(() => log.some((line) => line.includes('"rule":"viewer.deny.lifecycle"') && line.includes('"msg":"request"')), { message: 'the access line of the denied request' });
     const denied = log.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'access denied' && line.rule === 'viewer.deny.lifecycle');
     assert.ok(denied, 'an "access denied" line');
     assert.equal(denied.user, 'bob');

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger, createServer, type Logger } from '../../src/index.ts';
-import { httpsRequest } from '../helpers/client.ts';
+import { basicAuth, httpsRequest } from '../helpers/client.ts';
 import { startTestGateway, useGatewayWithUpstream } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { issueClientCertificate, makeCa } from '../helpers/pki.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
 import { startUpstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 type Line = Record<string, unknown>;
 
@@ -23,12 +24,12 @@ function collectingLogger(level: 'debug' | 'info' = 'info') {
 
 /** Access lines are written when the response closes, just after the client has its answer. */
 async function nextRequestLines(read: () => Line[], count: number): Promise<Line[]> {
-  for (let i = 0; i < 100 && read().length < count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor(() => read().length >= count, { message: `${count} access log lines` });
   return read();
 }
 
 const PASSWORD = 's3cret-Pa55word';
-const authorization = `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}`;
+const authorization = basicAuth('alice', PASSWORD);
 
 describe('access log', () => {
   const log = collectingLogger();
@@ -74,8 +75,8 @@ describe('access log', () => {
     const before = log.raw.length;
     const cookie = 'grafana_session=c00kie-value-123';
     await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization, cookie } });
-    await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization: `Basic ${Buffer.from(`alice:wrong-${PASSWORD}`).toString('base64')}`, cookie } });
-    await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization: `Basic ${Buffer.from(`${PASSWORD}:x`).toString('base64')}` } });
+    await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('alice', `wrong-${PASSWORD}`), cookie } });
+    await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth(PASSWORD, 'x') } });
     const written = (await nextRequestLines(() => log.raw.slice(before).map((line) => JSON.parse(line) as Line).filter((line) => line.msg === 'request'), 3))
       && log.raw.slice(before).join('');
     assert.ok(written.includes('"status":401'), 'the failures were logged');
@@ -104,8 +105,9 @@ describe('access log', () => {
     setup.upstream.handle(() => {}); // never answers
     try {
       const controller = new AbortController();
+      const reached = setup.upstream.nextRequest();
       const pending = setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization }, signal: controller.signal });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await reached;
       controller.abort();
       await assert.rejects(pending);
       const [line] = (await nextRequestLines(log.requests, before + 1)).slice(before);
@@ -124,7 +126,7 @@ describe('access log settings', () => {
     const gateway = await startTestGateway({ upstream: upstream.url, logger: log.logger, log: { accessLog: false } });
     try {
       assert.equal((await gateway.request('/prometheus/x')).status, 200);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // kept: the test is that no line comes, so there is no event to wait for
       assert.equal(log.requests().length, 0);
       assert.ok(log.raw.some((line) => line.includes('"msg":"promgate listening"')));
       assert.ok(!gateway.handle.gateway.stages.includes('access-log'));
@@ -169,7 +171,7 @@ describe('access log settings', () => {
     const gateway = await startTestGateway({ upstream: upstream.url, logger });
     try {
       await gateway.request('/prometheus/x');
-      for (let i = 0; i < 100 && !calls.some((call) => call[2] === 'request'); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await waitFor(() => calls.some((call) => call[2] === 'request'), { message: () => `the access line; calls: ${JSON.stringify(calls)}` });
       const request = calls.find((call) => call[2] === 'request');
       assert.ok(request, JSON.stringify(calls));
       assert.equal(request[0], 'info');

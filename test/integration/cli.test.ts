@@ -10,6 +10,7 @@ import { CLI, cleanEnv, runCli, startCli } from '../helpers/cli.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { requireCommands } from '../helpers/requirements.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const exec = promisify(execFile);
 const temp = (name: string) => mkdtempSync(join(tmpdir(), `promgate-${name}-`));
@@ -209,8 +210,7 @@ describe('promgate CLI', () => {
       const { stdout } = await exec('curl', ['-sS', '--cacert', cert.certFile, `https://localhost:${port}/prometheus/api/v1/label/job/values`, '--resolve', `localhost:${port}:127.0.0.1`]);
       assert.equal(stdout, '{"status":"success","data":["/api/v1/label/job/values"]}');
       // Access lines are written a buffer at a time, but reach the log within about a second.
-      const deadline = Date.now() + 3000;
-      while (!cli.logs().includes('"path":"/prometheus/api/v1/label/job/values"') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(() => cli.logs().includes('"path":"/prometheus/api/v1/label/job/values"'), { message: 'the access line' });
       assert.match(cli.logs(), /"path":"\/prometheus\/api\/v1\/label\/job\/values","status":200/, 'the access line, while the gateway still runs');
     } finally {
       const code = await cli.stop('SIGTERM');

@@ -7,6 +7,7 @@ import { startTestGateway, useGatewayWithUpstream } from '../helpers/gateway.ts'
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { freePort } from '../helpers/ports.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** An upstream whose /-/ready answer the test switches, counting the polls. */
 async function startSwitchableUpstream(): Promise<{ url: string; polls: () => number; setReady(status: number): void; releaseSlow(): void; close(): Promise<void> }> {
@@ -26,14 +27,6 @@ async function startSwitchableUpstream(): Promise<{ url: string; polls: () => nu
     releaseSlow: () => held.splice(0).forEach((release) => release()),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe('health endpoints', () => {
@@ -61,7 +54,7 @@ describe('health endpoints', () => {
   });
 
   it('answers /-/promgate/ready once the upstream answered its own /-/ready', async () => {
-    await until(async () => (await setup.gateway.request('/-/promgate/ready')).status === 200, 'ready');
+    await waitFor(async () => (await setup.gateway.request('/-/promgate/ready')).status === 200, { message: 'ready' });
     const response = await setup.gateway.request('/prometheus/-/promgate/ready');
     assert.equal(response.status, 200);
     assert.equal(response.text, 'promgate is Ready.\n');
@@ -84,15 +77,15 @@ describe('readiness follows the upstream', () => {
     const gateway = await startTestGateway({ upstream: { url: upstream.url, readyInterval: '100ms' } });
     const ready = async () => (await gateway.request('/-/promgate/ready')).status;
     try {
-      await until(async () => (await ready()) === 200, 'ready');
+      await waitFor(async () => (await ready()) === 200, { message: 'ready' });
       upstream.setReady(503);
-      await until(async () => (await ready()) === 503, 'not ready after the upstream answered 503');
+      await waitFor(async () => (await ready()) === 503, { message: 'not ready after the upstream answered 503' });
       assert.match((await gateway.request('/-/promgate/ready')).text, /^promgate is not ready: upstream ready path answered 503\.\n$/);
       assert.equal((await gateway.request('/-/promgate/healthy')).status, 200, 'still healthy: the process is fine');
       upstream.setReady(200);
-      await until(async () => (await ready()) === 200, 'ready again');
+      await waitFor(async () => (await ready()) === 200, { message: 'ready again' });
       await upstream.close();
-      await until(async () => (await ready()) === 503, 'not ready after the upstream went away');
+      await waitFor(async () => (await ready()) === 503, { message: 'not ready after the upstream went away' });
       assert.match((await gateway.request('/-/promgate/ready')).text, /upstream unreachable: ECONNREFUSED/);
     } finally {
       await gateway.close();
@@ -114,9 +107,9 @@ describe('readiness follows the upstream', () => {
     const gateway = await startTestGateway({ upstream: { url: upstream.url, readyInterval: '100ms' }, metrics: { listenAddress: '127.0.0.1:0' } });
     const readyOnMetricsPort = async () => (await fetch(`http://127.0.0.1:${gateway.handle.metricsAddress!.port}/-/promgate/ready`)).status;
     try {
-      await until(async () => (await readyOnMetricsPort()) === 200, 'ready');
+      await waitFor(async () => (await readyOnMetricsPort()) === 200, { message: 'ready' });
       const inFlight = gateway.request('/prometheus/slow');
-      await until(async () => upstream.polls() > 0 && (await fetch(`http://127.0.0.1:${gateway.handle.metricsAddress!.port}/metrics`).then((r) => r.text())).includes('promgate_http_requests_in_flight 1'), 'the request in flight');
+      await waitFor(async () => upstream.polls() > 0 && (await fetch(`http://127.0.0.1:${gateway.handle.metricsAddress!.port}/metrics`).then((r) => r.text())).includes('promgate_http_requests_in_flight 1'), { message: 'the request in flight' });
       const closed = gateway.close();
       assert.equal(await readyOnMetricsPort(), 503);
       upstream.releaseSlow();

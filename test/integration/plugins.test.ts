@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLogger, loadConfig } from '../../src/index.ts';
+import { basicAuth } from '../helpers/client.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { startUpstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const TENANT_HEADER = fileURLToPath(new URL('../../plugins/tenant-header.ts', import.meta.url));
 const AUDIT_LOG = fileURLToPath(new URL('../../plugins/audit-log.ts', import.meta.url));
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 const users = () =>
   writeHtpasswd([
     { user: 'alice', password: 'alice-pw', flag: '-B' },
@@ -42,7 +43,7 @@ describe('plugins from the config file', () => {
     const upstream = await startUpstream();
     const gateway = await startTestGateway({ upstream: upstream.url, auth: { htpasswdFile: users() }, plugins: config.plugins });
     try {
-      const response = await gateway.request('/prometheus/x', { headers: basic('alice', 'alice-pw') });
+      const response = await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('alice', 'alice-pw') } });
       assert.equal(response.status, 200);
       assert.equal(response.headers['x-stamp'], 'hello:/prometheus:alice', 'ran after auth, with the route in its context');
       assert.equal((await gateway.request('/prometheus/x')).headers['x-stamp'], undefined, 'not before auth: a 401 never reaches it');
@@ -76,9 +77,9 @@ describe('tenant-header plugin', () => {
       plugins: [{ module: TENANT_HEADER, stage: 'beforeProxy', options: { users: { alice: 'team-a' } } }],
     });
     try {
-      assert.equal((await gateway.request('/prometheus/api/v1/query', { headers: { ...basic('alice', 'alice-pw'), 'x-scope-orgid': 'team-b' } })).status, 200);
+      assert.equal((await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('alice', 'alice-pw'), 'x-scope-orgid': 'team-b' } })).status, 200);
       assert.equal(upstream.requests.at(-1)?.headers['x-scope-orgid'], 'team-a');
-      const refused = await gateway.request('/prometheus/api/v1/query', { headers: { ...basic('bob', 'bob-pw'), 'x-scope-orgid': 'team-a' } });
+      const refused = await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('bob', 'bob-pw'), 'x-scope-orgid': 'team-a' } });
       assert.equal(refused.status, 403, 'bob has no tenant and no default: refused, not passed with his own header');
       assert.equal(upstream.requests.length, 1);
     } finally {
@@ -117,11 +118,13 @@ describe('audit-log plugin', () => {
       ],
     });
     try {
-      await gateway.request('/prometheus/api/v1/admin/tsdb/snapshot', { method: 'POST', headers: basic('alice', 'alice-pw') });
-      await gateway.request('/prometheus/-/quit', { method: 'POST', headers: basic('bob', 'bob-pw') });
-      await gateway.request('/prometheus/api/v1/query?query=up', { headers: basic('bob', 'bob-pw') });
-      await gateway.request('/prometheus/api/v1/write', { method: 'POST', headers: basic('mallory', 'guess') });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await gateway.request('/prometheus/api/v1/admin/tsdb/snapshot', { method: 'POST', headers: { authorization: basicAuth('alice', 'alice-pw') } });
+      await gateway.request('/prometheus/-/quit', { method: 'POST', headers: { authorization: basicAuth('bob', 'bob-pw') } });
+      await gateway.request('/prometheus/api/v1/query?query=up', { headers: { authorization: basicAuth('bob', 'bob-pw') } });
+      await gateway.request('/prometheus/api/v1/write', { method: 'POST', headers: { authorization: basicAuth('mallory', 'guess') } });
+      // Audit lines are written once each answer has ended, after the client has it.
+      const audited = () => readFileSync(file, 'utf8').trim().split('\n').length >= 3 && log.filter((line) => line.includes('"msg":"audit"')).length >= 3;
+      await waitFor(audited, { message: 'three audit lines in the file and in the log' });
       const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
       assert.deepEqual(
         lines.map((line) => [line.method, line.path, line.status, line.user, line.rule]),

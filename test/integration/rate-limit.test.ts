@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { basicAuth } from '../helpers/client.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { scrape, valueOf } from '../helpers/metrics.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 const users = () =>
   writeHtpasswd([
     { user: 'alice', password: 'alice-pw', flag: '-B' },
@@ -56,12 +56,12 @@ describe('rate limits', () => {
 
   it('limits requests per authenticated user, whatever the address', async () => {
     await withGateway({ auth: { htpasswdFile: users() }, rateLimit: { perUser: { requests: 2, window: '1m' } } }, async (gateway) => {
-      const alice = basic('alice', 'alice-pw');
+      const alice = { authorization: basicAuth('alice', 'alice-pw') };
       assert.deepEqual(
         [await gateway.request('/prometheus/x', { headers: alice }), await gateway.request('/prometheus/x', { headers: alice }), await gateway.request('/prometheus/x', { headers: alice })].map((r) => r.status),
         [200, 200, 429],
       );
-      assert.equal((await gateway.request('/prometheus/x', { headers: basic('bob', 'bob-pw') })).status, 200, 'bob has his own budget');
+      assert.equal((await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('bob', 'bob-pw') } })).status, 200, 'bob has his own budget');
     });
   });
 });
@@ -70,9 +70,9 @@ describe('failed-login throttling', () => {
   it('stops checking passwords from an address after too many failures', async () => {
     await withGateway({ auth: { htpasswdFile: users() }, rateLimit: { failedAuthPerClient: { requests: 3, window: '1m' }, failedAuthPerUser: { requests: 0 } } }, async (gateway) => {
       const statuses = [];
-      for (const user of ['alice', 'bob', 'carol', 'dave', 'erin']) statuses.push((await gateway.request('/prometheus/x', { headers: basic(user, 'guess') })).status);
+      for (const user of ['alice', 'bob', 'carol', 'dave', 'erin']) statuses.push((await gateway.request('/prometheus/x', { headers: { authorization: basicAuth(user, 'guess') } })).status);
       assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
-      const right = await gateway.request('/prometheus/x', { headers: basic('bob', 'bob-pw') });
+      const right = await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('bob', 'bob-pw') } });
       assert.equal(right.status, 429, 'not even a right password is checked from that address now');
       assert.ok(Number(right.headers['retry-after']) > 0);
       assert.equal((await gateway.request('/prometheus/x')).status, 401, 'no credentials: nothing guessed, not throttled');
@@ -81,7 +81,7 @@ describe('failed-login throttling', () => {
 
   it('counts only failures: a user who logs in right is never throttled', async () => {
     await withGateway({ auth: { htpasswdFile: users() }, rateLimit: { failedAuthPerClient: { requests: 2, window: '1m' } } }, async (gateway) => {
-      for (let i = 0; i < 6; i++) assert.equal((await gateway.request('/prometheus/x', { headers: basic('alice', 'alice-pw') })).status, 200);
+      for (let i = 0; i < 6; i++) assert.equal((await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('alice', 'alice-pw') } })).status, 200);
     });
   });
 
@@ -89,9 +89,9 @@ describe('failed-login throttling', () => {
     // A dashboard opening 30 panels right after a restart: nothing is known good yet, and each
     // request used to count as an attempt until its check ended, so the 11th got 429 for 5 minutes.
     await withGateway({ auth: { htpasswdFile: users() }, rateLimit: { failedAuthPerClient: { requests: 5, window: '5m' }, failedAuthPerUser: { requests: 3, window: '5m' } } }, async (gateway) => {
-      const statuses = await Promise.all(Array.from({ length: 30 }, () => gateway.request('/prometheus/x', { headers: basic('alice', 'alice-pw') }).then((response) => response.status)));
+      const statuses = await Promise.all(Array.from({ length: 30 }, () => gateway.request('/prometheus/x', { headers: { authorization: basicAuth('alice', 'alice-pw') } }).then((response) => response.status)));
       assert.deepEqual(statuses, Array(30).fill(200));
-      const guesses = await Promise.all(Array.from({ length: 8 }, (_, i) => gateway.request('/prometheus/x', { headers: basic('alice', `guess-${i}`) }).then((response) => response.status)));
+      const guesses = await Promise.all(Array.from({ length: 8 }, (_, i) => gateway.request('/prometheus/x', { headers: { authorization: basicAuth('alice', `guess-${i}`) } }).then((response) => response.status)));
       assert.deepEqual(guesses.toSorted(), [401, 401, 401, 429, 429, 429, 429, 429], 'different guesses still count, each');
     });
   });
@@ -99,22 +99,24 @@ describe('failed-login throttling', () => {
   it('throttles guesses at one user name, but not that user where they are already logged in', async () => {
     await withGateway({ auth: { htpasswdFile: users() }, rateLimit: { failedAuthPerClient: { requests: 0 }, failedAuthPerUser: { requests: 3, window: '1m' } } }, async (gateway, upstream) => {
       // The real alice logs in first (her password is now known good).
-      assert.equal((await gateway.request('/prometheus/x', { headers: basic('alice', 'alice-pw') })).status, 200);
+      assert.equal((await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('alice', 'alice-pw') } })).status, 200);
       const statuses = [];
-      for (let i = 0; i < 5; i++) statuses.push((await gateway.request('/prometheus/x', { headers: basic('alice', `guess-${i}`) })).status);
+      for (let i = 0; i < 5; i++) statuses.push((await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('alice', `guess-${i}`) } })).status);
       assert.deepEqual(statuses, [401, 401, 401, 429, 429], 'the attacker is throttled');
-      assert.equal((await gateway.request('/prometheus/x', { headers: basic('alice', 'alice-pw') })).status, 200, 'alice is not locked out');
-      assert.equal((await gateway.request('/prometheus/x', { headers: basic('bob', 'guess') })).status, 401, 'other users are not affected');
+      assert.equal((await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('alice', 'alice-pw') } })).status, 200, 'alice is not locked out');
+      assert.equal((await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('bob', 'guess') } })).status, 401, 'other users are not affected');
       assert.equal(upstream.requests.length, 2);
     });
   });
 
-  it('lets the lock end with its window', async () => {
+  it('lets the lock end with its window', async (t) => {
     await withGateway({ auth: { htpasswdFile: users() }, rateLimit: { failedAuthPerClient: { requests: 1, window: '1s' } } }, async (gateway) => {
-      assert.equal((await gateway.request('/prometheus/x', { headers: basic('bob', 'guess') })).status, 401);
-      assert.equal((await gateway.request('/prometheus/x', { headers: basic('bob', 'bob-pw') })).status, 429);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
-      assert.equal((await gateway.request('/prometheus/x', { headers: basic('bob', 'bob-pw') })).status, 200);
+      // The memory store reads its windows from Date: the test moves that clock instead of waiting.
+      t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+      assert.equal((await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('bob', 'guess') } })).status, 401);
+      assert.equal((await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('bob', 'bob-pw') } })).status, 429);
+      t.mock.timers.tick(1100);
+      assert.equal((await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('bob', 'bob-pw') } })).status, 200);
     });
   });
 });

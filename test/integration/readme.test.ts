@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { renderConfigReference, REFERENCE_END, REFERENCE_START } from '../../src/config/reference.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startUpstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const readme = readFileSync(`${root}README.md`, 'utf8');
@@ -89,12 +90,9 @@ describe('README', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       const base = `http://127.0.0.1:${port}/prometheus`;
-      let ready = false;
-      for (let attempt = 0; attempt < 100 && !ready; attempt++) {
-        ready = await fetch(`${base}/api/v1/query?query=up`).then((r) => r.ok, () => false);
-        if (!ready) await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      assert.ok(ready, 'the example serves');
+      const serves = () => fetch(`${base}/api/v1/query?query=up`).then((response) => response.ok, () => false);
+      const died = exited.then((code) => Promise.reject(new Error(`the example exited with ${code}`)));
+      await waitFor(serves, { timeoutMs: 10_000, message: 'the example to serve', failOn: died });
       assert.equal(upstream.requests.at(-1)?.headers['x-requested-by'], 'ops-portal');
       const denied = await fetch(`${base}/api/v1/admin/tsdb/delete_series`, { method: 'DELETE' });
       assert.equal(denied.status, 403);

@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/index.ts';
 import { resolveRoutes } from '../../src/config/routes.ts';
+import { basicAuth } from '../helpers/client.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { scrape, valueOf } from '../helpers/metrics.ts';
 import { startUpstream, type RecordingUpstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
 describe('routes', () => {
   it('serves each route from its upstream with its own preset, auth and inherited settings', async () => {
@@ -26,7 +27,7 @@ describe('routes', () => {
         { basePath: '/node', preset: 'generic', upstream: { url: exporter.url }, auth: { off: true } },
       ],
     });
-    const bob = basic('bob', 'bob-pw');
+    const bob = { authorization: basicAuth('bob', 'bob-pw') };
     try {
       assert.equal((await gateway.request('/prometheus/api/v1/query?query=up', { headers: bob })).status, 200);
       assert.equal((await gateway.request('/alertmanager/api/v2/status', { headers: bob })).status, 200);
@@ -63,10 +64,10 @@ describe('routes', () => {
       ],
     });
     try {
-      assert.equal((await gateway.request('/b/x', { headers: basic('carol', 'carol-pw') })).status, 200);
-      assert.equal((await gateway.request('/a/x', { headers: basic('carol', 'carol-pw') })).status, 401, 'carol is a user of /b only');
-      assert.equal((await gateway.request('/b/x', { headers: basic('bob', 'bob-pw') })).status, 200, 'the file is inherited');
-      assert.equal((await gateway.request('/b/x', { headers: basic('carol', 'wrong') })).status, 401);
+      assert.equal((await gateway.request('/b/x', { headers: { authorization: basicAuth('carol', 'carol-pw') } })).status, 200);
+      assert.equal((await gateway.request('/a/x', { headers: { authorization: basicAuth('carol', 'carol-pw') } })).status, 401, 'carol is a user of /b only');
+      assert.equal((await gateway.request('/b/x', { headers: { authorization: basicAuth('bob', 'bob-pw') } })).status, 200, 'the file is inherited');
+      assert.equal((await gateway.request('/b/x', { headers: { authorization: basicAuth('carol', 'wrong') } })).status, 401);
     } finally {
       await gateway.close();
       await upstream.close();
@@ -83,8 +84,11 @@ describe('routes', () => {
       ],
     });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const root = await gateway.request('/-/promgate/ready');
+      const checked = async () => {
+        const answer = await gateway.request('/-/promgate/ready');
+        return !answer.text.includes('not checked yet') && answer;
+      };
+      const root = await waitFor(checked, { message: 'every polled route to be checked once' });
       assert.equal(root.status, 503);
       assert.match(root.text, /^promgate is not ready: \/b: upstream unreachable/);
       assert.equal((await gateway.request('/a/-/promgate/ready')).status, 200);

@@ -50,7 +50,7 @@ describe('shutdown', () => {
       const inFlight = hangingRequest(gateway.handle.address.port, gateway.cert.cert);
       await upstream.nextRequest();
       const closing = gateway.close();
-      setTimeout(release, 200);
+      setTimeout(release, 200); // kept: the answer must come while close() waits, not before it began
       assert.equal(await inFlight.outcome, 'status 200');
       await closing;
     } finally {

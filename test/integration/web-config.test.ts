@@ -7,15 +7,15 @@ import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { createServer } from '../../src/index.ts';
-import { httpsRequest } from '../helpers/client.ts';
+import { basicAuth, httpsRequest } from '../helpers/client.ts';
 import { runCli } from '../helpers/cli.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { requireCommands } from '../helpers/requirements.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
 import { startUpstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const exec = promisify(execFile);
-const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 /** A folder like /etc/prometheus: web.yml next to certs/ with relative paths. */
 async function prometheusStyleFolder(webYml: (bcrypt: string) => string) {
@@ -42,9 +42,9 @@ describe('--web.config.file', { skip: requireCommands('htpasswd') }, () => {
       const origin = `https://127.0.0.1:${handle.address.port}`;
       const get = (authorization?: string) => httpsRequest(origin, '/prometheus/api/v1/query', { ca: cert.cert, headers: authorization ? { authorization } : {} });
       assert.equal(handle.credentials.certFile, join(file, '..', 'certs/server.crt'));
-      assert.equal((await get(basic('webuser', 'from web config'))).status, 200);
-      assert.equal((await get(basic('fileuser', 'from htpasswd'))).status, 200);
-      assert.equal((await get(basic('webuser', 'wrong'))).status, 401);
+      assert.equal((await get(basicAuth('webuser', 'from web config'))).status, 200);
+      assert.equal((await get(basicAuth('fileuser', 'from htpasswd'))).status, 200);
+      assert.equal((await get(basicAuth('webuser', 'wrong'))).status, 401);
       const anonymous = await get();
       assert.equal(anonymous.status, 401);
       assert.equal(anonymous.headers['x-frame-options'], 'deny');
@@ -116,7 +116,7 @@ describe('--web.config.file', { skip: requireCommands('htpasswd') }, () => {
       const statuses = [];
       for (let i = 0; i < 3; i++) statuses.push((await httpsRequest(origin, '/prometheus/api/v1/query', { ca: cert.cert })).status);
       assert.deepEqual(statuses, [401, 401, 429]);
-      const limited = await httpsRequest(origin, '/prometheus/api/v1/query', { ca: cert.cert, headers: { authorization: basic('alice', 'from web config') } });
+      const limited = await httpsRequest(origin, '/prometheus/api/v1/query', { ca: cert.cert, headers: { authorization: basicAuth('alice', 'from web config') } });
       assert.equal(limited.status, 429);
       assert.equal(limited.headers['retry-after'], '60');
       assert.equal(upstream.requests.length, 0);
@@ -136,23 +136,19 @@ describe('--web.config.file', { skip: requireCommands('htpasswd') }, () => {
     const logger = { debug() {}, info() {}, warn() {}, error: (_fields: unknown, message: string) => void errors.push(message) };
     const handle = await createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, upstream: upstream.url, logger });
     const origin = `https://127.0.0.1:${handle.address.port}`;
-    const get = (user: string, password: string) => httpsRequest(origin, '/prometheus/api/v1/query', { ca: cert.cert, headers: { authorization: basic(user, password) } });
+    const get = (user: string, password: string) => httpsRequest(origin, '/prometheus/api/v1/query', { ca: cert.cert, headers: { authorization: basicAuth(user, password) } });
     const replace = (text: string) => {
       writeFileSync(`${file}.new`, text);
       renameSync(`${file}.new`, file);
     };
-    const waitFor = async (condition: () => Promise<boolean>, what: string) => {
-      for (const started = Date.now(); Date.now() - started < 3000; await new Promise((resolve) => setTimeout(resolve, 50))) if (await condition()) return;
-      throw new Error(`timed out waiting for ${what}`);
-    };
     try {
       assert.equal((await get('alice', 'from web config')).status, 200);
       replace(`tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nhttp_server_config:\n  headers:\n    X-Frame-Options: sameorigin\nbasic_auth_users:\n  bob: ${bobHash}\n`);
-      await waitFor(async () => (await get('bob', 'bob pw')).status === 200, 'bob');
+      await waitFor(async () => (await get('bob', 'bob pw')).status === 200, { message: 'bob' });
       assert.equal((await get('alice', 'from web config')).status, 401);
       assert.equal((await get('bob', 'bob pw')).headers['x-frame-options'], 'sameorigin');
       replace('tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nbasic_auth_userz: {}\n');
-      await waitFor(async () => errors.length > 0, 'the error');
+      await waitFor(() => errors.length > 0, { message: 'the error' });
       assert.match(errors[0] ?? '', /keeping the previous certificate and settings: .*web\.yml:4: basic_auth_userz: unknown field/);
       assert.equal((await get('bob', 'bob pw')).status, 200, 'the last good users stay');
     } finally {

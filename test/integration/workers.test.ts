@@ -7,6 +7,7 @@ import { parseMetrics, valueOf } from '../helpers/metrics.ts';
 import { freePort } from '../helpers/ports.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
 import { startUpstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 describe('--workers (node:cluster)', () => {
   it('serves from every worker, adds their metrics up in the primary, and stops them all on SIGTERM', async () => {
@@ -17,7 +18,8 @@ describe('--workers (node:cluster)', () => {
       env: cleanEnv({ PROMGATE_TLS_CERT_FILE: cert.certFile, PROMGATE_TLS_KEY_FILE: cert.keyFile }),
     });
     try {
-      for (let i = 0; i < 100 && (cli.logs().match(/"msg":"promgate listening"/g) ?? []).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      const listening = () => (cli.logs().match(/"msg":"promgate listening"/g) ?? []).length;
+      await waitFor(() => listening() >= 2, { timeoutMs: 10_000, message: () => `both workers listening; logs:\n${cli.logs()}` });
       assert.equal((cli.logs().match(/"msg":"promgate listening"/g) ?? []).length, 2, cli.logs());
       // A new connection per request: the kernel hands connections to either worker.
       const workersSeen = new Set<number>();
@@ -26,7 +28,8 @@ describe('--workers (node:cluster)', () => {
         const response = await httpsRequest(`https://127.0.0.1:${port}`, '/prometheus/api/v1/query?query=up', { ca: cert.cert });
         assert.equal(response.status, 200);
         sent++;
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        // Access lines are written a buffer at a time: which worker answered is known once the line is in.
+        await waitFor(() => (cli.logs().match(/"msg":"request"/g) ?? []).length >= sent, { message: `the access line of request ${sent}` });
         for (const line of cli.logs().split('\n')) {
           if (line.includes('"msg":"request"')) workersSeen.add((JSON.parse(line) as { worker: number }).worker);
         }

@@ -12,6 +12,7 @@ import express from 'express';
 import { createAuthenticationStage } from '../../middleware/authentication/index.ts';
 import { createBasicAuthenticator } from '../../middleware/basic-auth/index.ts';
 import { silentLogger } from '../../src/index.ts';
+import { basicAuth } from '../helpers/client.ts';
 
 const htpasswdLine = async (user: string, password: string, cost: number) => `${user}:${(await bcrypt.hash(password, cost)).replace(/^\$2b\$/, '$2y$')}\n`;
 
@@ -20,7 +21,9 @@ describe('password rotated during a check on a keep-alive connection', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'promgate-race-')), '.htpasswd');
     writeFileSync(file, await htpasswdLine('alice', 'old', 13)); // a check takes ~0.5 s
     const rotated = await htpasswdLine('alice', 'new', 10);
-    const basic = createBasicAuthenticator({ htpasswdFile: file, allowPlaintext: false, cacheSize: 100, cacheTtlMs: 60_000, logger: silentLogger, checkIntervalMs: 50 });
+    let reloaded!: () => void;
+    const rotationApplied = new Promise<void>((resolve) => (reloaded = resolve));
+    const basic = createBasicAuthenticator({ htpasswdFile: file, allowPlaintext: false, cacheSize: 100, cacheTtlMs: 60_000, logger: silentLogger, checkIntervalMs: 50, onReloadResult: (ok) => ok && reloaded() });
     const stage = createAuthenticationStage({ authenticators: [basic], required: true, realm: 'r', unauthenticatedPaths: [], logger: silentLogger });
     const app = express();
     app.use(stage.handle, (_req, res) => void res.end('in\n'));
@@ -30,14 +33,14 @@ describe('password rotated during a check on a keep-alive connection', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const status = (password: string) =>
       new Promise<number>((resolve, reject) => {
-        const headers = { authorization: `Basic ${Buffer.from(`alice:${password}`).toString('base64')}` };
+        const headers = { authorization: basicAuth('alice', password) };
         get({ host: '127.0.0.1', port, path: '/', agent, headers }, (res) => (res.resume(), res.on('end', () => resolve(res.statusCode ?? 0)))).on('error', reject);
       });
     try {
       const first = status('old');
-      setTimeout(() => writeFileSync(file, rotated), 150); // the admin rotates alice's password meanwhile
+      server.once('request', () => writeFileSync(file, rotated)); // the admin rotates alice's password meanwhile
       await first; // checked against the entry of its moment; either answer is defensible
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await rotationApplied;
       assert.equal(await status('old'), 401);
       assert.equal(await status('old'), 401);
       assert.equal(await status('new'), 200);

@@ -15,7 +15,7 @@ function rawRequest(port: number, ca: string, head: string, body: string): Promi
     let data = '';
     socket.on('data', (chunk: Buffer) => {
       data += chunk.toString();
-      if (/\r\n\r\n/.test(data)) setTimeout(() => socket.end(), 200);
+      if (/\r\n\r\n/.test(data)) setTimeout(() => socket.end(), 200); // kept: a smuggled second answer would come within this time
     });
     socket.on('end', () => resolve(data));
     socket.on('error', reject);
@@ -37,7 +37,7 @@ describe('request smuggling through the Connection header', () => {
       try {
         const response = await rawRequest(gateway.handle.address.port, gateway.cert.cert, head, body);
         assert.match(response, /^HTTP\/1\.1 200/);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await new Promise((resolve) => setTimeout(resolve, 200)); // kept: the test is that no second request arrives
         assert.deepEqual(upstream.requests.map((request) => `${request.method} ${request.url}`), ['GET /-/healthy'], 'exactly one request reached the upstream');
         assert.equal(upstream.requests[0]?.body.toString(), SMUGGLED, 'the body arrived as the body');
       } finally {

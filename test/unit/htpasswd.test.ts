@@ -55,14 +55,18 @@ describe('password verifier', () => {
 
   it('runs one check for many identical concurrent requests, then answers from the cache', async () => {
     let checks = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     const verifier = createVerifier(users, {
       check: async () => {
         checks++;
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await released;
         return true;
       },
     });
-    const results = await Promise.all(Array.from({ length: 50 }, () => verifier.verify('sam', 'sha!')));
+    const verifying = Promise.all(Array.from({ length: 50 }, () => verifier.verify('sam', 'sha!')));
+    release(); // all 50 have asked by now, while the check still runs
+    const results = await verifying;
     assert.ok(results.every((result) => result === 'ok'));
     assert.equal(checks, 1);
     await verifier.verify('sam', 'sha!');

@@ -3,7 +3,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/index.ts';
 import { pino } from 'pino';
@@ -11,6 +10,7 @@ import { flatLineWriter, toLogfmt } from '../../src/logger.ts';
 import { cleanEnv, startCli } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 function capture(options: Parameters<typeof createLogger>[0]) {
   const lines: string[] = [];
@@ -102,7 +102,7 @@ describe('logger', () => {
       for (let id = 1; id <= 40; id++) logger.warn({ request_id: id, aborted: true }, 'request');
       const written = () => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
       // Well before the 1 s flush interval that info lines wait for.
-      for (let waited = 0; waited < 500 && written() < 40; waited += 10) await sleep(10);
+      await waitFor(() => written() >= 40, { timeoutMs: 500, intervalMs: 10, message: () => `40 lines, ${written()} written` });
       assert.equal(written(), 40);
       assert.deepEqual(warnings.map((warning) => warning.name), []);
     } finally {
@@ -121,7 +121,7 @@ describe('logger', () => {
       logger.info({ request_id: 1 }, 'request');
       assert.equal(process.listenerCount('exit'), exitListeners + 1, 'one while the line waits');
       assert.equal(readFileSync(file, 'utf8'), '', 'an info line waits for its buffer');
-      for (let waited = 0; waited < 3000 && !readFileSync(file, 'utf8'); waited += 50) await sleep(50);
+      await waitFor(() => readFileSync(file, 'utf8'), { timeoutMs: 3000, message: 'the info line in the file' });
       assert.match(readFileSync(file, 'utf8'), /"request_id":1,"msg":"request"/, 'written within the flush interval');
       assert.equal(process.listenerCount('exit'), exitListeners, 'none once written');
     } finally {
@@ -153,7 +153,7 @@ describe('logger', () => {
     const quiet = startCli([`--web.listen-address=127.0.0.1:${await freePort()}`, `--upstream.url=${downUpstream}`, '--log.level=warn'], { env });
     try {
       // Only warnings: the upstream is reported as not ready, "listening" is not.
-      for (let i = 0; i < 100 && !quiet.logs().includes('upstream is not ready'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(() => quiet.logs().includes('upstream is not ready'), { message: () => `the readiness warning; logs:\n${quiet.logs()}` });
       assert.match(quiet.logs(), /"level":"warn".*"msg":"upstream is not ready"/);
       assert.doesNotMatch(quiet.logs(), /"level":"info"/);
     } finally {
