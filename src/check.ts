@@ -1,7 +1,7 @@
 // Everything a start loads and builds, done without serving: the listener's TLS (certificate, key,
 // client CAs, web config) and every route's gateway (htpasswd, roles, plugins, headers), through
-// the functions a start calls. Nothing is opened: no listener, no upstream polling, no Redis
-// connection. `check-config` and the --workers primary use it, so a bad setup fails with one
+// the functions a start calls. Built, never started: no listener, no upstream polling, no file
+// watcher, no Redis connection. `check-config` and the --workers primary use it, so a bad setup fails with one
 // clear error instead of in each worker.
 import { Registry } from 'prom-client';
 import { collectProcessMetrics } from '../middleware/metrics/index.ts';
@@ -26,6 +26,6 @@ export async function checkServerSetup(config: Config, cwd = process.cwd()): Pro
 export async function checkGatewaySetup(config: Config, webConfig: WebConfig | undefined): Promise<void> {
   const registry = new Registry();
   collectProcessMetrics(registry); // a plugin's metric under one of these names fails a start too
-  const { runtimes } = await buildGateways(config, { logger: silentLogger, registry, webConfig, offline: true });
+  const { runtimes } = await buildGateways(config, { logger: silentLogger, registry, webConfig });
   for (const runtime of runtimes) runtime.gateway.close();
 }

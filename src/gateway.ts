@@ -19,7 +19,7 @@ import { createProxyStage, type ProxyEvents } from '../middleware/proxy/index.ts
 import { createRateLimitStage } from '../middleware/rate-limit/index.ts';
 import { createRequestPathStage } from '../middleware/request-path/index.ts';
 import { createRequestLimits } from '../middleware/rate-limit/limits.ts';
-import { connectRedis } from '../middleware/rate-limit/redis-store.ts';
+import { createRedisConnection } from '../middleware/rate-limit/redis-store.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
 import { validateConfig } from './config/load.ts';
 import { ConfigError, didYouMean } from './errors.ts';
@@ -92,7 +92,10 @@ export interface RouteRuntime {
   notReadyReason(): string | undefined;
   /** What the landing page needs of this route: its login and its access policy. */
   readonly landing: LandingRoute;
-  /** Starts what runs beside requests (the upstream readiness poll); building starts nothing. */
+  /**
+   * Starts what runs beside requests: the upstream readiness poll, the htpasswd file watcher, the
+   * Redis connection. Building opens and starts nothing (check-config builds and never starts).
+   */
   start(): void;
 }
 
@@ -115,8 +118,6 @@ export interface GatewayExtensions {
   registry?: Registry | undefined;
   /** Prometheus's web config file, already read: its users and headers apply here. */
   webConfig?: WebConfig | undefined;
-  /** Build and validate every stage but reach nothing: no Redis connection (check-config). */
-  offline?: boolean | undefined;
 }
 
 /** Builds a route's stage list from a validated config; nothing runs until `start()`. */
@@ -186,7 +187,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   const observeStages: Stage[] = [{ name: 'metrics', handle: (req, res, next) => metrics.observeRequest(req, res, next, route) }, ...accessLog];
   const health = createHealthStage(readiness);
   const accessControl = createAccessControlStage({ config: config.accessControl, preset: config.preset, logger, onDecision: metrics.decision });
-  const redis = config.rateLimit.redis.url && !extensions.offline ? connectRedis(config.rateLimit.redis.url, config.rateLimit.redis.prefix, logger) : undefined;
+  const redis = config.rateLimit.redis.url ? createRedisConnection(config.rateLimit.redis.url, config.rateLimit.redis.prefix, logger) : undefined;
   const { rateLimit } = config;
   const limit = (setting: { requests: number; window: string }) => ({ requests: setting.requests, windowMs: parseDuration(setting.window) });
   const limits = createRequestLimits({
@@ -283,7 +284,11 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
         return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client))).allowed;
       },
     },
-    start: () => readiness.start?.(),
+    start() {
+      readiness.start?.();
+      basic?.start();
+      redis?.start();
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-// Keeps the users of an .htpasswd file current: re-read when the file changes (src/file-stamps.ts:
+// Keeps the users of an .htpasswd file current: re-read when the file changes (src/kernel/file-stamps.ts:
 // renames and Kubernetes-style symlink swaps count, within a second); a file that no longer
 // parses keeps the last good users and is reported once.
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,8 @@ import { parseHtpasswd, type ParseOptions, type PasswordEntry } from './htpasswd
 export interface HtpasswdFile {
   readonly file: string;
   users(): ReadonlyMap<string, PasswordEntry>;
+  /** Begins following the file; changes since it was loaded count. */
+  start(): void;
   close(): void;
 }
 
@@ -24,7 +26,7 @@ export interface HtpasswdFileOptions extends ParseOptions {
   checkIntervalMs?: number;
 }
 
-/** Loads the file now (a ConfigError if it cannot), then follows its changes. */
+/** Loads the file now (a ConfigError if it cannot); follows its changes from `start()` on. */
 export function watchHtpasswdFile(file: string, options: HtpasswdFileOptions): HtpasswdFile {
   const { logger } = options;
   let users = load(file, options);
@@ -40,8 +42,8 @@ export function watchHtpasswdFile(file: string, options: HtpasswdFileOptions): H
       options.onReloadResult?.(false);
     }
   };
-  const watcher = watchFileStamps([file], reload, options.checkIntervalMs);
-  return { file, users: () => users, close: () => watcher.close() };
+  const watcher = watchFileStamps([file], reload, options.checkIntervalMs, { deferStart: true });
+  return { file, users: () => users, start: () => watcher.start(), close: () => watcher.close() };
 }
 
 function load(file: string, options: HtpasswdFileOptions): Map<string, PasswordEntry> {

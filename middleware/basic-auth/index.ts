@@ -43,6 +43,8 @@ export interface BasicAuthenticator extends Authenticator {
   readonly users: UserTable;
   /** Validates new fixed users (a reloaded web config's) and returns the function that applies them. */
   prepareStaticUsers(users: ReadonlyMap<string, PasswordEntry>): () => void;
+  /** Begins following the htpasswd file (building reads it once and follows nothing). */
+  start(): void;
   close(): void;
 }
 
@@ -122,6 +124,7 @@ export function createBasicAuthenticator(options: BasicAuthOptions): BasicAuthen
       return credentials?.user !== undefined && (verifier.isKnownGood(credentials.user, credentials.password) || verifier.isBeingChecked(credentials.user, credentials.password));
     },
     prepareStaticUsers: (users) => source.prepareFixed(users),
+    start: () => source.start(),
     close: () => source.close(),
   };
 }
@@ -137,6 +140,7 @@ interface UserSource {
   users(): ReadonlyMap<string, PasswordEntry>;
   /** Checks new fixed users against the file's (a name in both is an error) and returns the swap. */
   prepareFixed(next: ReadonlyMap<string, PasswordEntry>): () => void;
+  start(): void;
   close(): void;
 }
 
@@ -194,6 +198,7 @@ function userSource(options: BasicAuthOptions, onChange: (users: ReadonlyMap<str
         onChange(both);
       };
     },
+    start: () => watched?.start(),
     close: () => watched?.close(),
   };
 }

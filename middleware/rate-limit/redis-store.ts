@@ -15,11 +15,14 @@ import type { Logger } from '../../src/kernel/logger.ts';
 const MAX_RECONNECT_DELAY_MS = 2000;
 
 export interface RedisConnection {
+  /** A store for one limit; usable before `start()` (its commands fail, and it counts as a store error, until connected). */
   createStore(name: string): Store;
+  /** Connects, and keeps reconnecting; building connects nothing. */
+  start(): void;
   close(): Promise<void>;
 }
 
-export function connectRedis(url: string, prefix: string, logger: Logger): RedisConnection {
+export function createRedisConnection(url: string, prefix: string, logger: Logger): RedisConnection {
   const require = createRequire(import.meta.url);
   const { createClient } = require('redis') as typeof import('redis');
   const ReloadingRedisStore = reloadingStoreClass((require('rate-limit-redis') as typeof import('rate-limit-redis')).RedisStore);
@@ -40,15 +43,20 @@ export function connectRedis(url: string, prefix: string, logger: Logger): Redis
     up = false;
     logger.error({ redis: redactedUrl(url), error: error.message }, 'lost the connection to Redis');
   });
-  client.connect().catch((error: unknown) => logger.error({ redis: redactedUrl(url), error: error instanceof Error ? error.message : String(error) }, 'cannot connect to Redis yet; retrying'));
+  let started = false;
   return {
+    start() {
+      if (started) return;
+      started = true;
+      client.connect().catch((error: unknown) => logger.error({ redis: redactedUrl(url), error: error instanceof Error ? error.message : String(error) }, 'cannot connect to Redis yet; retrying'));
+    },
     createStore: (name) => {
       const store = new ReloadingRedisStore({ sendCommand: (...args: string[]) => client.sendCommand(args), prefix: `${prefix}${name}:` });
       stores.add(store);
       return store;
     },
     async close() {
-      client.destroy();
+      if (started) client.destroy(); // a client never connected has nothing to destroy (and would throw)
     },
   };
 }

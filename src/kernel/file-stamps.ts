@@ -6,19 +6,34 @@ import { statSync } from 'node:fs';
 export const FILE_CHECK_INTERVAL_MS = 1000;
 
 export interface FileStampWatcher {
+  /** Begins polling; changes since the watcher was made count (the stamps are taken then). */
+  start(): void;
   close(): void;
 }
 
-export function watchFileStamps(files: readonly string[], onChange: () => void, intervalMs = FILE_CHECK_INTERVAL_MS): FileStampWatcher {
+/** Takes the files' stamps now; polls from `start()` on, or at once unless `deferStart`. */
+export function watchFileStamps(files: readonly string[], onChange: () => void, intervalMs = FILE_CHECK_INTERVAL_MS, { deferStart = false } = {}): FileStampWatcher {
   let stamps = files.map(stampOf);
-  const timer = setInterval(() => {
-    const next = files.map(stampOf);
-    if (next.every((stamp, index) => stamp === stamps[index])) return;
-    stamps = next;
-    onChange();
-  }, intervalMs);
-  timer.unref();
-  return { close: () => clearInterval(timer) };
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const start = () => {
+    if (timer || closed) return;
+    timer = setInterval(() => {
+      const next = files.map(stampOf);
+      if (next.every((stamp, index) => stamp === stamps[index])) return;
+      stamps = next;
+      onChange();
+    }, intervalMs);
+    timer.unref();
+  };
+  if (!deferStart) start();
+  return {
+    start,
+    close: () => {
+      closed = true;
+      clearInterval(timer);
+    },
+  };
 }
 
 function stampOf(file: string): string {

@@ -24,6 +24,7 @@ describe('password rotated during a check on a keep-alive connection', () => {
     let reloaded!: () => void;
     const rotationApplied = new Promise<void>((resolve) => (reloaded = resolve));
     const basic = createBasicAuthenticator({ htpasswdFile: file, allowPlaintext: false, cacheSize: 100, cacheTtlMs: 60_000, logger: silentLogger, checkIntervalMs: 50, onReloadResult: (ok) => ok && reloaded() });
+    basic.start(); // follows the file from now on
     const stage = createAuthenticationStage({ authenticators: [basic], required: true, realm: 'r', unauthenticatedPaths: [], logger: silentLogger });
     const app = express();
     app.use(stage.handle, (_req, res) => void res.end('in\n'));

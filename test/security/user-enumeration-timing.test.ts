@@ -159,6 +159,7 @@ describe('the basic-auth stage: fixed users and reloads count in the costliest e
     const stage = createBasicAuthenticator({
       htpasswdFile: file, staticUsers: fixed, staticUsersSource: 'web.yml', allowPlaintext: false, cacheSize: 10, cacheTtlMs: 60_000, logger: silentLogger, checkIntervalMs: 50, onReloadResult: () => reloadDone(),
     });
+    stage.start(); // follows the file from now on
     try {
       costs.length = 0;
       assert.equal(await stage.users.verify('nobody', 'x'), 'unknown_user');
