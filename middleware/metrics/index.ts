@@ -4,6 +4,7 @@
 // Gauges say how --workers adds them up in the primary (aggregator): counters sum, states take the minimum.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import type { UpstreamErrorKind } from '../../src/kernel/upstream.ts';
 import { createDecisionTally, createRequestTally, type RouteTally } from './tally.ts';
 
 /** Where the metrics are served under the gateway's base path (behind auth) when enabled. */
@@ -13,8 +14,6 @@ export const METRICS_PATH = '/-/promgate/metrics';
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 export type ReloadSource = 'tls' | 'htpasswd';
-import type { UpstreamErrorKind } from '../../src/kernel/upstream.ts';
-
 export type { UpstreamErrorKind };
 
 /** Anything else is counted as "other", so a client cannot grow the label set. */
