@@ -29,7 +29,6 @@ import { readClientIdentity } from './kernel/client-certificate.ts';
 import { HOOKS, type Authenticator, type HookName } from './kernel/request-state.ts';
 import { accessLineWriter, silentLogger, type Logger } from './logger.ts';
 
-export { HOOKS, type HookName };
 
 export interface GatewayOptions extends Omit<ConfigInput, 'upstream'> {
   /** Upstream URL, or the full upstream settings. */

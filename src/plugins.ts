@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { Config } from './config/schema.ts';
 import { ConfigError, errorMessage } from './errors.ts';
-import type { HookName } from './gateway.ts';
+import type { HookName } from './kernel/request-state.ts';
 import type { Logger } from './logger.ts';
 
 export interface PluginContext {

@@ -6,7 +6,8 @@ import type { Registry } from 'prom-client';
 import { resolveRoutes } from './config/routes.ts';
 import type { Config } from './config/schema.ts';
 import { ConfigError } from './errors.ts';
-import { assembleGateway, HOOKS, type GatewayExtensions, type GatewayOptions, type HookName, type RouteRuntime } from './gateway.ts';
+import { assembleGateway, type GatewayExtensions, type GatewayOptions, type RouteRuntime } from './gateway.ts';
+import { HOOKS, type HookName } from './kernel/request-state.ts';
 import type { Logger } from './logger.ts';
 import { loadPlugins, pluginHooks } from './plugins.ts';
 
