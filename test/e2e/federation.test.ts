@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createServer, type GatewayServer } from '../../src/index.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -14,6 +13,7 @@ import { issueClientCertificate, issueServerCertificate, makeCa, type IssuedCert
 import { freePort } from '../helpers/ports.ts';
 import { BASE_PATH, PROMETHEUS_BINARY, READY_TIMEOUT_MS, spawnPrometheus, startPrometheus, type TestPrometheus } from '../helpers/prometheus.ts';
 import { requireCommands } from '../helpers/requirements.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const exec = promisify(execFile);
 
@@ -190,12 +190,8 @@ async function startFederatingPrometheus(config: string): Promise<FederatingProm
       }
     },
     async waitFor(what, check) {
-      const deadline = Date.now() + READY_TIMEOUT_MS;
-      for (;;) {
-        if (await Promise.race([check(), exit])) return;
-        if (Date.now() > deadline) throw new Error(`prometheus B never ${what} within ${READY_TIMEOUT_MS} ms; its targets: ${await targets()}; output:\n${output()}`);
-        await Promise.race([delay(POLL_INTERVAL_MS), exit]);
-      }
+      const message = async () => `prometheus B (it ${what}); its targets: ${await targets()}; output:\n${output()}`;
+      await waitFor(check, { timeoutMs: READY_TIMEOUT_MS, intervalMs: POLL_INTERVAL_MS, message, failOn: exit });
     },
     stop() {
       stopping ??= (async () => {

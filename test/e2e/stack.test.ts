@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { basicAuth, type ClientResponse } from '../helpers/client.ts';
 import { ALERTMANAGER_BINARY, PUSHGATEWAY_BINARY, startStackBehindGateway, type StackBehindGateway } from '../helpers/components.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -14,6 +13,7 @@ import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { freePort } from '../helpers/ports.ts';
 import { PROMETHEUS_BINARY } from '../helpers/prometheus.ts';
 import { requireCommands } from '../helpers/requirements.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const admin = { authorization: basicAuth('alice', 'alice-pw') };
 const viewer = { authorization: basicAuth('bob', 'bob-pw') };
@@ -281,11 +281,10 @@ async function followRedirects(gateway: TestGateway, path: string, headers: Reco
 
 /** Polls the root /-/promgate/ready until `done` holds for its answer; fails after READY_WAIT_MS. */
 async function pollReady(gateway: TestGateway, done: (response: ClientResponse) => boolean): Promise<ClientResponse> {
-  const deadline = Date.now() + READY_WAIT_MS;
-  for (;;) {
-    const response = await gateway.request('/-/promgate/ready');
-    if (done(response)) return response;
-    if (Date.now() > deadline) return assert.fail(`/-/promgate/ready still answers ${response.status} ${JSON.stringify(response.text)} after ${READY_WAIT_MS} ms`);
-    await delay(100);
-  }
+  let last: ClientResponse | undefined;
+  const answered = async () => {
+    last = await gateway.request('/-/promgate/ready');
+    return done(last) && last;
+  };
+  return waitFor(answered, { timeoutMs: READY_WAIT_MS, intervalMs: 100, message: () => `/-/promgate/ready (last answer: ${last?.status} ${JSON.stringify(last?.text)})` });
 }

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ServerOptions } from '../../src/index.ts';
 import { startTestGateway, type TestGateway } from './gateway.ts';
 import { freePort } from './ports.ts';
 import { get, spawnPrometheus, startPrometheus, type TestPrometheus } from './prometheus.ts';
+import { waitFor } from './wait.ts';
 
 export const ALERTMANAGER_BINARY = 'prometheus-alertmanager';
 export const PUSHGATEWAY_BINARY = 'prometheus-pushgateway';
@@ -117,12 +117,12 @@ async function startComponent(spec: ComponentSpec): Promise<TestComponent> {
     const exit = exited.then((code): never => {
       throw new Error(`${spec.name} exited (${code}) before it answered GET /-/ready with 200; output:\n${output()}`);
     });
-    exit.catch(() => undefined); // only raced below; exiting later, when stopped, is not an error
-    const deadline = Date.now() + COMPONENT_READY_TIMEOUT_MS;
-    while ((await Promise.race([get(`${url}/-/ready`), exit]))?.status !== 200) {
-      if (Date.now() > deadline) throw new Error(`${spec.name} never answered GET /-/ready with 200 within ${COMPONENT_READY_TIMEOUT_MS} ms; output:\n${output()}`);
-      await Promise.race([delay(POLL_INTERVAL_MS), exit]);
-    }
+    await waitFor(async () => (await get(`${url}/-/ready`))?.status === 200, {
+      timeoutMs: COMPONENT_READY_TIMEOUT_MS,
+      intervalMs: POLL_INTERVAL_MS,
+      message: () => `${spec.name} to answer GET /-/ready with 200; output:\n${output()}`,
+      failOn: exit,
+    });
     // Whoever took the port in the race after freePort() would answer the polls in our stead.
     const status = await get(`${url}${spec.statusPath}`);
     if (status?.status !== 200 || !spec.isOurs(status.text)) {

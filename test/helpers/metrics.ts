@@ -1,5 +1,6 @@
 // Reads promgate's metrics the way Prometheus does: the text format, parsed into series -> value.
 import type { AddressInfo } from 'node:net';
+import { waitFor } from './wait.ts';
 
 export type Samples = Map<string, number>;
 
@@ -27,16 +28,11 @@ export function valueOf(samples: Samples, series: string): number {
 }
 
 /** Polls until `check` passes on a fresh scrape, or fails with the last scrape's problem. */
-export async function eventually(address: AddressInfo | undefined, check: (samples: Samples) => void, timeoutMs = 5000): Promise<Samples> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+export function eventually(address: AddressInfo | undefined, check: (samples: Samples) => void, timeoutMs = 5000): Promise<Samples> {
+  const passes = async () => {
     const samples = await scrape(address);
-    try {
-      check(samples);
-      return samples;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    check(samples);
+    return samples;
+  };
+  return waitFor(passes, { timeoutMs, message: 'the metrics to pass the check' });
 }

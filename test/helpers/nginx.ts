@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { freePort } from './ports.ts';
+import { waitFor } from './wait.ts';
 
 export interface NginxUpstream {
   /** http://127.0.0.1:<port> */
@@ -16,8 +16,8 @@ export interface NginxUpstream {
   close(): Promise<void>;
 }
 
-/** Connection attempts while nginx starts, 20 ms apart (it signals readiness no other way). */
-const START_ATTEMPTS = 250;
+/** How long nginx may take to listen (it signals readiness no other way than by accepting). */
+const START_TIMEOUT_MS = 5000;
 
 /**
  * nginx in the foreground (`daemon off`, no master process), its pid, logs and temp files in a temp
@@ -55,18 +55,14 @@ export async function startNginx(locations: Record<string, string>): Promise<Ngi
     await exited;
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) {
-      const log = readFileSync(file('error.log'), { encoding: 'utf8', flag: 'a+' });
-      await close();
-      throw new Error(`nginx exited with ${child.exitCode}: ${stderr}${log}`);
-    }
-    if (await canConnect(port)) break;
-    if (attempt === START_ATTEMPTS) {
-      await close();
-      throw new Error(`nginx did not listen on ${port}: ${stderr}`);
-    }
-    await delay(20);
+  const died = exited.then((): never => {
+    throw new Error(`nginx exited with ${child.exitCode}: ${stderr}${readFileSync(file('error.log'), { encoding: 'utf8', flag: 'a+' })}`);
+  });
+  try {
+    await waitFor(() => canConnect(port), { timeoutMs: START_TIMEOUT_MS, intervalMs: 20, message: () => `nginx to listen on ${port}: ${stderr}`, failOn: died });
+  } catch (error) {
+    await close();
+    throw error;
   }
   return { url: `http://127.0.0.1:${port}`, port, close };
 }

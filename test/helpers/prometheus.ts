@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ServerOptions } from '../../src/index.ts';
 import { startTestGateway, type TestGateway } from './gateway.ts';
 import { freePort } from './ports.ts';
+import { waitFor } from './wait.ts';
 
 export const PROMETHEUS_BINARY = 'prometheus';
 export const BASE_PATH = '/prometheus';
@@ -215,12 +216,8 @@ async function pollUntil(
   const exit = exited.then(async (code): Promise<never> => {
     throw new Error(`prometheus exited (${code}) before it ${describe()}; ${await details()}`);
   });
-  exit.catch(() => undefined); // only raced below; exiting later, when stopped, is not an error
-  for (;;) {
-    if (await Promise.race([check(), exit])) return;
-    if (Date.now() > deadline) throw new Error(`prometheus never ${describe()} within ${READY_TIMEOUT_MS} ms; ${await details()}`);
-    await Promise.race([delay(POLL_INTERVAL_MS), exit]);
-  }
+  const message = async () => `prometheus (it ${describe()}); ${await details()}`;
+  await waitFor(check, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: POLL_INTERVAL_MS, message, failOn: exit });
 }
 
 /** A GET that resolves undefined while nothing listens yet. */

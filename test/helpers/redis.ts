@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { freePort } from './ports.ts';
+import { waitFor } from './wait.ts';
 
 export const REDIS_SERVER = 'redis-server';
 const START_TIMEOUT_MS = 10_000;
@@ -107,12 +108,9 @@ function createTestRedis(port: number): TestRedis {
       if ((await Promise.race([readyLogged, failure, timeout])) === 'timeout') {
         throw new Error(`redis-server did not log "Ready to accept connections" within ${START_TIMEOUT_MS} ms; output:\n${output}`);
       }
-      for (;;) {
-        const pong = await Promise.race([command(['PING']).catch((error: unknown) => error), failure]);
-        if (pong === 'PONG') return;
-        if (Date.now() > deadline) throw new Error(`redis-server on 127.0.0.1:${port} never answered PING (last: ${String(pong)}); output:\n${output}`);
-        await delay(50);
-      }
+      const answers = async () => (await command(['PING'])) === 'PONG';
+      const timeoutMs = Math.max(0, deadline - Date.now());
+      await waitFor(answers, { timeoutMs, intervalMs: 50, message: () => `redis-server on 127.0.0.1:${port} to answer PING; output:\n${output}`, failOn: failure });
     } catch (error) {
       await stop();
       throw error;
