@@ -6,6 +6,7 @@ import { createAuthenticationStage } from '../../middleware/authentication/index
 import { createBasicAuthenticator } from '../../middleware/basic-auth/index.ts';
 import { credentialsOf, type Authenticator, type PromgateRequestState } from '../../src/kernel/request-state.ts';
 import { silentLogger } from '../../src/index.ts';
+import { basicAuth } from '../helpers/client.ts';
 
 type FakeRequest = IncomingMessage & { url: string; promgate?: PromgateRequestState };
 
@@ -78,8 +79,8 @@ describe('the authentication seam', () => {
     assert.equal(answer.status, 401);
     assert.equal(answer.body, '401 Unauthorized\n');
     const wrong = response();
-    assert.equal(await run(stage, request('/x', `Basic ${Buffer.from('alice:b').toString('base64')}`), wrong.res), 'answered');
-    const right = request('/x', `Basic ${Buffer.from('alice:a').toString('base64')}`);
+    assert.equal(await run(stage, request('/x', basicAuth('alice', 'b')), wrong.res), 'answered');
+    const right = request('/x', basicAuth('alice', 'a'));
     assert.equal(await run(stage, right, response().res), 'next');
     assert.deepEqual(right.promgate?.identity, { user: 'alice', groups: [], method: 'basic' });
     assert.deepEqual(failures, ['missing_credentials', 'wrong_password']);
@@ -87,7 +88,7 @@ describe('the authentication seam', () => {
   });
 
   it('parses the Authorization header once per request and never serializes it', () => {
-    const req = request('/x', `Basic ${Buffer.from('alice:secret').toString('base64')}`);
+    const req = request('/x', basicAuth('alice', 'secret'));
     const parsed = credentialsOf(req);
     assert.deepEqual(parsed, { scheme: 'basic', user: 'alice', password: 'secret' });
     req.headers.authorization = 'Bearer changed';
