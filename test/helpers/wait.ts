@@ -13,7 +13,7 @@ export interface WaitForOptions {
 }
 
 export const WAIT_TIMEOUT_MS = 5000;
-export const WAIT_INTERVAL_MS = 25;
+export const WAIT_INTERVAL_MS = 50;
 
 type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 

@@ -122,7 +122,8 @@ describe('basic auth from an htpasswd file made by Apache htpasswd', { skip: req
     writeFileSync(staged, readFileSync(replacement));
     renameSync(staged, file);
     const started = performance.now();
-    await waitFor(async () => (await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('new-user', 'new pass') } })).status === 200, { message: 'the new user' });
+    // Each try is a failed login until the reload: slow enough to stay under the per-user limit (10).
+    await waitFor(async () => (await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('new-user', 'new pass') } })).status === 200, { intervalMs: 250, message: 'the new user' });
     const took = performance.now() - started;
     assert.ok(took <= 2000, `took ${took} ms`);
     assert.equal((await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('bcrypt-user', 'correct horse') } })).status, 401, 'old users are gone');
@@ -190,7 +191,8 @@ describe('htpasswd in a Kubernetes-style secret folder', { skip: requireCommands
       renameSync(join(secret, '..data_tmp'), join(secret, '..data'));
       rmSync(v1, { recursive: true });
       const started = performance.now();
-      await waitFor(async () => (await status('v2-user', 'two')) === 200, { message: 'the swapped-in user' });
+      // Each try is a failed login until the reload: slow enough to stay under the per-user limit (10).
+      await waitFor(async () => (await status('v2-user', 'two')) === 200, { intervalMs: 250, message: 'the swapped-in user' });
       const took = performance.now() - started;
       assert.ok(took <= 2000, `took ${took} ms`);
       assert.equal(await status('v1-user', 'one'), 401);

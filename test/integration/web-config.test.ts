@@ -144,7 +144,8 @@ describe('--web.config.file', { skip: requireCommands('htpasswd') }, () => {
     try {
       assert.equal((await get('alice', 'from web config')).status, 200);
       replace(`tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nhttp_server_config:\n  headers:\n    X-Frame-Options: sameorigin\nbasic_auth_users:\n  bob: ${bobHash}\n`);
-      await waitFor(async () => (await get('bob', 'bob pw')).status === 200, { message: 'bob' });
+      // Each try is a failed login until the reload: slow enough to stay under the per-user limit (10).
+      await waitFor(async () => (await get('bob', 'bob pw')).status === 200, { intervalMs: 250, message: 'bob' });
       assert.equal((await get('alice', 'from web config')).status, 401);
       assert.equal((await get('bob', 'bob pw')).headers['x-frame-options'], 'sameorigin');
       replace('tls_server_config:\n  cert_file: certs/server.crt\n  key_file: certs/server.key\nbasic_auth_userz: {}\n');
