@@ -22,7 +22,9 @@ export default definePlugin({
   create(options, { logger, route }) {
     const methods = new Set(options.methods);
     const file = options.file ? createWriteStream(options.file, { flags: 'a', mode: 0o600 }) : undefined;
-    file?.on('error', (error) => logger.error({ file: options.file, error: error.message }, 'cannot write the audit log'));
+    file?.on('error', (error) =>
+      logger.error({ file: options.file, error: error.message }, 'cannot write the audit log'),
+    );
     return (req: Request, res: Response, next: NextFunction) => {
       if (!methods.has(req.method)) return next();
       const started = Date.now();

@@ -11,7 +11,8 @@ const built = join(root, 'dist/src/cli.js');
 function newestSource(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(join(root, dir), { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    if (entry.isFile() && entry.name.endsWith('.ts'))
+      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
   }
   return newest;
 }
@@ -24,7 +25,10 @@ function builtAt(): number {
   }
 }
 
-const sources = Math.max(...['src', 'middleware', 'plugins'].map(newestSource), ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((file) => statSync(join(root, file)).mtimeMs));
+const sources = Math.max(
+  ...['src', 'middleware', 'plugins'].map(newestSource),
+  ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((file) => statSync(join(root, file)).mtimeMs),
+);
 if (builtAt() > sources) {
   console.log('dist/ is up to date');
 } else {

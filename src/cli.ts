@@ -52,7 +52,9 @@ function gatewayFlagOptions(): Record<string, ParseArgsOptionDescriptor> {
   for (const option of OPTIONS) {
     if (option.fileOnly) continue;
     options[option.flag] =
-      option.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: option.kind === 'list' || option.kind === 'map' };
+      option.kind === 'boolean'
+        ? { type: 'boolean' }
+        : { type: 'string', multiple: option.kind === 'list' || option.kind === 'map' };
   }
   return options;
 }
@@ -61,7 +63,8 @@ export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   const command: Command = first && !first.startsWith('-') ? (first as Command) : 'run';
   const args = command === first ? rest : argv;
-  if (!COMMANDS.includes(command)) throw new ConfigError(`unknown command "${command}"${hint(command, [...COMMANDS])}; see promgate --help`);
+  if (!COMMANDS.includes(command))
+    throw new ConfigError(`unknown command "${command}"${hint(command, [...COMMANDS])}; see promgate --help`);
   switch (command) {
     case 'help':
       process.stdout.write(usage());
@@ -95,9 +98,13 @@ function parseGatewayFlags(
 
 async function run(args: string[]): Promise<number> {
   const { flags, help, version } = parseGatewayFlags(args);
-  if (help) return process.stdout.write(usage()), 0;
-  if (version) return process.stdout.write(`promgate ${packageVersion()}\n`), 0;
-  const { config, warnings, locate } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
+  if (help) return (process.stdout.write(usage()), 0);
+  if (version) return (process.stdout.write(`promgate ${packageVersion()}\n`), 0);
+  const { config, warnings, locate } = loadConfig({
+    flags,
+    env: process.env,
+    configFile: flags[CONFIG_FILE_FLAG] as string | undefined,
+  });
   const rootLogger = createLogger({ level: config.log.level, format: config.log.format });
   const logger = isClusterWorker() ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
   // Installed before startup: as PID 1 in a container, a signal without a handler is ignored.
@@ -123,7 +130,11 @@ async function run(args: string[]): Promise<number> {
     process.on('SIGINT', stop);
     handle = isClusterWorker()
       ? // The primary serves the metrics listener, with every worker's metrics added up.
-        await createServer({ config: { ...config, metrics: { ...config.metrics, listenAddress: undefined } }, logger, registry: workerRegistry() })
+        await createServer({
+          config: { ...config, metrics: { ...config.metrics, listenAddress: undefined } },
+          logger,
+          registry: workerRegistry(),
+        })
       : await createServer({ config, logger });
   } catch (error) {
     throw locate(error); // a key the gateway refused, shown at the line that set it
@@ -134,23 +145,31 @@ async function run(args: string[]): Promise<number> {
 
 async function checkConfig(args: string[]): Promise<number> {
   const { flags } = parseGatewayFlags(args);
-  const { config, configFile, warnings, locate } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
-  let credentials;
+  const { config, configFile, warnings, locate } = loadConfig({
+    flags,
+    env: process.env,
+    configFile: flags[CONFIG_FILE_FLAG] as string | undefined,
+  });
+  let credentials: Awaited<ReturnType<typeof checkServerSetup>>;
   try {
     credentials = await checkServerSetup(config);
   } catch (error) {
     throw locate(error);
   }
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-  const tls = credentials ? `certificate ${credentials.certFile} (SHA-256 ${credentials.fingerprint})` : 'no certificate: a development certificate will be generated at start';
-  process.stdout.write(`config OK${configFile ? ` (${configFile})` : ''}: ${config.upstream.url} under ${config.basePath}, ${tls}\n`);
+  const tls = credentials
+    ? `certificate ${credentials.certFile} (SHA-256 ${credentials.fingerprint})`
+    : 'no certificate: a development certificate will be generated at start';
+  process.stdout.write(
+    `config OK${configFile ? ` (${configFile})` : ''}: ${config.upstream.url} under ${config.basePath}, ${tls}\n`,
+  );
   return 0;
 }
 
 /** Asks the running gateway (same config: flags, env, file) whether it is healthy or ready. */
 async function healthcheck(args: string[]): Promise<number> {
   const { flags, help, extra } = parseGatewayFlags(args, { ready: { type: 'boolean' } });
-  if (help) return process.stdout.write(HEALTHCHECK_USAGE), 0;
+  if (help) return (process.stdout.write(HEALTHCHECK_USAGE), 0);
   const { config } = loadConfig({ flags, env: process.env, configFile: flags[CONFIG_FILE_FLAG] as string | undefined });
   const url = healthcheckUrl(config, extra.ready === true);
   try {
@@ -158,7 +177,10 @@ async function healthcheck(args: string[]): Promise<number> {
     process.stdout.write(`${url}: ${status} ${body.trim()}\n`);
     return status === 200 ? 0 : 1;
   } catch (error) {
-    const hint = url.protocol === 'https:' ? ' (if the listener requires client certificates, set metrics.listenAddress: the check then uses it)' : '';
+    const hint =
+      url.protocol === 'https:'
+        ? ' (if the listener requires client certificates, set metrics.listenAddress: the check then uses it)'
+        : '';
     process.stderr.write(`promgate healthcheck: ${url}: ${errorMessage(error)}${hint}\n`);
     return 1;
   }
@@ -173,7 +195,9 @@ export function healthcheckUrl(config: Config, ready: boolean): URL {
   // A wildcard listener is reached on loopback: the check runs next to the gateway (HEALTHCHECK, exec probe).
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   const scheme = config.metrics.listenAddress ? 'http' : 'https';
-  return new URL(`${scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}${ready ? READY_PATH : HEALTHY_PATH}`);
+  return new URL(
+    `${scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}${ready ? READY_PATH : HEALTHY_PATH}`,
+  );
 }
 
 function getOwnEndpoint(url: URL, timeoutMs: number): Promise<{ status: number; body: string }> {
@@ -194,20 +218,29 @@ function getOwnEndpoint(url: URL, timeoutMs: number): Promise<{ status: number; 
 
 async function genCert(args: string[]): Promise<number> {
   const { values } = parse(args, GEN_CERT_OPTIONS, false);
-  if (values.help) return process.stdout.write(GEN_CERT_USAGE), 0;
+  if (values.help) return (process.stdout.write(GEN_CERT_USAGE), 0);
   if (!values.cn) throw new ConfigError('--cn is required, e.g. promgate gen-cert --cn prometheus.example.com');
   const days = Number(values.days);
-  if (!Number.isInteger(days) || days < 1) throw new ConfigError(`--days must be a whole number of days, got "${values.days}"`);
+  if (!Number.isInteger(days) || days < 1)
+    throw new ConfigError(`--days must be a whole number of days, got "${values.days}"`);
   const keyType = values['key-type'];
   if (keyType !== 'rsa' && keyType !== 'ec') throw new ConfigError(`--key-type must be rsa or ec, got "${keyType}"`);
   // The CN goes into the subjectAltName too, so it must be a name a client can match.
-  for (const [flag, name] of [['--cn', values.cn] as const, ...(values.san ?? []).map((san) => ['--san', san] as const)]) {
+  for (const [flag, name] of [
+    ['--cn', values.cn] as const,
+    ...(values.san ?? []).map((san) => ['--san', san] as const),
+  ]) {
     const problem = subjectAltNameProblem(name);
     if (problem) throw new ConfigError(`${flag} ${JSON.stringify(name)}: ${problem}`);
   }
   const { certFile, keyFile } = certificatePaths(values.out);
   const overwrite = values.force === true;
-  const material = await generateCertificate({ commonName: values.cn, subjectAltNames: values.san ?? [], days, keyType });
+  const material = await generateCertificate({
+    commonName: values.cn,
+    subjectAltNames: values.san ?? [],
+    days,
+    keyType,
+  });
   writeCertificateFiles(material, certFile, keyFile, { overwrite });
   process.stdout.write(`wrote ${certFile} and ${keyFile} (mode 0600), valid ${days} days\n`);
   return 0;
@@ -215,14 +248,18 @@ async function genCert(args: string[]): Promise<number> {
 
 async function hashPassword(args: string[]): Promise<number> {
   const { values } = parse(args, HASH_PASSWORD_OPTIONS, false);
-  if (values.help) return process.stdout.write(HASH_PASSWORD_USAGE), 0;
+  if (values.help) return (process.stdout.write(HASH_PASSWORD_USAGE), 0);
   const cost = Number(values.cost);
   const password = await readPassword(process.stdin, process.stderr);
   process.stdout.write(`${await hashPasswordLine(password, { user: values.user, cost })}\n`);
   return 0;
 }
 
-function parse<T extends Record<string, ParseArgsOptionDescriptor>>(args: string[], options: T, allowNegative: boolean) {
+function parse<T extends Record<string, ParseArgsOptionDescriptor>>(
+  args: string[],
+  options: T,
+  allowNegative: boolean,
+) {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false, allowNegative });
   } catch (error) {
@@ -237,7 +274,10 @@ function parse<T extends Record<string, ParseArgsOptionDescriptor>>(args: string
 }
 
 function hint(word: string, candidates: string[], prefix = ''): string {
-  return didYouMean(prefix + word, candidates.map((candidate) => prefix + candidate));
+  return didYouMean(
+    prefix + word,
+    candidates.map((candidate) => prefix + candidate),
+  );
 }
 
 function packageVersion(): string {
@@ -253,8 +293,12 @@ function packageVersion(): string {
 }
 
 function describeOption(option: OptionSpec): string {
-  const value = option.kind === 'boolean' ? '' : option.kind === 'list' ? '=A,B' : option.kind === 'map' ? '=NAME=VALUE' : '=VALUE';
-  const shown = option.default === undefined || (Array.isArray(option.default) && option.default.length === 0) || (typeof option.default === 'object' && option.default !== null && Object.keys(option.default).length === 0);
+  const value =
+    option.kind === 'boolean' ? '' : option.kind === 'list' ? '=A,B' : option.kind === 'map' ? '=NAME=VALUE' : '=VALUE';
+  const shown =
+    option.default === undefined ||
+    (Array.isArray(option.default) && option.default.length === 0) ||
+    (typeof option.default === 'object' && option.default !== null && Object.keys(option.default).length === 0);
   const defaultText = shown ? '' : ` (default: ${JSON.stringify(option.default)})`;
   return `  --${option.flag}${value}\n      ${option.description}${defaultText}\n      env ${option.env}, config key ${option.key}\n`;
 }
@@ -298,8 +342,12 @@ Precedence: flags > environment (PROMGATE_*) > config file > defaults.
   --${CONFIG_FILE_FLAG}=FILE
       YAML file with the settings below (camelCase keys, nested by the dots).
       env ${CONFIG_FILE_ENV}
-${OPTIONS.filter((option) => !option.fileOnly).map(describeOption).join('')}
-Config file only: ${OPTIONS.filter((option) => option.fileOnly).map((option) => option.key).join(', ')}.
+${OPTIONS.filter((option) => !option.fileOnly)
+  .map(describeOption)
+  .join('')}
+Config file only: ${OPTIONS.filter((option) => option.fileOnly)
+    .map((option) => option.key)
+    .join(', ')}.
 `;
 }
 

@@ -20,14 +20,23 @@ export interface ClientErrorOptions {
   onAnswer: (status: number) => void;
 }
 
-export function createClientErrorHandler(options: ClientErrorOptions): (error: NodeJS.ErrnoException, socket: Duplex) => void {
+export function createClientErrorHandler(
+  options: ClientErrorOptions,
+): (error: NodeJS.ErrnoException, socket: Duplex) => void {
   return (error, socket) => {
     // A reset connection, or a response already on its way: nothing can be answered (Node's rule).
     const response = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
     if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent) return void socket.destroy();
     const status = STATUS_BY_CODE.get(error.code ?? '') ?? 400;
     options.onAnswer(status);
-    options.logger.info({ status, error: error.code ?? error.message, remote_address: (socket as Duplex & { remoteAddress?: string }).remoteAddress }, 'request refused by the HTTP parser');
+    options.logger.info(
+      {
+        status,
+        error: error.code ?? error.message,
+        remote_address: (socket as Duplex & { remoteAddress?: string }).remoteAddress,
+      },
+      'request refused by the HTTP parser',
+    );
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
     socket.destroy();
   };

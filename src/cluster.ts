@@ -30,7 +30,10 @@ export async function runPrimary(config: Config, logger: Logger, cwd = process.c
   const tls = await loadListenerTls(config, cwd);
   await checkGatewaySetup(config, tls.webConfig);
   if (tls.credentials.generated) {
-    logger.warn({ cert_file: tls.credentials.certFile, sha256_fingerprint: tls.credentials.fingerprint }, 'no certificate configured: generated a self-signed development certificate; configure tls.certFile/tls.keyFile in production');
+    logger.warn(
+      { cert_file: tls.credentials.certFile, sha256_fingerprint: tls.credentials.fingerprint },
+      'no certificate configured: generated a self-signed development certificate; configure tls.certFile/tls.keyFile in production',
+    );
   }
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const listening = new Set<number>();
@@ -56,7 +59,9 @@ export async function runPrimary(config: Config, logger: Logger, cwd = process.c
     });
   };
   for (let index = 0; index < config.workers; index++) fork();
-  const metricsServer = config.metrics.listenAddress ? await serveClusterMetrics(config.metrics.listenAddress, () => listening.size === config.workers) : undefined;
+  const metricsServer = config.metrics.listenAddress
+    ? await serveClusterMetrics(config.metrics.listenAddress, () => listening.size === config.workers)
+    : undefined;
 
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -86,17 +91,21 @@ async function serveClusterMetrics(address: string, allListening: () => boolean)
   const aggregator = new AggregatorRegistry();
   const server = createHttpServer((req, res) => {
     const path = (req.url ?? '').split('?', 1)[0];
-    const text = (status: number, body: string) => res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(body);
+    const text = (status: number, body: string) =>
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(body);
     if (path === '/metrics') {
       aggregator.clusterMetrics().then(
         (body) => res.writeHead(200, { 'content-type': aggregator.contentType }).end(body),
-        (error: unknown) => text(500, `cannot collect the workers' metrics: ${error instanceof Error ? error.message : String(error)}\n`),
+        (error: unknown) =>
+          text(500, `cannot collect the workers' metrics: ${error instanceof Error ? error.message : String(error)}\n`),
       );
       return;
     }
     // Each worker polls the upstream itself; here, healthy and ready mean "every worker serves".
     if (path === HEALTHY_PATH || path === READY_PATH) {
-      return allListening() ? text(200, path === READY_PATH ? 'promgate is Ready.\n' : 'promgate is Healthy.\n') : text(503, 'promgate is not ready: not every worker is listening.\n');
+      return allListening()
+        ? text(200, path === READY_PATH ? 'promgate is Ready.\n' : 'promgate is Healthy.\n')
+        : text(503, 'promgate is not ready: not every worker is listening.\n');
     }
     text(404, '404 Not Found: see /metrics, /-/promgate/healthy, /-/promgate/ready\n');
   });

@@ -45,7 +45,7 @@ export function limitConnections(server: Server, options: ConnectionLimitOptions
   // A counter, not a clock: only the order of use matters.
   let tick = 0;
 
-  const isSpared = (address: string) => spared !== undefined && spared.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+  const isSpared = (address: string) => spared?.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
 
   const forget = (connection: Connection) => {
     if (!connections.delete(connection.raw) || maxPerAddress === 0) return;

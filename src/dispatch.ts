@@ -48,10 +48,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const app = express();
   app.disable('x-powered-by');
   app.set('case sensitive routing', true); // nginx locations are case-sensitive; so are we
-  const mounts: Mount[] = routes.map((route, index) => ({ path: route.basePath === '/' ? '' : route.basePath.replace(/\/$/, ''), runtime: runtimes[index]! }));
+  const mounts: Mount[] = routes.map((route, index) => ({
+    path: route.basePath === '/' ? '' : route.basePath.replace(/\/$/, ''),
+    runtime: runtimes[index]!,
+  }));
   // Probes also find the health endpoints at the root, whatever the base paths (all routes count).
   const rootHealth = !mounts.some((mount) => mount.path === '');
-  if (options.landingPage && !rootHealth) throw new ConfigError('needs every route under a base path other than "/"', { key: 'landingPage' });
+  if (options.landingPage && !rootHealth)
+    throw new ConfigError('needs every route under a base path other than "/"', { key: 'landingPage' });
   const landingPage = options.landingPage ? createLandingPage(runtimes.map((runtime) => runtime.landing)) : undefined;
   const securityHeaders = gateway.securityHeaders;
 
@@ -59,7 +63,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     logger.error({ method: req.method, path: req.path, error: errorMessage(error) }, 'request failed in middleware');
     if (res.headersSent) return void res.destroy();
     const status = statusOf(error);
-    securityHeaders.handle(req, res, () => sendText(res, status, `${status} ${status >= 500 ? 'Internal Server Error' : 'Request Error'}\n`));
+    securityHeaders.handle(req, res, () =>
+      sendText(res, status, `${status} ${status >= 500 ? 'Internal Server Error' : 'Request Error'}\n`),
+    );
   };
 
   /** Answers outside every route: counted and logged by the first gateway's observer. */
@@ -69,7 +75,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const path = pathOf(req.url);
       const notFound = () => securityHeaders.handle(req, res, () => sendText(res, 404, '404 Not Found\n'));
       if (landingPage && path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
-        return securityHeaders.handle(req, res, () => landingPage(req, res, (error?: unknown) => (error ? fail(error, req, res) : notFound())));
+        return securityHeaders.handle(req, res, () =>
+          landingPage(req, res, (error?: unknown) => (error ? fail(error, req, res) : notFound())),
+        );
       }
       notFound();
     });
@@ -115,7 +123,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       // Absolute form (`GET http://host/prometheus/x`): matched on its path, as Express does.
       if (req.url[0] !== '/') req.url = req.url.replace(ABSOLUTE_FORM_ORIGIN, '') || '/';
       if (rootHealth && isHealthPath(req.url)) {
-        return gateway.observe(req, res, () => securityHeaders.handle(req, res, () => health(req, res, () => answerOutsideRoutes(req, res))));
+        return gateway.observe(req, res, () =>
+          securityHeaders.handle(req, res, () => health(req, res, () => answerOutsideRoutes(req, res))),
+        );
       }
       dispatchFrom(req, res, 0);
     },
@@ -139,6 +149,8 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
 }
 
 function statusOf(error: unknown): number {
-  const status = (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
+  const status =
+    (error as { status?: unknown; statusCode?: unknown } | null)?.status ??
+    (error as { statusCode?: unknown } | null)?.statusCode;
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }

@@ -5,9 +5,13 @@ import { ServerResponse, type OutgoingHttpHeader, type OutgoingHttpHeaders } fro
 import { HOLD_HEADERS, TAKE_HELD_HEADERS, type FlatHeaderList, type HoldsHeaders } from './kernel/response-headers.ts';
 
 /** Node's OutgoingMessage has it; @types/node does not declare it. */
-const rawHeaderNames = (ServerResponse.prototype as unknown as { getRawHeaderNames(this: ServerResponse): string[] }).getRawHeaderNames;
+const rawHeaderNames = (ServerResponse.prototype as unknown as { getRawHeaderNames(this: ServerResponse): string[] })
+  .getRawHeaderNames;
 
-type WriteHeadRest = [(string | OutgoingHttpHeaders | OutgoingHttpHeader[])?, (OutgoingHttpHeaders | OutgoingHttpHeader[])?];
+type WriteHeadRest = [
+  (string | OutgoingHttpHeaders | OutgoingHttpHeader[])?,
+  (OutgoingHttpHeaders | OutgoingHttpHeader[])?,
+];
 
 /** A ServerResponse class whose prototype chain runs through `expressResponse`. */
 export function createResponseClass(expressResponse: object, isClosing: () => boolean): typeof ServerResponse {

@@ -10,7 +10,10 @@ import { clientNames, createAccessControlStage, PRESET_RULES } from '../middlewa
 import { createAuthenticationStage } from '../middleware/authentication/index.ts';
 import { createBasePathRedirect, createOriginForm } from '../middleware/base-path/index.ts';
 import { createBasicAuthenticator } from '../middleware/basic-auth/index.ts';
-import { createClientCertificateAuthenticator, createClientIdentityStage } from '../middleware/client-identity/index.ts';
+import {
+  createClientCertificateAuthenticator,
+  createClientIdentityStage,
+} from '../middleware/client-identity/index.ts';
 import { createCorsStage } from '../middleware/cors/index.ts';
 import { createHealthStage, watchUpstreamReadiness } from '../middleware/health/index.ts';
 import type { LandingRoute } from '../middleware/landing-page/index.ts';
@@ -28,7 +31,6 @@ import { parseDuration, type Config, type ConfigInput } from './config/schema.ts
 import { readClientIdentity } from './kernel/client-certificate.ts';
 import { HOOKS, type Authenticator, type HookName } from './kernel/request-state.ts';
 import { accessLineWriter, silentLogger, type Logger } from './logger.ts';
-
 
 export interface GatewayOptions extends Omit<ConfigInput, 'upstream'> {
   /** Upstream URL, or the full upstream settings. */
@@ -147,10 +149,15 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     events: extensions.on,
     onUpstreamError: metrics.upstreamError,
   });
-  const configUsers = new Map(Object.entries(config.auth.users).map(([user, hash]) => [user, { scheme: 'bcrypt' as const, hash }]));
+  const configUsers = new Map(
+    Object.entries(config.auth.users).map(([user, hash]) => [user, { scheme: 'bcrypt' as const, hash }]),
+  );
   const staticUsers = new Map([...(webConfig?.users ?? []), ...configUsers]);
   for (const user of configUsers.keys()) {
-    if (webConfig?.users.has(user)) throw new ConfigError(`user "${user}" is also in basic_auth_users of ${webConfig.file}; keep one`, { key: `auth.users.${user}` });
+    if (webConfig?.users.has(user))
+      throw new ConfigError(`user "${user}" is also in basic_auth_users of ${webConfig.file}; keep one`, {
+        key: `auth.users.${user}`,
+      });
   }
   const basic =
     !config.auth.off && (config.auth.htpasswdFile || staticUsers.size > 0)
@@ -168,7 +175,11 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   if (basic && config.auth.htpasswdFile) metrics.loaded('htpasswd');
   // Passwords, when configured, are required, as in Prometheus: a client certificate then only adds
   // its roles (accessControl.clients). Without passwords a verified certificate is the identity.
-  const authenticators: Authenticator[] = basic ? [basic] : webConfig?.tls ? [createClientCertificateAuthenticator()] : [];
+  const authenticators: Authenticator[] = basic
+    ? [basic]
+    : webConfig?.tls
+      ? [createClientCertificateAuthenticator()]
+      : [];
   const authentication =
     authenticators.length > 0
       ? createAuthenticationStage({
@@ -182,13 +193,29 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
       : undefined;
   const route = config.basePath;
   // No access log for a silent logger: nothing would be written, so save the work.
-  const accessLog: Stage[] = config.log.accessLog && logger !== silentLogger ? [{ name: 'access-log', handle: createAccessLogStage(accessLineWriter(logger)) }] : [];
-  const observeStages: Stage[] = [{ name: 'metrics', handle: (req, res, next) => metrics.observeRequest(req, res, next, route) }, ...accessLog];
+  const accessLog: Stage[] =
+    config.log.accessLog && logger !== silentLogger
+      ? [{ name: 'access-log', handle: createAccessLogStage(accessLineWriter(logger)) }]
+      : [];
+  const observeStages: Stage[] = [
+    { name: 'metrics', handle: (req, res, next) => metrics.observeRequest(req, res, next, route) },
+    ...accessLog,
+  ];
   const health = createHealthStage(readiness);
-  const accessControl = createAccessControlStage({ config: config.accessControl, preset: config.preset, logger, onDecision: metrics.decision });
-  const redis = config.rateLimit.redis.url ? createRedisConnection(config.rateLimit.redis.url, config.rateLimit.redis.prefix, logger) : undefined;
+  const accessControl = createAccessControlStage({
+    config: config.accessControl,
+    preset: config.preset,
+    logger,
+    onDecision: metrics.decision,
+  });
+  const redis = config.rateLimit.redis.url
+    ? createRedisConnection(config.rateLimit.redis.url, config.rateLimit.redis.prefix, logger)
+    : undefined;
   const { rateLimit } = config;
-  const limit = (setting: { requests: number; window: string }) => ({ requests: setting.requests, windowMs: parseDuration(setting.window) });
+  const limit = (setting: { requests: number; window: string }) => ({
+    requests: setting.requests,
+    windowMs: parseDuration(setting.window),
+  });
   const limits = createRequestLimits({
     perClient: limit(rateLimit.perClient),
     perUser: limit(rateLimit.perUser),
@@ -250,7 +277,10 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     stages: stages.map((stage) => stage.name),
     metrics,
     securityHeaders,
-    observe: chainStages([{ name: 'metrics', handle: (req, res, next) => metrics.observeRequest(req, res, next) }, ...accessLog]),
+    observe: chainStages([
+      { name: 'metrics', handle: (req, res, next) => metrics.observeRequest(req, res, next) },
+      ...accessLog,
+    ]),
     health,
     close,
   });
@@ -259,7 +289,8 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     handleMounted,
     prepareWebConfig(next) {
       const users = new Map([...(next?.users ?? []), ...configUsers]);
-      if (!basic && users.size > 0 && !config.auth.off) throw new ConfigError('basic_auth_users were added: turning authentication on needs a restart');
+      if (!basic && users.size > 0 && !config.auth.off)
+        throw new ConfigError('basic_auth_users were added: turning authentication on needs a restart');
       const applyUsers = basic ? basic.prepareStaticUsers(users) : () => {};
       const headers = headerOverrides(next);
       return () => {
@@ -272,15 +303,18 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     landing: {
       basePath: config.basePath,
       preset: config.preset,
-      login: basic && authentication && {
-        users: basic.users,
-        sparedFromFailedLoginLimits: basic.sparedFromFailedLoginLimits,
-        limitFailedLogins: limits.failedAuth,
-        refuse: authentication.refuse,
-      },
+      login: basic &&
+        authentication && {
+          users: basic.users,
+          sparedFromFailedLoginLimits: basic.sparedFromFailedLoginLimits,
+          limitFailedLogins: limits.failedAuth,
+          refuse: authentication.refuse,
+        },
       mayOpen(req: Request, user: string | undefined) {
-        const client = req.promgate?.client ?? (webConfig?.tls ? readClientIdentity(req.socket as TLSSocket) : undefined);
-        return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client))).allowed;
+        const client =
+          req.promgate?.client ?? (webConfig?.tls ? readClientIdentity(req.socket as TLSSocket) : undefined);
+        return accessControl.policy.decide('GET', ['/'], accessControl.policy.rolesFor(user, clientNames(client)))
+          .allowed;
       },
     },
     start() {
@@ -313,7 +347,8 @@ export function chainStages(stages: readonly Stage[]): RequestHandler {
       if (!handler) return done();
       try {
         const result: unknown = handler(req, res, next);
-        if (result instanceof Promise) result.catch((rejection: unknown) => next(rejection ?? new Error('middleware rejected')));
+        if (result instanceof Promise)
+          result.catch((rejection: unknown) => next(rejection ?? new Error('middleware rejected')));
       } catch (thrown) {
         next(thrown);
       }
@@ -328,27 +363,56 @@ const PROXY_EVENTS = ['proxyReq', 'proxyRes', 'error'] as const;
 /** Plain JavaScript callers get no type check: a misspelled hook would silently never run. */
 function checkExtensions(middleware: unknown, on: unknown): void {
   const problems: ConfigError[] = [];
-  const checkKeys = (value: unknown, option: string, names: readonly string[], isValid: (entry: unknown) => boolean, expected: string) => {
+  const checkKeys = (
+    value: unknown,
+    option: string,
+    names: readonly string[],
+    isValid: (entry: unknown) => boolean,
+    expected: string,
+  ) => {
     if (value === undefined) return;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      problems.push(new ConfigError(`must be an object with keys ${names.join(', ')}`, { key: option, origin: 'createGateway options' }));
+      problems.push(
+        new ConfigError(`must be an object with keys ${names.join(', ')}`, {
+          key: option,
+          origin: 'createGateway options',
+        }),
+      );
       return;
     }
     for (const [name, entry] of Object.entries(value)) {
       const key = `${option}.${name}`;
-      if (!names.includes(name)) problems.push(new ConfigError(`unknown ${option === 'on' ? 'event' : 'hook'}${didYouMean(name, names)}; known: ${names.join(', ')}`, { key, origin: 'createGateway options' }));
-      else if (!isValid(entry)) problems.push(new ConfigError(`must be ${expected}`, { key, origin: 'createGateway options' }));
+      if (!names.includes(name))
+        problems.push(
+          new ConfigError(
+            `unknown ${option === 'on' ? 'event' : 'hook'}${didYouMean(name, names)}; known: ${names.join(', ')}`,
+            { key, origin: 'createGateway options' },
+          ),
+        );
+      else if (!isValid(entry))
+        problems.push(new ConfigError(`must be ${expected}`, { key, origin: 'createGateway options' }));
     }
   };
   const isFunction = (entry: unknown) => typeof entry === 'function';
-  checkKeys(middleware, 'middleware', HOOKS, (entry) => isFunction(entry) || (Array.isArray(entry) && entry.every(isFunction)), 'a middleware function or an array of them');
+  checkKeys(
+    middleware,
+    'middleware',
+    HOOKS,
+    (entry) => isFunction(entry) || (Array.isArray(entry) && entry.every(isFunction)),
+    'a middleware function or an array of them',
+  );
   checkKeys(on, 'on', PROXY_EVENTS, isFunction, 'a function');
   if (problems.length > 0) throw ConfigError.all(problems);
 }
 
-export function toConfigInput(settings: Omit<GatewayOptions, 'middleware' | 'on' | 'logger' | 'helmet' | 'registry'>): ConfigInput {
+export function toConfigInput(
+  settings: Omit<GatewayOptions, 'middleware' | 'on' | 'logger' | 'helmet' | 'registry'>,
+): ConfigInput {
   const { upstream, ...rest } = settings;
-  return { ...rest, ...(upstream === undefined ? {} : { upstream: typeof upstream === 'string' ? { url: upstream } : upstream }) };
+  return {
+    ...rest,
+    ...(upstream === undefined ? {} : { upstream: typeof upstream === 'string' ? { url: upstream } : upstream }),
+  };
 }
 
 export function toBlockList(entries: readonly string[]): BlockList | undefined {

@@ -24,7 +24,9 @@ export async function readPassword(input: NodeJS.ReadStream, output: NodeJS.Writ
   if (!input.isTTY) {
     const chunks: Buffer[] = [];
     for await (const chunk of input) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    return Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   }
   const first = await promptHidden(input, output, 'New password: ');
   const second = await promptHidden(input, output, 'Re-type new password: ');

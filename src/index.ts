@@ -4,7 +4,14 @@ export type { Gateway, GatewayOptions } from './gateway.ts';
 // The hook names and what a middleware author reads on req.promgate (importing these also brings
 // the `req.promgate` augmentation of Express's Request to consumers' type checks).
 export { HOOKS } from './kernel/request-state.ts';
-export type { Authenticator, Credentials, HookName, Identity, PromgateRequestState, Refusal } from './kernel/request-state.ts';
+export type {
+  Authenticator,
+  Credentials,
+  HookName,
+  Identity,
+  PromgateRequestState,
+  Refusal,
+} from './kernel/request-state.ts';
 export { createServer } from './server.ts';
 export type { GatewayServer, ServerOptions } from './server.ts';
 export { loadConfig, validateConfig } from './config/load.ts';

@@ -28,7 +28,10 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const format = options.format ?? (isTerminal ? 'pretty' : 'json');
   // JSON to a file descriptor is collected and written a buffer at a time (collectLines); the
   // other formats are for people reading along, so they are written at once.
-  const collected = typeof destination === 'number' && format === 'json' ? collectLines(pino.destination({ dest: destination, sync: true })) : undefined;
+  const collected =
+    typeof destination === 'number' && format === 'json'
+      ? collectLines(pino.destination({ dest: destination, sync: true }))
+      : undefined;
   const out: DestinationStream =
     collected ??
     (typeof destination === 'number'
@@ -52,7 +55,16 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
       : {},
   };
   if (format === 'pretty') {
-    return pino(settings, PinoPretty({ destination: out as NodeJS.WritableStream, colorize: isTerminal, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+    return pino(
+      settings,
+      PinoPretty({
+        destination: out as NodeJS.WritableStream,
+        colorize: isTerminal,
+        sync: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      }),
+    );
   }
   if (format === 'logfmt') return pino(settings, { write: (line) => out.write(toLogfmt(line)) });
   const logger: PinoLogger & { [FLAT_LINE]?: FlatLineWriter } = pino(settings, out);
@@ -77,6 +89,7 @@ export function flatLineWriter(logger: PinoLogger): FlatLineWriter | undefined {
 }
 
 /** Characters JSON.stringify escapes: quote, backslash, control characters, lone surrogate halves. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must be escaped
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** `,"key":value` for each defined field, in order, as pino writes them: keys as they are, non-finite numbers as null. */
@@ -181,7 +194,7 @@ export function toLogfmt(jsonLine: string): string {
 }
 
 function formatValue(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
   return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
 }
 
@@ -189,12 +202,15 @@ function formatValue(value: unknown): string {
 export function asPinoLogger(logger: Logger): PinoLogger {
   const candidate = logger as Partial<PinoLogger>;
   if (typeof candidate.child === 'function' && typeof candidate.levels === 'object') return logger as PinoLogger;
-  return pino({ base: undefined, timestamp: false, formatters: { level: (label: string) => ({ level: label }) } }, {
-    write(line: string) {
-      const { level, msg, ...fields } = JSON.parse(line) as LogFields & { level: LogLevel; msg: string };
-      (logger[level] ?? logger.info)(fields, msg);
+  return pino(
+    { base: undefined, timestamp: false, formatters: { level: (label: string) => ({ level: label }) } },
+    {
+      write(line: string) {
+        const { level, msg, ...fields } = JSON.parse(line) as LogFields & { level: LogLevel; msg: string };
+        (logger[level] ?? logger.info)(fields, msg);
+      },
     },
-  });
+  );
 }
 
 /** How the access log writes its lines on this logger: a JSON logger of ours writes the flat fields itself; any other gets pino's call. */

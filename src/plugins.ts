@@ -50,12 +50,19 @@ export async function loadPlugins(specs: Config['plugins']): Promise<LoadedPlugi
     };
     let module: { default?: unknown };
     try {
-      module = (await import(isAbsolute(spec.module) ? pathToFileURL(spec.module).href : spec.module)) as { default?: unknown };
+      module = (await import(isAbsolute(spec.module) ? pathToFileURL(spec.module).href : spec.module)) as {
+        default?: unknown;
+      };
     } catch (error) {
       return fail(`cannot load the plugin: ${errorMessage(error)}`);
     }
     const definition = module.default as PluginDefinition | undefined;
-    if (!definition || typeof definition !== 'object' || typeof definition.create !== 'function' || typeof definition.name !== 'string') {
+    if (
+      !definition ||
+      typeof definition !== 'object' ||
+      typeof definition.create !== 'function' ||
+      typeof definition.name !== 'string'
+    ) {
       return fail('not a plugin: its default export must be definePlugin({ name, create })');
     }
     let options = spec.options;
@@ -63,17 +70,28 @@ export async function loadPlugins(specs: Config['plugins']): Promise<LoadedPlugi
       const parsed = definition.options.safeParse(spec.options ?? {});
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        fail(`plugin "${definition.name}": options${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`);
+        fail(
+          `plugin "${definition.name}": options${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`,
+        );
       }
       options = parsed.data;
     }
-    loaded.push({ definition, options, stage: spec.stage, routes: spec.routes?.map((path) => path.replace(/\/+$/, '') || '/') });
+    loaded.push({
+      definition,
+      options,
+      stage: spec.stage,
+      routes: spec.routes?.map((path) => path.replace(/\/+$/, '') || '/'),
+    });
   }
   return loaded;
 }
 
 /** The plugins' middleware for one route, by stage, in config order. */
-export function pluginHooks(plugins: readonly LoadedPlugin[], route: Config, context: Omit<PluginContext, 'route' | 'logger'> & { logger: Logger & { child?: (bindings: object) => Logger } }): Partial<Record<HookName, RequestHandler[]>> {
+export function pluginHooks(
+  plugins: readonly LoadedPlugin[],
+  route: Config,
+  context: Omit<PluginContext, 'route' | 'logger'> & { logger: Logger & { child?: (bindings: object) => Logger } },
+): Partial<Record<HookName, RequestHandler[]>> {
   const hooks: Partial<Record<HookName, RequestHandler[]>> = {};
   const basePath = route.basePath.replace(/\/+$/, '') || '/';
   for (const plugin of plugins) {
@@ -83,7 +101,9 @@ export function pluginHooks(plugins: readonly LoadedPlugin[], route: Config, con
     try {
       created = plugin.definition.create(plugin.options, { logger, registry: context.registry, route });
     } catch (error) {
-      throw new ConfigError(`plugin "${plugin.definition.name}" failed to start on ${route.basePath}: ${errorMessage(error)}`);
+      throw new ConfigError(
+        `plugin "${plugin.definition.name}" failed to start on ${route.basePath}: ${errorMessage(error)}`,
+      );
     }
     (hooks[plugin.stage] ??= []).push(...[created].flat());
   }

@@ -30,7 +30,10 @@ export async function buildGateways(config: Config, options: BuildGatewaysOption
   const runtimes: RouteRuntime[] = [];
   try {
     for (const route of routes) {
-      const hooks = withHooks(options.middleware, pluginHooks(plugins, route, { logger: options.logger, registry: options.registry }));
+      const hooks = withHooks(
+        options.middleware,
+        pluginHooks(plugins, route, { logger: options.logger, registry: options.registry }),
+      );
       runtimes.push(assembleGateway(route, { ...options, middleware: hooks }));
     }
   } catch (error) {
@@ -41,7 +44,10 @@ export async function buildGateways(config: Config, options: BuildGatewaysOption
 }
 
 /** The library's hooks, then the plugins' (config order), per stage. */
-function withHooks(middleware: GatewayOptions['middleware'], plugins: Partial<Record<HookName, RequestHandler[]>>): GatewayOptions['middleware'] {
+function withHooks(
+  middleware: GatewayOptions['middleware'],
+  plugins: Partial<Record<HookName, RequestHandler[]>>,
+): GatewayOptions['middleware'] {
   const hooks: NonNullable<GatewayOptions['middleware']> = {};
   for (const name of HOOKS) hooks[name] = [...[middleware?.[name] ?? []].flat(), ...(plugins[name] ?? [])];
   return hooks;
@@ -56,6 +62,7 @@ function inRoute(error: unknown, config: Config, index: number): unknown {
   const route = config.routes[index] as Record<string, unknown> | undefined;
   if (!route || !(error instanceof ConfigError) || error.origin || !error.key) return error;
   let node: unknown = route;
-  for (const segment of error.key.split('.')) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[segment] : undefined;
+  for (const segment of error.key.split('.'))
+    node = node && typeof node === 'object' ? (node as Record<string, unknown>)[segment] : undefined;
   return node === undefined ? error : new ConfigError(error.problem, { key: `routes.${index}.${error.key}` });
 }

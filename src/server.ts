@@ -1,6 +1,11 @@
 // The standalone HTTPS server: the gateway mounted at the base path, everything else 404, behind
 // a TLS listener with modern defaults.
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
@@ -53,7 +58,16 @@ export interface GatewayServer {
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<GatewayServer> {
-  const { config: given, cwd, middleware, on, logger = silentLogger, helmet, registry: givenRegistry, ...settings } = options;
+  const {
+    config: given,
+    cwd,
+    middleware,
+    on,
+    logger = silentLogger,
+    helmet,
+    registry: givenRegistry,
+    ...settings
+  } = options;
   const config = given ?? validateConfig(toConfigInput(settings), 'createServer options');
   const tls = await loadListenerTls(config, cwd);
   const { credentials, webConfig, clientAuth } = tls;
@@ -63,24 +77,42 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       'no certificate configured: generated a self-signed development certificate; configure tls.certFile/tls.keyFile in production',
     );
   }
-  if (webConfig && !webConfig.http2) logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
+  if (webConfig && !webConfig.http2)
+    logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
   const registry = givenRegistry ?? new Registry();
   if (!givenRegistry) collectProcessMetrics(registry);
   const { routes, runtimes } = await buildGateways(config, { middleware, on, logger, helmet, registry, webConfig });
   const gateway = runtimes[0]!.gateway;
-  const closeRoutes = () => runtimes.forEach((each) => each.gateway.close());
+  const closeRoutes = () => {
+    for (const each of runtimes) each.gateway.close();
+  };
   // The listener's own answers (root health, metrics listener) speak for every route.
   const readiness = {
     notReadyReason: () =>
-      runtimes.map((each, index) => each.notReadyReason() && (routes.length > 1 ? `${routes[index]!.basePath}: ${each.notReadyReason()}` : each.notReadyReason())).find(Boolean),
-    drain: () => runtimes.forEach((each) => each.drain()),
+      runtimes
+        .map(
+          (each, index) =>
+            each.notReadyReason() &&
+            (routes.length > 1 ? `${routes[index]!.basePath}: ${each.notReadyReason()}` : each.notReadyReason()),
+        )
+        .find(Boolean),
+    drain: () => {
+      for (const each of runtimes) each.drain();
+    },
     close: () => {},
   };
   const health = createHealthStage(readiness);
   let closing = false;
   let dispatcher: Dispatcher;
   try {
-    dispatcher = createDispatcher({ routes, runtimes, health, landingPage: config.landingPage, logger, isClosing: () => closing });
+    dispatcher = createDispatcher({
+      routes,
+      runtimes,
+      health,
+      landingPage: config.landingPage,
+      logger,
+      isClosing: () => closing,
+    });
   } catch (error) {
     closeRoutes();
     throw error;
@@ -117,7 +149,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   const tlsHolder = reloadListenerTls(server, tls, () => loadListenerTls(config, cwd, { generate: false }), logger, {
     prepare: (next) => {
       const applyAll = runtimes.map((each) => each.prepareWebConfig(next.webConfig));
-      return () => applyAll.forEach((apply) => apply());
+      return () => {
+        for (const apply of applyAll) apply();
+      };
     },
     onResult: (ok) => gateway.metrics.reloaded('tls', ok),
   });
@@ -142,7 +176,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   for (const each of runtimes) each.start();
   try {
     await listen(server, config.web.listenAddress, 'web.listenAddress');
-    if (metricsServer && config.metrics.listenAddress) await listen(metricsServer, config.metrics.listenAddress, 'metrics.listenAddress');
+    if (metricsServer && config.metrics.listenAddress)
+      await listen(metricsServer, config.metrics.listenAddress, 'metrics.listenAddress');
   } catch (error) {
     tlsHolder.close();
     closeRoutes();
@@ -150,16 +185,46 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     throw error;
   }
   const metricsAddress = metricsServer?.address() as AddressInfo | undefined;
-  if (metricsAddress) logger.info({ address: `${metricsAddress.address}:${metricsAddress.port}` }, 'metrics listening (plain HTTP): /metrics, /-/promgate/healthy, /-/promgate/ready');
+  if (metricsAddress)
+    logger.info(
+      { address: `${metricsAddress.address}:${metricsAddress.port}` },
+      'metrics listening (plain HTTP): /metrics, /-/promgate/healthy, /-/promgate/ready',
+    );
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const basePath = routes[0]!.basePath === '/' ? '' : routes[0]!.basePath.replace(/\/$/, '');
   const authOf = (route: Config) =>
-    route.auth.off ? 'off' : route.auth.htpasswdFile ? `htpasswd ${route.auth.htpasswdFile}` : webConfig?.users.size ? `basic_auth_users of ${webConfig.file}` : 'off';
+    route.auth.off
+      ? 'off'
+      : route.auth.htpasswdFile
+        ? `htpasswd ${route.auth.htpasswdFile}`
+        : webConfig?.users.size
+          ? `basic_auth_users of ${webConfig.file}`
+          : 'off';
   if (routes.length === 1) {
-    logger.info({ address: `${urlHost}:${address.port}`, base_path: config.basePath, upstream: config.upstream.url, auth: authOf(config) }, 'promgate listening');
+    logger.info(
+      {
+        address: `${urlHost}:${address.port}`,
+        base_path: config.basePath,
+        upstream: config.upstream.url,
+        auth: authOf(config),
+      },
+      'promgate listening',
+    );
   } else {
-    for (const route of routes) logger.info({ base_path: route.basePath, preset: route.preset, upstream: route.upstream.url, auth: authOf(route), plugins: runtimes[routes.indexOf(route)]!.gateway.stages.filter((name) => /^(beforeAuth|afterAuth|beforeProxy)\[/.test(name)).length }, 'route');
+    for (const route of routes)
+      logger.info(
+        {
+          base_path: route.basePath,
+          preset: route.preset,
+          upstream: route.upstream.url,
+          auth: authOf(route),
+          plugins: runtimes[routes.indexOf(route)]!.gateway.stages.filter((name) =>
+            /^(beforeAuth|afterAuth|beforeProxy)\[/.test(name),
+          ).length,
+        },
+        'route',
+      );
     logger.info({ address: `${urlHost}:${address.port}`, routes: routes.length }, 'promgate listening');
   }
 
@@ -178,7 +243,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
       readiness.drain();
       closed ??= new Promise<void>((resolve) => {
         const deadline = setTimeout(() => {
-          logger.warn({ grace_period: config.web.shutdownGracePeriod }, 'shutdown grace period over: closing connections with requests in flight');
+          logger.warn(
+            { grace_period: config.web.shutdownGracePeriod },
+            'shutdown grace period over: closing connections with requests in flight',
+          );
           server.closeAllConnections();
           for (const socket of connectionLimits.sockets()) socket.destroy();
         }, parseDuration(config.web.shutdownGracePeriod));
@@ -212,7 +280,10 @@ function throttledRefusalLog(logger: Logger): (reason: string, address: string) 
     refused++;
     const now = performance.now();
     if (now - loggedAt < REFUSED_LOG_INTERVAL_MS) return;
-    logger.warn({ limit: `web.${reason}`, remote_address: address, refused }, 'connections refused: every slot is busy (none idle to close)');
+    logger.warn(
+      { limit: `web.${reason}`, remote_address: address, refused },
+      'connections refused: every slot is busy (none idle to close)',
+    );
     loggedAt = now;
     refused = 0;
   };

@@ -45,7 +45,16 @@ export function createAccessControlStage(options: AccessControlOptions): AccessC
       state.rule = decision.rule;
       onDecision?.(decision.allowed, decision.rule);
       if (decision.allowed) return next();
-      logger.info({ method: req.method, path: req.originalUrl.split('?', 1)[0], user: state.user, roles: roles.join(','), rule: decision.rule }, 'access denied');
+      logger.info(
+        {
+          method: req.method,
+          path: req.originalUrl.split('?', 1)[0],
+          user: state.user,
+          roles: roles.join(','),
+          rule: decision.rule,
+        },
+        'access denied',
+      );
       if (readings) sendError(res, rawPath, 403, 'forbidden', `forbidden by ${decision.rule}`);
       else sendError(res, rawPath, 400, 'bad_data', 'the request path cannot be read');
     },

@@ -59,14 +59,21 @@ export function compilePolicy(config: AccessControlSettings, preset: Preset = 'p
   const roles = new Map<string, CompiledRole>();
   for (const [name, definition] of Object.entries(definitions)) {
     roles.set(name, {
-      allow: definition.allow.map((rule, index) => compileRule(rule, { allowed: true, rule: `${name}.allow.${rule.name ?? index}` })),
-      deny: definition.deny.map((rule, index) => compileRule(rule, { allowed: false, rule: `${name}.deny.${rule.name ?? index}` })),
+      allow: definition.allow.map((rule, index) =>
+        compileRule(rule, { allowed: true, rule: `${name}.allow.${rule.name ?? index}` }),
+      ),
+      deny: definition.deny.map((rule, index) =>
+        compileRule(rule, { allowed: false, rule: `${name}.deny.${rule.name ?? index}` }),
+      ),
       none: Object.freeze({ allowed: false, rule: `${name}.none` }),
     });
   }
   const known = [...roles.keys()].join(', ');
   const checkRole = (role: string, key: string) => {
-    if (!roles.has(role)) throw new ConfigError(`unknown role "${role}"${didYouMean(role, [...roles.keys()]) || ` (roles: ${known})`}`, { key });
+    if (!roles.has(role))
+      throw new ConfigError(`unknown role "${role}"${didYouMean(role, [...roles.keys()]) || ` (roles: ${known})`}`, {
+        key,
+      });
   };
   checkRole(config.defaultRole, 'accessControl.defaultRole');
   for (const [user, role] of Object.entries(config.users)) checkRole(role, `accessControl.users.${user}`);
@@ -128,7 +135,9 @@ function firstApplying(rules: readonly CompiledRule[], method: string, path: str
 function compileRule(rule: AccessRule, decision: Decision): CompiledRule {
   return {
     // HEAD reads like GET: a rule for GET covers it, as Prometheus's router does.
-    methods: rule.methods ? new Set(rule.methods.includes('GET') ? [...rule.methods, 'HEAD'] : rule.methods) : undefined,
+    methods: rule.methods
+      ? new Set(rule.methods.includes('GET') ? [...rule.methods, 'HEAD'] : rule.methods)
+      : undefined,
     paths: new RegExp(`^(?:${rule.paths.map(patternSource).join('|')})$`),
     decision: Object.freeze(decision),
   };
@@ -146,7 +155,9 @@ function patternSource(pattern: string): string {
   const rest = pattern.endsWith('/**');
   const base = rest ? pattern.slice(0, -3) : pattern;
   const segments = base === '' || base === '/' ? [] : base.split('/').slice(1);
-  const fixed = segments.map((part) => `/${part === '*' ? '[^/]*' : part.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')}`).join('');
+  const fixed = segments
+    .map((part) => `/${part === '*' ? '[^/]*' : part.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')}`)
+    .join('');
   if (!fixed) return rest ? '(?:/[\\s\\S]*)?' : '/?';
   // `/` has no segments, so no `*` matches it (`[^/]*` alone would take it for one empty segment).
   return `(?!/$)${fixed}${rest ? '(?:/[\\s\\S]*)?' : ''}`;

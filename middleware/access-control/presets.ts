@@ -31,15 +31,32 @@ export const PRESET_RULES: Readonly<Record<Preset, PresetRules>> = {
       GO_DEBUG,
     ],
     // Long queries do not fit in a URL: Prometheus takes these reads as POST too.
-    readPosts: ['/api/v1/query', '/api/v1/query_range', '/api/v1/query_exemplars', '/api/v1/series', '/api/v1/labels', '/api/v1/format_query', '/api/v1/parse_query', '/api/v1/read'],
+    readPosts: [
+      '/api/v1/query',
+      '/api/v1/query_range',
+      '/api/v1/query_exemplars',
+      '/api/v1/series',
+      '/api/v1/labels',
+      '/api/v1/format_query',
+      '/api/v1/parse_query',
+      '/api/v1/read',
+    ],
     readyPath: '/-/ready',
   },
   alertmanager: {
     protected: [
       { name: 'lifecycle', paths: ['/-/reload', '/-/quit'] },
       // Creating, updating or expiring silences, and pushing alerts.
-      { name: 'silences-write', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], paths: ['/api/v2/silences', '/api/v2/silence/**', '/api/v1/silences', '/api/v1/silence/**'] },
-      { name: 'alerts-write', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], paths: ['/api/v2/alerts', '/api/v1/alerts'] },
+      {
+        name: 'silences-write',
+        methods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+        paths: ['/api/v2/silences', '/api/v2/silence/**', '/api/v1/silences', '/api/v1/silence/**'],
+      },
+      {
+        name: 'alerts-write',
+        methods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+        paths: ['/api/v2/alerts', '/api/v1/alerts'],
+      },
       GO_DEBUG,
     ],
     readPosts: [],

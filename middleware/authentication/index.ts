@@ -4,7 +4,14 @@
 // 401 challenge. The identity is handed on as req.promgate.identity (and .user).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../src/kernel/logger.ts';
-import { credentialsOf, isRefusal, setIdentity, type Authenticator, type Identity, type Refusal } from '../../src/kernel/request-state.ts';
+import {
+  credentialsOf,
+  isRefusal,
+  setIdentity,
+  type Authenticator,
+  type Identity,
+  type Refusal,
+} from '../../src/kernel/request-state.ts';
 
 export interface AuthenticationOptions {
   /** In the order they are asked whether the request presents their credentials. */
@@ -44,7 +51,15 @@ export function createAuthenticationStage(options: AuthenticationOptions): Authe
   const refuse = (req: Req, res: ServerResponse, refusal: Refusal) => {
     options.onFailure?.(refusal.refused);
     // An unknown "user" is often a password typed into the wrong field: it is not logged.
-    logger.info({ method: req.method, path: pathOf(req), reason: refusal.refused, ...(refusal.refused === 'wrong_password' ? { user: refusal.claimed } : {}) }, 'authentication failed');
+    logger.info(
+      {
+        method: req.method,
+        path: pathOf(req),
+        reason: refusal.refused,
+        ...(refusal.refused === 'wrong_password' ? { user: refusal.claimed } : {}),
+      },
+      'authentication failed',
+    );
     const api = rawPath(req.url).startsWith('/api/');
     const body = api ? apiBody : textBody;
     res.writeHead(401, {
@@ -87,5 +102,6 @@ function compilePathPatterns(patterns: readonly string[]): (path: string) => boo
   if (patterns.length === 0) return () => false;
   const exact = new Set(patterns.filter((pattern) => !pattern.endsWith('*')));
   const prefixes = patterns.filter((pattern) => pattern.endsWith('*')).map((pattern) => pattern.slice(0, -1));
-  return (path) => !AMBIGUOUS_PATH.test(path) && (exact.has(path) || prefixes.some((prefix) => path.startsWith(prefix)));
+  return (path) =>
+    !AMBIGUOUS_PATH.test(path) && (exact.has(path) || prefixes.some((prefix) => path.startsWith(prefix)));
 }

@@ -51,7 +51,10 @@ function load(file: string, options: HtpasswdFileOptions): Map<string, PasswordE
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read htpasswd file: ${fileErrorReason(error)}`, { key: 'auth.htpasswdFile', origin: file });
+    throw new ConfigError(`cannot read htpasswd file: ${fileErrorReason(error)}`, {
+      key: 'auth.htpasswdFile',
+      origin: file,
+    });
   }
   const parsed = parseHtpasswd(text, file, options);
   const users = options.combine ? options.combine(parsed.users) : parsed.users;

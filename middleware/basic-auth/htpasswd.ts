@@ -70,7 +70,8 @@ export function classifyPasswordHash(value: string, options: ParseOptions): Pass
     const hash = value.slice(6);
     return BASE64.test(hash) && Buffer.from(hash, 'base64').length > 20 ? { scheme: 'ssha', hash } : undefined;
   }
-  if (value.startsWith('{PLAIN}')) return options.allowPlaintext ? { scheme: 'plain', hash: value.slice(7) } : undefined;
+  if (value.startsWith('{PLAIN}'))
+    return options.allowPlaintext ? { scheme: 'plain', hash: value.slice(7) } : undefined;
   if (value.startsWith('$') || value.startsWith('{')) return undefined;
   if (DES_CRYPT.test(value)) return { scheme: 'crypt', hash: value };
   return options.allowPlaintext ? { scheme: 'plain', hash: value } : undefined;

@@ -88,7 +88,11 @@ export function createBasicAuthenticator(options: BasicAuthOptions): BasicAuthen
     const authorization = req.headers.authorization;
     const accepted = authorization === undefined ? undefined : acceptedOnConnection.get(req.socket);
     // Constant time: a proxy in front may carry several users' requests on one connection.
-    return accepted && sameSecret(accepted.authorization, authorization!) && source.users().get(accepted.identity.user) === accepted.entry ? accepted : undefined;
+    return accepted &&
+      sameSecret(accepted.authorization, authorization!) &&
+      source.users().get(accepted.identity.user) === accepted.entry
+      ? accepted
+      : undefined;
   };
 
   return {
@@ -121,7 +125,11 @@ export function createBasicAuthenticator(options: BasicAuthOptions): BasicAuthen
     sparedFromFailedLoginLimits(req) {
       if (acceptedNow(req)) return true;
       const credentials = credentialsOf(req);
-      return credentials?.user !== undefined && (verifier.isKnownGood(credentials.user, credentials.password) || verifier.isBeingChecked(credentials.user, credentials.password));
+      return (
+        credentials?.user !== undefined &&
+        (verifier.isKnownGood(credentials.user, credentials.password) ||
+          verifier.isBeingChecked(credentials.user, credentials.password))
+      );
     },
     prepareStaticUsers: (users) => source.prepareFixed(users),
     start: () => source.start(),
@@ -132,7 +140,15 @@ export function createBasicAuthenticator(options: BasicAuthOptions): BasicAuthen
 /** Which users a stage holds: its file (by absolute path) and its fixed users, hashed. */
 function usersKey(options: BasicAuthOptions): string {
   const fixed = [...(options.staticUsers ?? [])].map(([user, entry]) => [user, entry.scheme, entry.hash]).sort();
-  return hash('sha256', JSON.stringify([options.htpasswdFile === undefined ? null : resolve(options.htpasswdFile), options.allowPlaintext, fixed]), 'base64');
+  return hash(
+    'sha256',
+    JSON.stringify([
+      options.htpasswdFile === undefined ? null : resolve(options.htpasswdFile),
+      options.allowPlaintext,
+      fixed,
+    ]),
+    'base64',
+  );
 }
 
 interface UserSource {
@@ -145,7 +161,10 @@ interface UserSource {
 }
 
 /** The htpasswd file's users (reloaded) together with the fixed ones; a name in both is an error. */
-function userSource(options: BasicAuthOptions, onChange: (users: ReadonlyMap<string, PasswordEntry>) => void): UserSource {
+function userSource(
+  options: BasicAuthOptions,
+  onChange: (users: ReadonlyMap<string, PasswordEntry>) => void,
+): UserSource {
   let fixed: ReadonlyMap<string, PasswordEntry> = options.staticUsers ?? new Map();
   const warnWeak = (users: ReadonlyMap<string, PasswordEntry>) => {
     const weak = weakUsersWarning(users, options.staticUsersSource ?? 'the web config file');
@@ -157,7 +176,11 @@ function userSource(options: BasicAuthOptions, onChange: (users: ReadonlyMap<str
   const merge = (fixedUsers: ReadonlyMap<string, PasswordEntry>, fileUsers: ReadonlyMap<string, PasswordEntry>) => {
     const both = new Map(fixedUsers);
     for (const [user, entry] of fileUsers) {
-      if (both.has(user)) throw new ConfigError(`user "${user}" is also in ${options.staticUsersSource ?? 'the web config file'}; keep one`, { origin: file });
+      if (both.has(user))
+        throw new ConfigError(
+          `user "${user}" is also in ${options.staticUsersSource ?? 'the web config file'}; keep one`,
+          { origin: file },
+        );
       both.set(user, entry);
     }
     return both;
@@ -189,7 +212,8 @@ function userSource(options: BasicAuthOptions, onChange: (users: ReadonlyMap<str
   return {
     users: () => merged,
     prepareFixed(next) {
-      if (!file && next.size === 0) throw new ConfigError('all basic_auth_users were removed: turning authentication off needs a restart');
+      if (!file && next.size === 0)
+        throw new ConfigError('all basic_auth_users were removed: turning authentication off needs a restart');
       const both = merge(next, fromFile);
       return () => {
         warnWeak(next);

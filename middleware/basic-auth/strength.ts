@@ -81,7 +81,10 @@ export function weakness(entry: PasswordEntry): string | undefined {
 }
 
 /** One warning naming the users with weak hashes in `source`, or undefined when there are none. */
-export function weakUsersWarning(users: ReadonlyMap<string, PasswordEntry>, source: string): { users: string[]; message: string } | undefined {
+export function weakUsersWarning(
+  users: ReadonlyMap<string, PasswordEntry>,
+  source: string,
+): { users: string[]; message: string } | undefined {
   const weak: Array<[string, string]> = [];
   for (const [user, entry] of users) {
     const reason = weakness(entry);

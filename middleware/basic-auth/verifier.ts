@@ -53,13 +53,20 @@ export function createVerifier(users: ReadonlyMap<string, PasswordEntry>, option
   const ttl = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
   const renewWithinMs = ttl * RENEW_WITHIN_TTL_FRACTION;
   // ttlResolution 0: read the clock per lookup; the default re-arms a 1 ms timer under load.
-  const cache = new LRUCache<string, true>({ max: options.cacheSize ?? DEFAULT_CACHE_SIZE, ttl, ttlResolution: 0, ...(options.now ? { perf: { now: options.now } } : {}) });
+  const cache = new LRUCache<string, true>({
+    max: options.cacheSize ?? DEFAULT_CACHE_SIZE,
+    ttl,
+    ttlResolution: 0,
+    ...(options.now ? { perf: { now: options.now } } : {}),
+  });
   const inFlight = new Map<string, Promise<boolean>>();
   /** One check per key at a time; a success is cached unless the users changed while it ran. */
   // A user whose hash is cheaper than the most expensive one also pays for a dummy check, run
   // alongside: a wrong password must not answer faster for them than for an unknown name.
   const checkAtLeastDummyWork = (entry: PasswordEntry, password: string): Promise<boolean> =>
-    checkWork(entry) >= checkWork(dummy) ? check(entry, password) : Promise.all([check(entry, password), check(dummy, password).catch(() => false)]).then(([ok]) => ok);
+    checkWork(entry) >= checkWork(dummy)
+      ? check(entry, password)
+      : Promise.all([check(entry, password), check(dummy, password).catch(() => false)]).then(([ok]) => ok);
   const checkOnce = (key: string, user: string, entry: PasswordEntry, password: string): Promise<boolean> => {
     let pending = inFlight.get(key);
     if (!pending) {

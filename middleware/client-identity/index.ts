@@ -11,7 +11,7 @@ export function createClientIdentityStage() {
     const socket = req.socket as TLSSocket;
     let identity = identities.get(socket);
     if (identity === undefined) {
-      identity = typeof socket.getPeerX509Certificate === 'function' ? readClientIdentity(socket) ?? null : null;
+      identity = typeof socket.getPeerX509Certificate === 'function' ? (readClientIdentity(socket) ?? null) : null;
       identities.set(socket, identity);
     }
     if (identity) {
@@ -34,7 +34,7 @@ export function createClientCertificateAuthenticator(): Authenticator {
     method: 'client-certificate',
     presents: (req) => {
       const client = (req as Request).promgate?.client;
-      return client !== undefined && client.verified && client.names.length > 0;
+      return client?.verified === true && client.names.length > 0;
     },
     authenticate(req): Identity {
       const client = (req as Request).promgate!.client!;

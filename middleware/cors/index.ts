@@ -28,7 +28,11 @@ export function createCorsStage(config: CorsOptions): RequestHandler | undefined
   // The cors package takes every OPTIONS for a preflight; only real ones (Origin and
   // Access-Control-Request-Method) are answered here, other OPTIONS go on like any request.
   return (req: Request, res: Response, next: NextFunction) => {
-    if (req.method === 'OPTIONS' && (req.headers.origin === undefined || req.headers['access-control-request-method'] === undefined)) return next();
+    if (
+      req.method === 'OPTIONS' &&
+      (req.headers.origin === undefined || req.headers['access-control-request-method'] === undefined)
+    )
+      return next();
     handle(req, res, next);
   };
 }

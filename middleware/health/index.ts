@@ -34,7 +34,8 @@ export function watchUpstreamReadiness(options: UpstreamReadinessOptions): Upstr
   const { upstream, path, intervalMs, logger } = options;
   let draining = false;
   const drain = () => void (draining = true);
-  if (path === '') return { notReadyReason: () => (draining ? 'shutting down' : undefined), drain, start: () => {}, close: () => {} };
+  if (path === '')
+    return { notReadyReason: () => (draining ? 'shutting down' : undefined), drain, start: () => {}, close: () => {} };
   const target = new URL(upstream.pathname.replace(/\/$/, '') + path, upstream);
   let lastSuccess = 0;
   let failure: string | undefined = 'upstream not checked yet';
@@ -67,7 +68,8 @@ export function watchUpstreamReadiness(options: UpstreamReadinessOptions): Upstr
     notReadyReason() {
       if (draining) return 'shutting down';
       if (failure !== undefined) return failure;
-      if (performance.now() - lastSuccess > READY_STALE_INTERVALS * intervalMs) return 'no recent answer from the upstream';
+      if (performance.now() - lastSuccess > READY_STALE_INTERVALS * intervalMs)
+        return 'no recent answer from the upstream';
       return undefined;
     },
     drain,
@@ -79,13 +81,19 @@ export function watchUpstreamReadiness(options: UpstreamReadinessOptions): Upstr
 function probe(target: URL, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(target, { method: 'GET', timeout: timeoutMs, headers: { 'user-agent': 'promgate-readiness' } }, (res) => {
-      res.resume();
-      const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
-      resolve(ok ? undefined : `upstream ready path answered ${res.statusCode}`);
-    });
+    const req = send(
+      target,
+      { method: 'GET', timeout: timeoutMs, headers: { 'user-agent': 'promgate-readiness' } },
+      (res) => {
+        res.resume();
+        const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
+        resolve(ok ? undefined : `upstream ready path answered ${res.statusCode}`);
+      },
+    );
     req.once('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.once('error', (error: NodeJS.ErrnoException) => resolve(`upstream unreachable: ${error.code ?? error.message}`));
+    req.once('error', (error: NodeJS.ErrnoException) =>
+      resolve(`upstream unreachable: ${error.code ?? error.message}`),
+    );
     req.end();
   });
 }
@@ -111,11 +119,27 @@ export function createHealthStage(readiness: UpstreamReadiness) {
     }
     if (hasPath(req.url!, HEALTHY_PATH)) return send(res, req, 200, 'promgate is Healthy.\n');
     const reason = readiness.notReadyReason();
-    send(res, req, reason === undefined ? 200 : 503, reason === undefined ? 'promgate is Ready.\n' : `promgate is not ready: ${reason}.\n`);
+    send(
+      res,
+      req,
+      reason === undefined ? 200 : 503,
+      reason === undefined ? 'promgate is Ready.\n' : `promgate is not ready: ${reason}.\n`,
+    );
   };
 }
 
-function send(res: ServerResponse, req: IncomingMessage, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+function send(
+  res: ServerResponse,
+  req: IncomingMessage,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

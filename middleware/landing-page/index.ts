@@ -42,7 +42,8 @@ export function createLandingPage(landings: readonly LandingRoute[]) {
   const gate = landings.find((landing) => landing.login)?.login;
   // One table per distinct users file (and fixed users): the first route holding it checks for all.
   const tables = new Map<string, LandingUsers>();
-  for (const landing of landings) if (landing.login && !tables.has(landing.login.users.key)) tables.set(landing.login.users.key, landing.login.users);
+  for (const landing of landings)
+    if (landing.login && !tables.has(landing.login.users.key)) tables.set(landing.login.users.key, landing.login.users);
   const logins = landings.flatMap((landing) => (landing.login ? [landing.login] : []));
 
   const render = (req: Request, res: Response, user: string | undefined, accepted: ReadonlySet<string>) => {
@@ -54,12 +55,16 @@ export function createLandingPage(landings: readonly LandingRoute[]) {
       })
       .map((route) => {
         const href = route.basePath === '/' ? '/' : `${route.basePath.replace(/\/$/, '')}/`;
-        return `<li><a href="${escape(href)}">${escape(href)}</a> (${escape(route.preset)})</li>`;
+        return `<li><a href="${escapeHtml(href)}">${escapeHtml(href)}</a> (${escapeHtml(route.preset)})</li>`;
       });
     const body = `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>promgate</title></head><body>\n<h1>promgate</h1>\n${
       items.length > 0 ? `<ul>\n${items.join('\n')}\n</ul>` : '<p>No route is open to you.</p>'
     }\n</body></html>\n`;
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 
@@ -69,7 +74,11 @@ export function createLandingPage(landings: readonly LandingRoute[]) {
     const { user, password } = credentials;
     checkEachTable([...tables], user, password).then((results) => {
       const accepted = new Set(results.filter(([, result]) => result === 'ok').map(([key]) => key));
-      if (accepted.size === 0) return login.refuse(req, res, { refused: results.some(([, result]) => result === 'wrong_password') ? 'wrong_password' : 'unknown_user', claimed: user });
+      if (accepted.size === 0)
+        return login.refuse(req, res, {
+          refused: results.some(([, result]) => result === 'wrong_password') ? 'wrong_password' : 'unknown_user',
+          claimed: user,
+        });
       const state = (req.promgate ??= {});
       state.identity = { user, groups: [], method: 'basic' };
       state.user = user;
@@ -92,13 +101,22 @@ export function createLandingPage(landings: readonly LandingRoute[]) {
  * for names those tables lack (the page then shows where they are valid anyway). Otherwise every
  * table checks, an unknown name included, so a refusal costs the same whatever tables hold the name.
  */
-async function checkEachTable(tables: ReadonlyArray<readonly [string, LandingUsers]>, user: string, password: string): Promise<Array<[string, VerifyResult]>> {
+async function checkEachTable(
+  tables: ReadonlyArray<readonly [string, LandingUsers]>,
+  user: string,
+  password: string,
+): Promise<Array<[string, VerifyResult]>> {
   const loggedIn = tables.some(([, table]) => table.isKnownGood(user, password));
   return Promise.all(
-    tables.map(async ([key, table]): Promise<[string, VerifyResult]> => [key, loggedIn && !table.knows(user) ? 'unknown_user' : await table.verify(user, password)]),
+    tables.map(
+      async ([key, table]): Promise<[string, VerifyResult]> => [
+        key,
+        loggedIn && !table.knows(user) ? 'unknown_user' : await table.verify(user, password),
+      ],
+    ),
   );
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

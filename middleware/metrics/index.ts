@@ -45,31 +45,101 @@ export interface GatewayMetrics {
 
 export function createGatewayMetrics(registry: Registry = new Registry()): GatewayMetrics {
   const requests = createRequestTally(registry, {
-    requests: { name: 'promgate_http_requests_total', help: 'Requests answered, by status code, method and route (base path).' },
-    duration: { name: 'promgate_http_request_duration_seconds', help: 'Time from the request to the end of its response, by method and route.' },
+    requests: {
+      name: 'promgate_http_requests_total',
+      help: 'Requests answered, by status code, method and route (base path).',
+    },
+    duration: {
+      name: 'promgate_http_request_duration_seconds',
+      help: 'Time from the request to the end of its response, by method and route.',
+    },
     inFlight: { name: 'promgate_http_requests_in_flight', help: 'Requests being answered now.' },
     buckets: DURATION_BUCKETS,
     knownMethods: KNOWN_METHODS,
   });
   const outsideRoutes = requests.route('');
-  const upstreamErrors = reuse(registry, 'promgate_upstream_errors_total', (name) =>
-    new Counter({ name, help: 'Upstream requests that failed, by kind (refused, reset, timeout, dns, unreachable, bad_response).', labelNames: ['kind'] as const, registers: [registry] }));
-  const authFailures = reuse(registry, 'promgate_auth_failures_total', (name) =>
-    new Counter({ name, help: 'Requests refused by basic auth, by reason.', labelNames: ['reason'] as const, registers: [registry] }));
-  const reloadOk = reuse(registry, 'promgate_config_last_reload_successful', (name) =>
-    new Gauge({ name, help: 'Whether the last reload of a source (tls: certificate, key, CAs and web config; htpasswd) succeeded.', labelNames: ['source'] as const, registers: [registry], aggregator: 'min' }));
-  const reloadTime = reuse(registry, 'promgate_config_last_reload_success_timestamp_seconds', (name) =>
-    new Gauge({ name, help: 'When a source was last loaded successfully, as a Unix timestamp.', labelNames: ['source'] as const, registers: [registry], aggregator: 'min' }));
-  const reloads = reuse(registry, 'promgate_config_reloads_total', (name) =>
-    new Counter({ name, help: 'Reloads of a source after its files changed, by result.', labelNames: ['source', 'result'] as const, registers: [registry] }));
+  const upstreamErrors = reuse(
+    registry,
+    'promgate_upstream_errors_total',
+    (name) =>
+      new Counter({
+        name,
+        help: 'Upstream requests that failed, by kind (refused, reset, timeout, dns, unreachable, bad_response).',
+        labelNames: ['kind'] as const,
+        registers: [registry],
+      }),
+  );
+  const authFailures = reuse(
+    registry,
+    'promgate_auth_failures_total',
+    (name) =>
+      new Counter({
+        name,
+        help: 'Requests refused by basic auth, by reason.',
+        labelNames: ['reason'] as const,
+        registers: [registry],
+      }),
+  );
+  const reloadOk = reuse(
+    registry,
+    'promgate_config_last_reload_successful',
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Whether the last reload of a source (tls: certificate, key, CAs and web config; htpasswd) succeeded.',
+        labelNames: ['source'] as const,
+        registers: [registry],
+        aggregator: 'min',
+      }),
+  );
+  const reloadTime = reuse(
+    registry,
+    'promgate_config_last_reload_success_timestamp_seconds',
+    (name) =>
+      new Gauge({
+        name,
+        help: 'When a source was last loaded successfully, as a Unix timestamp.',
+        labelNames: ['source'] as const,
+        registers: [registry],
+        aggregator: 'min',
+      }),
+  );
+  const reloads = reuse(
+    registry,
+    'promgate_config_reloads_total',
+    (name) =>
+      new Counter({
+        name,
+        help: 'Reloads of a source after its files changed, by result.',
+        labelNames: ['source', 'result'] as const,
+        registers: [registry],
+      }),
+  );
   const decisions = createDecisionTally(registry, {
     name: 'promgate_access_decisions_total',
     help: 'Access-control and rate-limit decisions, by result (allowed, denied, limited) and the rule that decided.',
   });
-  const storeErrors = reuse(registry, 'promgate_rate_limit_store_errors_total', (name) =>
-    new Counter({ name, help: 'Rate-limit counts the store (Redis) failed; the request passed or got 503 as rateLimit.redis.failOpen says.', registers: [registry] }));
-  const upstreamUp = reuse(registry, 'promgate_upstream_up', (name) =>
-    new Gauge({ name, help: 'Whether the upstream answered its ready path at the last check.', registers: [registry], aggregator: 'min' }));
+  const storeErrors = reuse(
+    registry,
+    'promgate_rate_limit_store_errors_total',
+    (name) =>
+      new Counter({
+        name,
+        help: 'Rate-limit counts the store (Redis) failed; the request passed or got 503 as rateLimit.redis.failOpen says.',
+        registers: [registry],
+      }),
+  );
+  const upstreamUp = reuse(
+    registry,
+    'promgate_upstream_up',
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Whether the upstream answered its ready path at the last check.',
+        registers: [registry],
+        aggregator: 'min',
+      }),
+  );
 
   return {
     registry,
@@ -105,7 +175,8 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     },
     upstreamUp: (up) => upstreamUp.set(up ? 1 : 0),
     rateLimitStoreError: () => storeErrors.inc(),
-    decision: (allowed, rule) => decisions(allowed ? 'allowed' : rule.startsWith('rate-limit.') ? 'limited' : 'denied', rule),
+    decision: (allowed, rule) =>
+      decisions(allowed ? 'allowed' : rule.startsWith('rate-limit.') ? 'limited' : 'denied', rule),
   };
 }
 
@@ -113,7 +184,11 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
  * prom-client's gauges named like counters: `promtool check metrics` flags a gauge ending in _total,
  * and each is the sum of its unsuffixed sibling by type (sum(nodejs_active_handles)).
  */
-const COUNTER_NAMED_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const COUNTER_NAMED_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /** prom-client's process_* and nodejs_* metrics, once per registry, minus those misnamed gauges. */
 export function collectProcessMetrics(registry: Registry): void {
@@ -123,16 +198,20 @@ export function collectProcessMetrics(registry: Registry): void {
 
 /** The serving certificate's expiry, read at each scrape so a reloaded certificate shows at once. */
 export function registerCertificateExpiry(registry: Registry, notAfter: () => Date): void {
-  reuse(registry, 'promgate_tls_certificate_expiry_timestamp_seconds', (name) =>
-    new Gauge({
-      name,
-      help: 'When the served TLS certificate expires, as a Unix timestamp.',
-      registers: [registry],
-      aggregator: 'min', // --workers: the earliest any worker serves
-      collect() {
-        this.set(notAfter().getTime() / 1000);
-      },
-    }));
+  reuse(
+    registry,
+    'promgate_tls_certificate_expiry_timestamp_seconds',
+    (name) =>
+      new Gauge({
+        name,
+        help: 'When the served TLS certificate expires, as a Unix timestamp.',
+        registers: [registry],
+        aggregator: 'min', // --workers: the earliest any worker serves
+        collect() {
+          this.set(notAfter().getTime() / 1000);
+        },
+      }),
+  );
 }
 
 /** Answers a scrape: the text exposition format of the registry. */

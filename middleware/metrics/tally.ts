@@ -64,7 +64,11 @@ export function createRequestTally(registry: Registry, options: RequestTallyOpti
     const countsOf = (method: string | undefined): MethodCounts => {
       const name = method !== undefined && knownMethods.has(method) ? method : 'other';
       let counts = methods.get(name);
-      if (!counts) methods.set(name, (counts = { codes: new Map(), buckets: new Float64Array(bounds.length + 1), sum: 0, count: 0 }));
+      if (!counts)
+        methods.set(
+          name,
+          (counts = { codes: new Map(), buckets: new Float64Array(bounds.length + 1), sum: 0, count: 0 }),
+        );
       return counts;
     };
     return {
@@ -98,7 +102,10 @@ export function createRequestTally(registry: Registry, options: RequestTallyOpti
   register(registry, tally, {
     ...options.requests,
     type: 'counter',
-    series: () => [...eachCounts()].flatMap(({ route, method, counts }) => [...counts.codes].map(([code, value]) => ({ labels: { code, method, route }, value }))),
+    series: () =>
+      [...eachCounts()].flatMap(({ route, method, counts }) =>
+        [...counts.codes].map(([code, value]) => ({ labels: { code, method, route }, value })),
+      ),
     reset: () => {
       for (const { counts } of eachCounts()) counts.codes.clear();
     },
@@ -112,7 +119,11 @@ export function createRequestTally(registry: Registry, options: RequestTallyOpti
         if (counts.count === 0) return [];
         let cumulative = 0;
         return [
-          ...bounds.map((le, bucket) => ({ labels: { le, method, route }, value: (cumulative += counts.buckets[bucket]!), metricName: `${name}_bucket` })),
+          ...bounds.map((le, bucket) => ({
+            labels: { le, method, route },
+            value: (cumulative += counts.buckets[bucket]!),
+            metricName: `${name}_bucket`,
+          })),
           { labels: { le: '+Inf', method, route }, value: counts.count, metricName: `${name}_bucket` },
           { labels: { method, route }, value: counts.sum, metricName: `${name}_sum` },
           { labels: { method, route }, value: counts.count, metricName: `${name}_count` },
@@ -149,7 +160,10 @@ export function createDecisionTally(registry: Registry, text: MetricText): (deci
   register(registry, count, {
     ...text,
     type: 'counter',
-    series: () => [...rules].flatMap(([rule, decisions]) => [...decisions].map(([decision, value]) => ({ labels: { decision, rule }, value }))),
+    series: () =>
+      [...rules].flatMap(([rule, decisions]) =>
+        [...decisions].map(([decision, value]) => ({ labels: { decision, rule }, value })),
+      ),
     reset: () => rules.clear(),
   });
   return count;
@@ -170,7 +184,13 @@ function register<T>(registry: Registry, tally: T, metric: TallyMetric<T>): void
     [TALLY]: tally,
     aggregator: 'sum', // --workers: the primary adds the workers' series up (in flight too)
     async get() {
-      return { name: registered.name, help: registered.help, type: registered.type, aggregator: registered.aggregator, values: series() };
+      return {
+        name: registered.name,
+        help: registered.help,
+        type: registered.type,
+        aggregator: registered.aggregator,
+        values: series(),
+      };
     },
   };
   registry.registerMetric(registered as unknown as Metric);
@@ -180,6 +200,7 @@ function register<T>(registry: Registry, tally: T, metric: TallyMetric<T>): void
 function ours<T>(registry: Registry, name: string): T | undefined {
   const existing = registry.getSingleMetric(name) as Partial<TallyMetric<T>> | undefined;
   if (!existing) return undefined;
-  if (existing[TALLY] === undefined) throw new Error(`metric ${name} is already in the registry, not as promgate's; use a registry without it`);
+  if (existing[TALLY] === undefined)
+    throw new Error(`metric ${name} is already in the registry, not as promgate's; use a registry without it`);
   return existing[TALLY];
 }

@@ -74,7 +74,7 @@ export function answerUpstreamError(
   const clientGone = res.destroyed || req.socket.destroyed;
   if (!clientGone) onUpstreamError?.(upstreamErrorKind(error));
   const timedOut = error.code === UPSTREAM_TIMEOUT_CODE;
-  const reason = timedOut ? error.message : REASONS[error.code ?? ''] ?? 'bad response';
+  const reason = timedOut ? error.message : (REASONS[error.code ?? ''] ?? 'bad response');
   const path = (req.url ?? '').split('?')[0] ?? '';
   logger.warn({ method: req.method, path, code: error.code ?? 'unknown', reason }, 'upstream request failed');
   if (res.headersSent) {

@@ -74,7 +74,10 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
   const pool = new Pool(upstream.origin, { ...poolOptions, connections: options.maxConnections });
   // Bodies too large to buffer hold their connection while the client sends: slow uploads then
   // wait for each other here, never take the connections GETs and small POSTs use.
-  const uploadPool = new Pool(upstream.origin, { ...poolOptions, connections: uploadConnections(options.maxConnections) });
+  const uploadPool = new Pool(upstream.origin, {
+    ...poolOptions,
+    connections: uploadConnections(options.maxConnections),
+  });
   const watch = new SilenceWatch(timeoutMs);
   // Prefix of every upstream path: `http://host/sub/` + `/api/v1/query` -> `/sub/api/v1/query`.
   const upstreamPath = upstream.pathname.replace(/\/$/, '');
@@ -85,7 +88,10 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
     try {
       call();
     } catch (error) {
-      logger.error({ event, error: error instanceof Error ? error.message : String(error) }, 'proxy event observer threw');
+      logger.error(
+        { event, error: error instanceof Error ? error.message : String(error) },
+        'proxy event observer threw',
+      );
     }
   };
   // The upstream's answer, for every request's handler: built once here.
@@ -105,11 +111,19 @@ export function createProxyStage(options: ProxyStageOptions): ProxyStage {
     },
   };
 
-  const forward = (req: Request, res: Response, clientHost: string | undefined, body: Exclude<RequestBody, BodyTooLargeError> | null) => {
+  const forward = (
+    req: Request,
+    res: Response,
+    clientHost: string | undefined,
+    body: Exclude<RequestBody, BodyTooLargeError> | null,
+  ) => {
     const outgoing: UpstreamRequest = { method: req.method, path: upstreamPath + req.url, headers: req.headers };
     if (events?.proxyReq) observe('proxyReq', () => events.proxyReq!(outgoing, req, res));
     const via = body === null || Buffer.isBuffer(body) ? pool : uploadPool;
-    via.dispatch({ origin: upstream.origin, method: outgoing.method, path: outgoing.path, headers: outgoing.headers, body }, new ForwardHandler(answer, req, res, clientHost));
+    via.dispatch(
+      { origin: upstream.origin, method: outgoing.method, path: outgoing.path, headers: outgoing.headers, body },
+      new ForwardHandler(answer, req, res, clientHost),
+    );
   };
 
   return {
@@ -170,7 +184,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler, Watched {
     this.answer.watch.start(this);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
     this.answer.watch.renew(this);
     this.body = this.answer.start({ statusCode, statusMessage, headers }, this.req, this.res, this.clientHost);
   }

@@ -42,7 +42,8 @@ export function encodeForm(body: unknown, prefix = ''): string {
     const name = prefix ? `${prefix}[${key}]` : key;
     if (Array.isArray(value)) {
       const arrayName = name.endsWith('[]') ? name : `${name}[]`;
-      for (const item of value) parts.push(item !== null && typeof item === 'object' ? encodeForm(item, arrayName) : pair(arrayName, item));
+      for (const item of value)
+        parts.push(item !== null && typeof item === 'object' ? encodeForm(item, arrayName) : pair(arrayName, item));
     } else if (value !== null && typeof value === 'object') {
       parts.push(encodeForm(value, name));
     } else {
@@ -52,4 +53,5 @@ export function encodeForm(body: unknown, prefix = ''): string {
   return parts.filter((part) => part !== '').join('&');
 }
 
-const pair = (name: string, value: unknown) => `${encodeURIComponent(name)}=${encodeURIComponent(value === undefined || value === null ? '' : String(value))}`;
+const pair = (name: string, value: unknown) =>
+  `${encodeURIComponent(name)}=${encodeURIComponent(value === undefined || value === null ? '' : String(value))}`;

@@ -18,7 +18,12 @@ export type RequestBody = Buffer | Readable | BodyTooLargeError;
  * forward; never when the client goes away first. A chunked body is counted against `maxSize` as
  * it arrives, also while it streams.
  */
-export function readRequestBody(req: IncomingMessage, length: number | undefined, maxSize: number, done: (body: RequestBody) => void): void {
+export function readRequestBody(
+  req: IncomingMessage,
+  length: number | undefined,
+  maxSize: number,
+  done: (body: RequestBody) => void,
+): void {
   if (length !== undefined && length > maxSize) return done(new BodyTooLargeError(maxSize));
   if (length !== undefined && length > BUFFERED_BODY_SIZE) return done(req); // Node's parser holds it to its length
   const chunks: Buffer[] = [];
@@ -48,7 +53,12 @@ export function readRequestBody(req: IncomingMessage, length: number | undefined
 }
 
 /** What was read, then the rest of a chunked body; throws (ending the upstream request) past maxSize. */
-async function* countedRest(read: Buffer[], size: number, req: IncomingMessage, maxSize: number): AsyncGenerator<Buffer> {
+async function* countedRest(
+  read: Buffer[],
+  size: number,
+  req: IncomingMessage,
+  maxSize: number,
+): AsyncGenerator<Buffer> {
   yield* read;
   // Not destroyed when the count throws: the client's connection must still carry the 413.
   for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {

@@ -11,14 +11,31 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
  * to know there is a body; undici then frames the body itself). `expect` too: Node already
  * answered the client's 100-continue, and undici refuses to send it.
  */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'expect'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+];
 /**
  * Never removable by naming them in Connection: dropping the body's framing would let the body
  * reach Prometheus as a second, unauthenticated request (request smuggling).
  */
 const NOT_CONNECTION_OPTIONS = new Set(['content-length', 'transfer-encoding', 'host']);
 /** Client-supplied forwarding headers: only a trusted proxy may set these. */
-const FORWARDING = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix', 'x-forwarded-port', 'x-real-ip'];
+const FORWARDING = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-prefix',
+  'x-forwarded-port',
+  'x-real-ip',
+];
 
 export interface RequestHeaderOptions {
   /** Peers whose forwarding headers are kept and extended; undefined trusts no one. */
@@ -62,7 +79,10 @@ export function createRequestHeaderHygiene(options: RequestHeaderOptions): Reque
 
     rewriteRequestHeaders(req, prefix) {
       const headers = req.headers;
-      const dropAuthorization = !forwardAuthorization && headers.authorization !== undefined && sentByClient(req, 'authorization', headers.authorization);
+      const dropAuthorization =
+        !forwardAuthorization &&
+        headers.authorization !== undefined &&
+        sentByClient(req, 'authorization', headers.authorization);
       // A fresh object rather than `delete`s: deleting turns req.headers into a slow dictionary-mode
       // object, which cost ~15% of throughput with Authorization.
       const outgoing: IncomingHttpHeaders = {};
@@ -75,7 +95,8 @@ export function createRequestHeaderHygiene(options: RequestHeaderOptions): Reque
       const chain = headers['x-forwarded-for'];
       outgoing['x-forwarded-for'] = chain ? `${chain}, ${peer}` : peer;
       outgoing['x-forwarded-proto'] ??= protocolOf(req);
-      if (outgoing['x-forwarded-host'] === undefined && headers.host !== undefined) outgoing['x-forwarded-host'] = headers.host;
+      if (outgoing['x-forwarded-host'] === undefined && headers.host !== undefined)
+        outgoing['x-forwarded-host'] = headers.host;
       if (prefix !== '') outgoing['x-forwarded-prefix'] = prefix;
       req.headers = outgoing;
     },
@@ -92,7 +113,8 @@ function copyWithout(headers: IncomingHttpHeaders, removed: ReadonlySet<string>)
 function sentByClient(req: IncomingMessage, name: string, value: string): boolean {
   const raw = req.rawHeaders;
   for (let index = 0; index < raw.length; index += 2) {
-    if (raw[index + 1] === value && raw[index]!.length === name.length && raw[index]!.toLowerCase() === name) return true;
+    if (raw[index + 1] === value && raw[index]!.length === name.length && raw[index]!.toLowerCase() === name)
+      return true;
   }
   return false;
 }

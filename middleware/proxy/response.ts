@@ -13,7 +13,16 @@ export const MAX_HASHED_HTML_BYTES = 1 << 20;
 export const MAX_INFLATED_HTML_BYTES = 8 << 20;
 const VALID_REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 export interface ResponseWriterOptions {
   upstream: URL;
@@ -34,7 +43,12 @@ export interface UpstreamResponseHead {
 }
 
 /** `clientHost` is the Host the client asked for (req.headers already carries the upstream's). */
-export type ResponseWriter = (head: UpstreamResponseHead, req: IncomingMessage & { baseUrl?: string }, res: ServerResponse, clientHost: string | undefined) => ResponseBody;
+export type ResponseWriter = (
+  head: UpstreamResponseHead,
+  req: IncomingMessage & { baseUrl?: string },
+  res: ServerResponse,
+  clientHost: string | undefined,
+) => ResponseBody;
 
 export function createResponseWriter(options: ResponseWriterOptions): ResponseWriter {
   const { upstream, securityHeaders } = options;
@@ -43,9 +57,16 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
   return function writeResponse(head, req, res, clientHost) {
     const headers = head.headers;
     const connection = headers.connection;
-    const dropped = connection ? new Set(String(connection).split(',').map((token) => token.trim().toLowerCase())) : undefined;
+    const dropped = connection
+      ? new Set(
+          String(connection)
+            .split(',')
+            .map((token) => token.trim().toLowerCase()),
+        )
+      : undefined;
     const contentType = headers['content-type'];
-    const hashed = contentType?.startsWith('text/html') === true && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts;
+    const hashed =
+      contentType?.startsWith('text/html') === true && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts;
     // The common case: no stage set a header, so the head goes out in one writeHead with the held
     // security headers first, without a setHeader per header. Hashed HTML sets its CSP last.
     // The held list is the gateway's, shared by every response: copied before adding to it.
@@ -55,7 +76,8 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
     if (head.statusMessage && VALID_REASON.test(head.statusMessage)) res.statusMessage = head.statusMessage;
     for (const name in headers) {
       const value = headers[name];
-      if (value === undefined || HOP_BY_HOP.has(name) || securityHeaders.managed.has(name) || dropped?.has(name)) continue;
+      if (value === undefined || HOP_BY_HOP.has(name) || securityHeaders.managed.has(name) || dropped?.has(name))
+        continue;
       // The gateway owns CORS (cors.allowedOrigins): Prometheus's own default, `*`, would
       // otherwise open the API to every origin and break credentialed CORS (found in review).
       if (name.startsWith('access-control-')) continue;
@@ -83,7 +105,12 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
  * given, is every header as one list, written with the first chunk: until then the head is not
  * committed (an upstream that stalls before its body still gets our 504, without its headers).
  */
-function streamed(res: ServerResponse, contentLength: string | undefined, streamedBytes: (bytes: number) => void, head: OutgoingHttpHeader[] | undefined): ResponseBody {
+function streamed(
+  res: ServerResponse,
+  contentLength: string | undefined,
+  streamedBytes: (bytes: number) => void,
+  head: OutgoingHttpHeader[] | undefined,
+): ResponseBody {
   let unsent = contentLength === undefined ? undefined : Number(contentLength);
   let ended = false;
   const writeHead = () => {
@@ -110,7 +137,11 @@ function streamed(res: ServerResponse, contentLength: string | undefined, stream
   };
 }
 
-function htmlWithScriptHashes(encoding: string | undefined, res: ServerResponse, securityHeaders: ResponseSecurityHeaders): ResponseBody {
+function htmlWithScriptHashes(
+  encoding: string | undefined,
+  res: ServerResponse,
+  securityHeaders: ResponseSecurityHeaders,
+): ResponseBody {
   let chunks: Buffer[] | undefined = [];
   let size = 0;
   return {

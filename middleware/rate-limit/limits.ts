@@ -49,7 +49,12 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
   const { trustProxy, logger } = options;
   const clientKey = (req: Request) => ipKeyGenerator(clientAddress(req, trustProxy));
   // `skip` runs here, synchronously: inside express-rate-limit it costs every request an await.
-  const build = (name: LimitName, limit: LimitSetting, settings: Partial<Options>, skip?: (req: Request) => boolean) => {
+  const build = (
+    name: LimitName,
+    limit: LimitSetting,
+    settings: Partial<Options>,
+    skip?: (req: Request) => boolean,
+  ) => {
     if (limit.requests === 0) return undefined;
     const rule = `rate-limit.${name}`;
     const limiter = rateLimit({
@@ -65,7 +70,10 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
         warn: (message: unknown) => logger.warn({ limit: rule }, String(message)),
         error: (error: unknown, message?: string) => {
           options.onStoreError?.();
-          logger.error({ limit: rule, error: error instanceof Error ? error.message : String(error) }, message ?? 'rate limit failed');
+          logger.error(
+            { limit: rule, error: error instanceof Error ? error.message : String(error) },
+            message ?? 'rate limit failed',
+          );
         },
       },
       handler: (req: Request, res: Response) => {
@@ -73,7 +81,10 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
         options.onLimited?.(rule);
         const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
         const retryAfter = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + 1000) - Date.now()) / 1000));
-        logger.info({ method: req.method, path: req.originalUrl.split('?', 1)[0], rule, retry_after_s: retryAfter }, 'rate limited');
+        logger.info(
+          { method: req.method, path: req.originalUrl.split('?', 1)[0], rule, retry_after_s: retryAfter },
+          'rate limited',
+        );
         sendError(res, req.url, 429, 'too_many_requests', 'too many requests', { 'retry-after': String(retryAfter) });
       },
       ...settings,
@@ -84,7 +95,10 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
       void limiter(req, res, (error?: unknown) => {
         if (error === undefined) return next();
         options.onStoreError?.();
-        logger.error({ limit: rule, error: error instanceof Error ? error.message : String(error) }, 'rate limit store failed; refusing the request (redis.failOpen is off)');
+        logger.error(
+          { limit: rule, error: error instanceof Error ? error.message : String(error) },
+          'rate limit store failed; refusing the request (redis.failOpen is off)',
+        );
         sendError(res, req.url, 503, 'unavailable', 'rate limit store unavailable');
       });
     };
@@ -97,16 +111,31 @@ export function createRequestLimits(options: RequestLimitsOptions): RequestLimit
     ...failuresOnly,
     keyGenerator: clientKey,
   });
-  const failedPerUser = build('failed-auth-per-user', options.failedAuthPerUser, {
-    ...failuresOnly,
-    keyGenerator: (req) => `user:${credentialsOf(req)?.user ?? ''}`,
-  }, (req) => credentialsOf(req)?.user === undefined);
+  const failedPerUser = build(
+    'failed-auth-per-user',
+    options.failedAuthPerUser,
+    {
+      ...failuresOnly,
+      keyGenerator: (req) => `user:${credentialsOf(req)?.user ?? ''}`,
+    },
+    (req) => credentialsOf(req)?.user === undefined,
+  );
   const failedAuth = chain(failedPerClient, failedPerUser);
   return {
     perClient: build('per-client', options.perClient, { keyGenerator: clientKey }),
     // Only requests with credentials not yet known to be right (nor being checked) can fail a login.
-    failedAuth: failedAuth && ((req, res, next) => (credentialsOf(req) === undefined || options.sparedFromFailedLoginLimits?.(req) === true ? next() : failedAuth(req, res, next))),
-    perUser: build('per-user', options.perUser, { keyGenerator: (req) => `user:${req.promgate?.user ?? ''}` }, (req) => req.promgate?.user === undefined),
+    failedAuth:
+      failedAuth &&
+      ((req, res, next) =>
+        credentialsOf(req) === undefined || options.sparedFromFailedLoginLimits?.(req) === true
+          ? next()
+          : failedAuth(req, res, next)),
+    perUser: build(
+      'per-user',
+      options.perUser,
+      { keyGenerator: (req) => `user:${req.promgate?.user ?? ''}` },
+      (req) => req.promgate?.user === undefined,
+    ),
   };
 }
 
@@ -116,7 +145,10 @@ export function clientAddress(req: Request, trustProxy: BlockList | undefined): 
   if (!trustProxy || !isTrusted(trustProxy, peer)) return peer;
   const forwarded = [req.headers['x-forwarded-for'] ?? []].flat().join(',');
   if (!forwarded) return peer;
-  const hops = forwarded.split(',').map((hop) => hop.trim()).filter(Boolean);
+  const hops = forwarded
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter(Boolean);
   for (let index = hops.length - 1; index >= 0; index--) {
     const hop = hops[index]!;
     if (!isTrusted(trustProxy, hop)) return hop;

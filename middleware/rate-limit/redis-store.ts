@@ -25,11 +25,16 @@ export interface RedisConnection {
 export function createRedisConnection(url: string, prefix: string, logger: Logger): RedisConnection {
   const require = createRequire(import.meta.url);
   const { createClient } = require('redis') as typeof import('redis');
-  const ReloadingRedisStore = reloadingStoreClass((require('rate-limit-redis') as typeof import('rate-limit-redis')).RedisStore);
+  const ReloadingRedisStore = reloadingStoreClass(
+    (require('rate-limit-redis') as typeof import('rate-limit-redis')).RedisStore,
+  );
   const client: RedisClientType = createClient({
     url,
     disableOfflineQueue: true,
-    socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS) },
+    socket: {
+      connectTimeout: 2000,
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS),
+    },
   });
   let up = false;
   const stores = new Set<InstanceType<typeof ReloadingRedisStore>>();
@@ -48,10 +53,20 @@ export function createRedisConnection(url: string, prefix: string, logger: Logge
     start() {
       if (started) return;
       started = true;
-      client.connect().catch((error: unknown) => logger.error({ redis: redactedUrl(url), error: error instanceof Error ? error.message : String(error) }, 'cannot connect to Redis yet; retrying'));
+      client
+        .connect()
+        .catch((error: unknown) =>
+          logger.error(
+            { redis: redactedUrl(url), error: error instanceof Error ? error.message : String(error) },
+            'cannot connect to Redis yet; retrying',
+          ),
+        );
     },
     createStore: (name) => {
-      const store = new ReloadingRedisStore({ sendCommand: (...args: string[]) => client.sendCommand(args), prefix: `${prefix}${name}:` });
+      const store = new ReloadingRedisStore({
+        sendCommand: (...args: string[]) => client.sendCommand(args),
+        prefix: `${prefix}${name}:`,
+      });
       stores.add(store);
       return store;
     },
@@ -63,41 +78,41 @@ export function createRedisConnection(url: string, prefix: string, logger: Logge
 
 function reloadingStoreClass(Base: typeof RedisStore) {
   return class ReloadingRedisStore extends Base {
-  override async init(options: Options): Promise<void> {
-    this.windowMs = options.windowMs;
-    this.loadScripts();
-  }
-
-  override async increment(key: string) {
-    try {
-      return await super.increment(key);
-    } catch (error) {
+    override async init(options: Options): Promise<void> {
+      this.windowMs = options.windowMs;
       this.loadScripts();
-      throw error;
     }
-  }
 
-  override async get(key: string) {
-    try {
-      return await super.get(key);
-    } catch (error) {
-      this.loadScripts();
-      throw error;
+    override async increment(key: string) {
+      try {
+        return await super.increment(key);
+      } catch (error) {
+        this.loadScripts();
+        throw error;
+      }
     }
-  }
 
-  /** After each (re)connect: a load attempted while Redis was away failed for good. */
-  reloadScripts(): void {
-    if (this.windowMs !== undefined) this.loadScripts();
-  }
+    override async get(key: string) {
+      try {
+        return await super.get(key);
+      } catch (error) {
+        this.loadScripts();
+        throw error;
+      }
+    }
 
-  private loadScripts(): void {
-    this.incrementScriptSha = this.loadIncrementScript();
-    this.getScriptSha = this.loadGetScript();
-    // Awaited where used; a failure here only means "not yet".
-    this.incrementScriptSha.catch(() => {});
-    this.getScriptSha.catch(() => {});
-  }
+    /** After each (re)connect: a load attempted while Redis was away failed for good. */
+    reloadScripts(): void {
+      if (this.windowMs !== undefined) this.loadScripts();
+    }
+
+    private loadScripts(): void {
+      this.incrementScriptSha = this.loadIncrementScript();
+      this.getScriptSha = this.loadGetScript();
+      // Awaited where used; a failure here only means "not yet".
+      this.incrementScriptSha.catch(() => {});
+      this.getScriptSha.catch(() => {});
+    }
   };
 }
 

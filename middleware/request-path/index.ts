@@ -16,7 +16,10 @@ export function createRequestPathStage(logger: Logger) {
     if (refusal === undefined) return next();
     const state = (req.promgate ??= {});
     state.rule = 'request-path';
-    logger.info({ method: req.method, path: req.originalUrl.split('?', 1)[0], reason: refusal }, 'request path refused');
+    logger.info(
+      { method: req.method, path: req.originalUrl.split('?', 1)[0], reason: refusal },
+      'request path refused',
+    );
     sendError(res, path, 400, 'bad_data', refusal);
   };
 }

@@ -3,7 +3,13 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet, { type HelmetOptions } from 'helmet';
-import { CSP_HEADER, HOLD_HEADERS, type FlatHeaderList, type HoldsHeaders, type ResponseSecurityHeaders } from '../../src/kernel/response-headers.ts';
+import {
+  CSP_HEADER,
+  HOLD_HEADERS,
+  type FlatHeaderList,
+  type HoldsHeaders,
+  type ResponseSecurityHeaders,
+} from '../../src/kernel/response-headers.ts';
 
 export { CSP_HEADER };
 
@@ -57,7 +63,9 @@ export interface SecurityHeaders extends ResponseSecurityHeaders {
 }
 
 export function createSecurityHeaders(options: SecurityHeadersOptions = {}): SecurityHeaders {
-  const helmetOptions = options.helmet ? ({ ...options.helmet, contentSecurityPolicy: false } as HelmetOptions) : DEFAULT_HELMET_OPTIONS;
+  const helmetOptions = options.helmet
+    ? ({ ...options.helmet, contentSecurityPolicy: false } as HelmetOptions)
+    : DEFAULT_HELMET_OPTIONS;
   const base = new Map<string, readonly [string, string]>();
   for (const [name, value] of captureHelmetHeaders(helmetOptions)) base.set(name.toLowerCase(), [name, value]);
   base.set(CSP_HEADER.toLowerCase(), [CSP_HEADER, serializeCsp(DEFAULT_CSP_DIRECTIVES)]);

@@ -26,13 +26,19 @@ function convert(doc: Document, node: Node | null, schema: z.ZodType): unknown {
   const fields = target instanceof z.ZodObject ? (target.shape as Record<string, z.ZodType>) : undefined;
   const values = target instanceof z.ZodRecord ? (target.valueType as z.ZodType) : undefined;
   // Merge keys (<<) are left to the parser, which resolves them.
-  if ((fields || values) && isMap(resolved) && resolved.items.every((pair) => isScalar(pair.key) && typeof pair.key.value !== 'symbol')) {
+  if (
+    (fields || values) &&
+    isMap(resolved) &&
+    resolved.items.every((pair) => isScalar(pair.key) && typeof pair.key.value !== 'symbol')
+  ) {
     const out: Record<string, unknown> = {};
     for (const pair of resolved.items) {
       const key = pair.key as Node & { value: unknown; source?: string };
       const name = key.value === null ? '' : textOf(key);
       const field = fields ? fields[name] : values;
-      const value = field ? convert(doc, pair.value as Node | null, field) : (pair.value as Node | null)?.toJS(doc) ?? null;
+      const value = field
+        ? convert(doc, pair.value as Node | null, field)
+        : ((pair.value as Node | null)?.toJS(doc) ?? null);
       if (value !== undefined) out[name] = value;
     }
     return out;
@@ -45,7 +51,8 @@ function zeroValue(schema: z.ZodType): unknown {
   if (schema instanceof z.ZodString) return '';
   if (schema instanceof z.ZodBoolean) return false;
   if (schema instanceof z.ZodNumber) return 0;
-  if (schema instanceof z.ZodUnion) return (schema.options as z.ZodType[]).some((option) => option instanceof z.ZodNumber) ? 0 : undefined;
+  if (schema instanceof z.ZodUnion)
+    return (schema.options as z.ZodType[]).some((option) => option instanceof z.ZodNumber) ? 0 : undefined;
   return schema instanceof z.ZodObject ? null : undefined;
 }
 
@@ -59,7 +66,16 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return current;
 }
 
-const GO_DURATION_UNITS_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const GO_DURATION_UNITS_NS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  μs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
 
 /**
  * A time.Duration field as yaml.v2 reads it, in milliseconds: a string in time.ParseDuration's

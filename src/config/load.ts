@@ -61,12 +61,19 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     if (!name.startsWith(ENV_PREFIX) || name === CONFIG_FILE_ENV) continue;
     const option = OPTIONS.find((candidate) => candidate.env === name);
     // Kubernetes injects PROMGATE_SERVICE_HOST & co. for a Service named promgate: warn, don't fail.
-    if (!option) warnings.push(`ignoring unknown environment variable ${name}${didYouMean(name, OPTIONS.map((o) => o.env))}`);
+    if (!option)
+      warnings.push(
+        `ignoring unknown environment variable ${name}${didYouMean(
+          name,
+          OPTIONS.map((o) => o.env),
+        )}`,
+      );
   }
   for (const option of OPTIONS) {
     const raw = env[option.env];
     if (raw === undefined) continue;
-    if (option.fileOnly) throw new ConfigError(`${option.key} can only be set in the config file`, { origin: option.env });
+    if (option.fileOnly)
+      throw new ConfigError(`${option.key} can only be set in the config file`, { origin: option.env });
     const origin = { name: option.env, baseDir: cwd };
     setPath(input, option.path, parseEnvValue(option, raw, origin));
     origins.set(option.key, origin);
@@ -84,7 +91,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const pluginsOrigin = origins.get('plugins');
   if (Array.isArray(input.plugins) && pluginsOrigin) {
     for (const plugin of input.plugins as Array<{ module?: unknown }>) {
-      if (typeof plugin?.module === 'string' && /^\.\.?\//.test(plugin.module)) plugin.module = resolve(pluginsOrigin.baseDir, plugin.module);
+      if (typeof plugin?.module === 'string' && /^\.\.?\//.test(plugin.module))
+        plugin.module = resolve(pluginsOrigin.baseDir, plugin.module);
     }
   }
 
@@ -96,7 +104,12 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
 
   const config = validate(input, origins);
-  return { config, configFile: configFile ? resolve(cwd, configFile) : undefined, warnings, locate: (error) => locateError(error, origins) };
+  return {
+    config,
+    configFile: configFile ? resolve(cwd, configFile) : undefined,
+    warnings,
+    locate: (error) => locateError(error, origins),
+  };
 }
 
 function locateError(error: unknown, origins: Map<string, Origin>): unknown {
@@ -104,7 +117,9 @@ function locateError(error: unknown, origins: Map<string, Origin>): unknown {
   const problems = error.problems.map((problem) => {
     if (problem.origin || !problem.key) return problem;
     const origin = findOrigin(origins, problem.key.split('.'));
-    return origin ? new ConfigError(problem.problem, { key: problem.key, origin: origin.name, line: origin.line }) : problem;
+    return origin
+      ? new ConfigError(problem.problem, { key: problem.key, origin: origin.name, line: origin.line })
+      : problem;
   });
   return problems.every((problem, index) => problem === error.problems[index]) ? error : ConfigError.all(problems);
 }
@@ -136,7 +151,14 @@ function issueToErrors(issue: z.core.$ZodIssue, input: PlainObject, origins: Map
   return [at(path, describeIssue(issue, input))];
 }
 
-const EXPECTED_KIND: Record<string, string> = { string: 'text', number: 'a number', boolean: 'true or false', array: 'a list', object: 'a mapping of settings', record: 'a mapping' };
+const EXPECTED_KIND: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping of settings',
+  record: 'a mapping',
+};
 
 /** zod's message, or one that says what belongs there and what was found instead. */
 function describeIssue(issue: z.core.$ZodIssue, input: PlainObject): string {
@@ -158,7 +180,11 @@ function describeIssue(issue: z.core.$ZodIssue, input: PlainObject): string {
         return `must be a mapping of settings (got ${describeValue(got)})`;
     }
   }
-  if (issue.code === 'invalid_value' && typeof got === 'string' && issue.values.every((value) => typeof value === 'string')) {
+  if (
+    issue.code === 'invalid_value' &&
+    typeof got === 'string' &&
+    issue.values.every((value) => typeof value === 'string')
+  ) {
     const allowed = issue.values as string[];
     return `must be one of ${allowed.join(', ')}, not "${got}"${didYouMean(got, allowed)}`;
   }
@@ -173,7 +199,9 @@ function formatAsString(path: readonly PropertyKey[], value: unknown, input: Pla
   const asText = structuredClone(input);
   setPath(asText, path.map(String), String(value));
   const result = configSchema.safeParse(asText);
-  const rule = result.success ? undefined : result.error.issues.find((issue) => issue.path.join('.') === path.join('.'));
+  const rule = result.success
+    ? undefined
+    : result.error.issues.find((issue) => issue.path.join('.') === path.join('.'));
   return rule ? rule.message : `must be text: quote it, e.g. "${String(value)}"`;
 }
 
@@ -204,12 +232,21 @@ function readYamlLayer(file: string, input: PlainObject, origins: Map<string, Or
 }
 
 /** Every key and list item of the file, by dotted path, so any error below can name its line. */
-function recordOrigins(yaml: YamlFile, value: PlainObject | unknown[], path: (string | number)[], baseDir: string, origins: Map<string, Origin>): void {
-  const entries: Array<[string | number, unknown]> = Array.isArray(value) ? value.map((child, index) => [index, child]) : Object.entries(value);
+function recordOrigins(
+  yaml: YamlFile,
+  value: PlainObject | unknown[],
+  path: (string | number)[],
+  baseDir: string,
+  origins: Map<string, Origin>,
+): void {
+  const entries: Array<[string | number, unknown]> = Array.isArray(value)
+    ? value.map((child, index) => [index, child])
+    : Object.entries(value);
   for (const [key, child] of entries) {
     const childPath = [...path, key];
     origins.set(childPath.join('.'), { name: yaml.file, line: yaml.lineOf(childPath), baseDir });
-    if (child && typeof child === 'object') recordOrigins(yaml, child as PlainObject | unknown[], childPath, baseDir, origins);
+    if (child && typeof child === 'object')
+      recordOrigins(yaml, child as PlainObject | unknown[], childPath, baseDir, origins);
   }
 }
 
@@ -246,7 +283,8 @@ function parseFlagValue(option: OptionSpec, raw: string | boolean | string[], or
         values.map((value) => {
           const text = String(value);
           const index = text.indexOf('=');
-          if (index <= 0) throw new ConfigError('must be NAME=VALUE, e.g. X-Frame-Options=DENY', { origin: origin.name });
+          if (index <= 0)
+            throw new ConfigError('must be NAME=VALUE, e.g. X-Frame-Options=DENY', { origin: origin.name });
           return [text.slice(0, index), text.slice(index + 1)];
         }),
       );
@@ -265,7 +303,11 @@ function parseBoolean(raw: string, originName: string): boolean {
   throw new ConfigError('must be true or false', { origin: originName });
 }
 
-const splitList = (raw: string) => raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+const splitList = (raw: string) =>
+  raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 
 function setPath(target: PlainObject, path: readonly string[], value: unknown): void {
   let node = target;

@@ -43,7 +43,15 @@ function collect(node: JsonSchemaNode, path: string[], out: OptionSpec[]): void 
     for (const [name, child] of Object.entries(node.properties)) collect(child, [...path, name], out);
     return;
   }
-  const kind: OptionKind = isMap ? 'map' : node.type === 'array' ? 'list' : node.type === 'boolean' ? 'boolean' : node.type === 'integer' || node.type === 'number' ? 'number' : 'string';
+  const kind: OptionKind = isMap
+    ? 'map'
+    : node.type === 'array'
+      ? 'list'
+      : node.type === 'boolean'
+        ? 'boolean'
+        : node.type === 'integer' || node.type === 'number'
+          ? 'number'
+          : 'string';
   out.push({
     path,
     key: path.join('.'),
@@ -52,7 +60,9 @@ function collect(node: JsonSchemaNode, path: string[], out: OptionSpec[]): void 
     kind,
     description: node.description ?? '',
     default: node.default,
-    fileOnly: (isMap && typeof node.additionalProperties === 'object' && node.additionalProperties.type === 'object') || (node.type === 'array' && node.items?.type === 'object'),
+    fileOnly:
+      (isMap && typeof node.additionalProperties === 'object' && node.additionalProperties.type === 'object') ||
+      (node.type === 'array' && node.items?.type === 'object'),
   });
 }
 

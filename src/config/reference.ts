@@ -18,10 +18,17 @@ export function renderConfigReference(): string {
   const rows = [
     `| \`${CONFIG_FILE_FLAG.replace(/^/, '--')}\` | \`${CONFIG_FILE_ENV}\` | | | YAML file with the settings below. |`,
     ...OPTIONS.map(
-      (option) => `| ${option.fileOnly ? 'file only' : `\`--${option.flag}\``} | ${option.fileOnly ? '' : `\`${option.env}\``} | \`${option.key}\` | ${formatDefault(option.default)} | ${cell(option.description)} |`,
+      (option) =>
+        `| ${option.fileOnly ? 'file only' : `\`--${option.flag}\``} | ${option.fileOnly ? '' : `\`${option.env}\``} | \`${option.key}\` | ${formatDefault(option.default)} | ${cell(option.description)} |`,
     ),
   ];
-  return [REFERENCE_START, '| flag | env var | config key | default | meaning |', '|---|---|---|---|---|', ...rows, REFERENCE_END].join('\n');
+  return [
+    REFERENCE_START,
+    '| flag | env var | config key | default | meaning |',
+    '|---|---|---|---|---|',
+    ...rows,
+    REFERENCE_END,
+  ].join('\n');
 }
 
 /** Returns the page's text with its reference block replaced by the current one. */

@@ -6,7 +6,16 @@ import { validateConfig } from './load.ts';
 import type { Config } from './schema.ts';
 
 /** What a route may set; the listener's settings (web, tls, log, metrics, workers) are shared. */
-export const ROUTE_KEYS = ['basePath', 'preset', 'upstream', 'auth', 'accessControl', 'rateLimit', 'cors', 'headers'] as const;
+export const ROUTE_KEYS = [
+  'basePath',
+  'preset',
+  'upstream',
+  'auth',
+  'accessControl',
+  'rateLimit',
+  'cors',
+  'headers',
+] as const;
 
 type Plain = Record<string, unknown>;
 
@@ -18,7 +27,10 @@ export function resolveRoutes(config: Config): Config[] {
     const where = `routes.${index}`;
     for (const key of Object.keys(route)) {
       if (!(ROUTE_KEYS as readonly string[]).includes(key)) {
-        throw new ConfigError(`"${key}" cannot be set per route (route keys: ${ROUTE_KEYS.join(', ')}); set it at the top level`, { key: `${where}.${key}` });
+        throw new ConfigError(
+          `"${key}" cannot be set per route (route keys: ${ROUTE_KEYS.join(', ')}); set it at the top level`,
+          { key: `${where}.${key}` },
+        );
       }
     }
     // Inheriting the top-level upstream would silently send, say, Alertmanager's route to Prometheus.
@@ -28,9 +40,18 @@ export function resolveRoutes(config: Config): Config[] {
     const merged = merge(shared, route) as Plain & { rateLimit: { redis: { prefix: string } } };
     // Routes count apart in Redis too (the memory store keeps them apart by itself).
     if (!(route.rateLimit as { redis?: { prefix?: unknown } } | undefined)?.redis?.prefix) {
-      merged.rateLimit = { ...merged.rateLimit, redis: { ...merged.rateLimit.redis, prefix: `${shared.rateLimit.redis.prefix}${route.basePath.replace(/^\/|\/$/g, '') || 'root'}:` } };
+      merged.rateLimit = {
+        ...merged.rateLimit,
+        redis: {
+          ...merged.rateLimit.redis,
+          prefix: `${shared.rateLimit.redis.prefix}${route.basePath.replace(/^\/|\/$/g, '') || 'root'}:`,
+        },
+      };
     }
-    return validateConfig({ ...merged, routes: [] } as Parameters<typeof validateConfig>[0], `${where} (${route.basePath})`);
+    return validateConfig(
+      { ...merged, routes: [] } as Parameters<typeof validateConfig>[0],
+      `${where} (${route.basePath})`,
+    );
   });
   checkOverlaps(resolved.map((route) => route.basePath));
   return resolved;
@@ -43,7 +64,8 @@ function merge(base: unknown, override: unknown): unknown {
   return out;
 }
 
-const isPlain = (value: unknown): value is Plain => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isPlain = (value: unknown): value is Plain =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Two routes may not share a base path, and none may lie inside another (or under "/"). */
 function checkOverlaps(basePaths: readonly string[]): void {
@@ -52,7 +74,10 @@ function checkOverlaps(basePaths: readonly string[]): void {
     for (let j = i + 1; j < normalized.length; j++) {
       const [a, b] = [normalized[i]!, normalized[j]!];
       if (a === b || a === '' || b === '' || b.startsWith(`${a}/`) || a.startsWith(`${b}/`)) {
-        throw new ConfigError(`routes ${i} (${basePaths[i]}) and ${j} (${basePaths[j]}) overlap: each request must belong to one route`, { key: `routes.${j}.basePath` });
+        throw new ConfigError(
+          `routes ${i} (${basePaths[i]}) and ${j} (${basePaths[j]}) overlap: each request must belong to one route`,
+          { key: `routes.${j}.basePath` },
+        );
       }
     }
   }

@@ -49,11 +49,9 @@ export const DEFAULT_FAILED_AUTH_PER_USER = 10;
 export const DEFAULT_FAILED_AUTH_WINDOW = '5m';
 export const LOG_FORMATS = ['json', 'logfmt', 'pretty'] as const;
 
-const duration = z
-  .string()
-  .refine((value) => value !== '' && DURATION_PATTERN.test(value), {
-    message: 'must be a duration such as 30s, 3m or 1h30m',
-  });
+const duration = z.string().refine((value) => value !== '' && DURATION_PATTERN.test(value), {
+  message: 'must be a duration such as 30s, 3m or 1h30m',
+});
 
 const positiveDuration = duration.refine((value) => parseDuration(value) > 0, { message: 'must be longer than 0s' });
 
@@ -81,13 +79,21 @@ const ipOrCidr = z.string().refine(isIpOrCidr, {
 /** Paths as the access policy sees them: lowercase segments, `*` one segment, `/**` any rest. */
 const policyPath = z
   .string()
-  .refine((value) => /^\/(\*\*|([a-z0-9._~!$&'()+,=:@-]+|\*)(\/([a-z0-9._~!$&'()+,=:@-]+|\*))*(\/\*\*)?)?$/.test(value) && !/(^|\/)\.{1,2}(\/|$)/.test(value), {
-    message:
-      'cannot match: paths are compared lowercased, percent-decoded, without . or .. segments, // or a trailing slash; use /exact/path, * for one segment and a final /** for any rest',
-  });
+  .refine(
+    (value) =>
+      /^\/(\*\*|([a-z0-9._~!$&'()+,=:@-]+|\*)(\/([a-z0-9._~!$&'()+,=:@-]+|\*))*(\/\*\*)?)?$/.test(value) &&
+      !/(^|\/)\.{1,2}(\/|$)/.test(value),
+    {
+      message:
+        'cannot match: paths are compared lowercased, percent-decoded, without . or .. segments, // or a trailing slash; use /exact/path, * for one segment and a final /** for any rest',
+    },
+  );
 
 const accessRule = z.strictObject({
-  name: z.string().regex(/^[a-z0-9_-]+$/, { message: 'must be a lowercase name' }).optional(),
+  name: z
+    .string()
+    .regex(/^[a-z0-9_-]+$/, { message: 'must be a lowercase name' })
+    .optional(),
   methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
   paths: z.array(policyPath).min(1),
 });
@@ -95,8 +101,15 @@ const accessRule = z.strictObject({
 function limit(requests: number, window: string, what: string) {
   return z
     .strictObject({
-      requests: z.number().int().min(0).default(requests).describe(`${what} allowed per window; 0 turns the limit off.`),
-      window: positiveDuration.default(window).describe(`The window of ${what.toLowerCase()}; it starts with the first one.`),
+      requests: z
+        .number()
+        .int()
+        .min(0)
+        .default(requests)
+        .describe(`${what} allowed per window; 0 turns the limit off.`),
+      window: positiveDuration
+        .default(window)
+        .describe(`The window of ${what.toLowerCase()}; it starts with the first one.`),
     })
     .default({ requests, window });
 }
@@ -104,20 +117,22 @@ function limit(requests: number, window: string, what: string) {
 export const configSchema = z.strictObject({
   web: z
     .strictObject({
-      listenAddress: listenAddress
-        .default(DEFAULT_LISTEN_ADDRESS)
-        .describe('Address the HTTPS listener binds to.'),
+      listenAddress: listenAddress.default(DEFAULT_LISTEN_ADDRESS).describe('Address the HTTPS listener binds to.'),
       shutdownGracePeriod: duration
         .default(DEFAULT_SHUTDOWN_GRACE_PERIOD)
         .describe('On SIGTERM/SIGINT, how long in-flight requests may finish before connections are cut.'),
       headersTimeout: positiveDuration
         .default(DEFAULT_HEADERS_TIMEOUT)
-        .describe('Time a client has for its TLS handshake and request headers; slower clients are cut off (slowloris).'),
+        .describe(
+          'Time a client has for its TLS handshake and request headers; slower clients are cut off (slowloris).',
+        ),
       requestTimeout: duration
         .default(DEFAULT_REQUEST_TIMEOUT)
         .describe('Time a client has to send a whole request, body included; 0s turns it off.'),
       keepAliveTimeout: duration
-        .refine((value) => parseDuration(value) >= 1000, { message: 'must be at least 1s (Keep-Alive announces whole seconds)' })
+        .refine((value) => parseDuration(value) >= 1000, {
+          message: 'must be at least 1s (Keep-Alive announces whole seconds)',
+        })
         .default(DEFAULT_KEEP_ALIVE_TIMEOUT)
         .describe('Idle keep-alive connections: announced in Keep-Alive: timeout=N, closed one second after.'),
       maxConnections: z
@@ -125,13 +140,17 @@ export const configSchema = z.strictObject({
         .int()
         .min(1)
         .default(DEFAULT_MAX_CONNECTIONS)
-        .describe('Concurrent client connections, TLS handshakes included; at the limit a new one replaces the connection idle longest, or is closed at once when none is idle.'),
+        .describe(
+          'Concurrent client connections, TLS handshakes included; at the limit a new one replaces the connection idle longest, or is closed at once when none is idle.',
+        ),
       maxConnectionsPerAddress: z
         .number()
         .int()
         .min(0)
         .default(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)
-        .describe('Concurrent connections from one client address (peers in trustProxy are spared); 0 turns the cap off.'),
+        .describe(
+          'Concurrent connections from one client address (peers in trustProxy are spared); 0 turns the cap off.',
+        ),
       maxRequestBodySize: z
         .number()
         .int()
@@ -150,7 +169,9 @@ export const configSchema = z.strictObject({
             .string()
             .min(1)
             .optional()
-            .describe("Prometheus's web config file (exporter-toolkit format): certificate, basic_auth_users, headers."),
+            .describe(
+              "Prometheus's web config file (exporter-toolkit format): certificate, basic_auth_users, headers.",
+            ),
         })
         .default({}),
     })
@@ -166,10 +187,14 @@ export const configSchema = z.strictObject({
       maxHeaderSize: DEFAULT_MAX_HEADER_SIZE,
       config: {},
     })
-    .refine(({ headersTimeout, requestTimeout }) => requestTimeout === '0s' || parseDuration(headersTimeout) <= parseDuration(requestTimeout), {
-      message: 'headersTimeout must not be longer than requestTimeout',
-      path: ['headersTimeout'],
-    }),
+    .refine(
+      ({ headersTimeout, requestTimeout }) =>
+        requestTimeout === '0s' || parseDuration(headersTimeout) <= parseDuration(requestTimeout),
+      {
+        message: 'headersTimeout must not be longer than requestTimeout',
+        path: ['headersTimeout'],
+      },
+    ),
   workers: z
     .number()
     .int()
@@ -187,11 +212,15 @@ export const configSchema = z.strictObject({
   preset: z
     .enum(PRESETS)
     .default('prometheus')
-    .describe("The upstream's kind: its dangerous endpoints (refused to viewers) and its ready path. prometheus, alertmanager, pushgateway or generic."),
+    .describe(
+      "The upstream's kind: its dangerous endpoints (refused to viewers) and its ready path. prometheus, alertmanager, pushgateway or generic.",
+    ),
   routes: z
     .array(z.looseObject({ basePath }))
     .default([])
-    .describe('Several upstreams behind one listener: each route sets basePath and may override preset, upstream, auth, accessControl, rateLimit, cors, headers; the rest is inherited.'),
+    .describe(
+      'Several upstreams behind one listener: each route sets basePath and may override preset, upstream, auth, accessControl, rateLimit, cors, headers; the rest is inherited.',
+    ),
   plugins: z
     .array(
       z.strictObject({
@@ -202,13 +231,17 @@ export const configSchema = z.strictObject({
       }),
     )
     .default([])
-    .describe('ES modules (path relative to the config file, or package name) run at a named stage, on every route or those listed.'),
+    .describe(
+      'ES modules (path relative to the config file, or package name) run at a named stage, on every route or those listed.',
+    ),
   upstream: z
     .strictObject({
       url: upstreamUrl.default(DEFAULT_UPSTREAM_URL).describe('Prometheus to forward to.'),
       timeout: duration
         .default(DEFAULT_UPSTREAM_TIMEOUT)
-        .describe('Upstream idle timeout (connect, headers, between body chunks); a request silent this long answers 504, checked every quarter of it (at most every second).'),
+        .describe(
+          'Upstream idle timeout (connect, headers, between body chunks); a request silent this long answers 504, checked every quarter of it (at most every second).',
+        ),
       forwardAuthorization: z
         .boolean()
         .default(false)
@@ -218,12 +251,16 @@ export const configSchema = z.strictObject({
         .int()
         .min(1)
         .default(DEFAULT_UPSTREAM_MAX_CONNECTIONS)
-        .describe('Upstream connections for requests; request bodies over 64 KiB, which stream, get a quarter as many more (at least one) of their own.'),
+        .describe(
+          'Upstream connections for requests; request bodies over 64 KiB, which stream, get a quarter as many more (at least one) of their own.',
+        ),
       readyPath: z
         .string()
         .regex(/^$|^\/[^?#\s]*$/, { message: 'must be a path such as /-/ready, or "" to not poll' })
         .optional()
-        .describe(`Upstream path polled for /-/promgate/ready; "" makes ready mean only "listening". Default: the preset's (${DEFAULT_READY_PATH}; generic: "").`),
+        .describe(
+          `Upstream path polled for /-/promgate/ready; "" makes ready mean only "listening". Default: the preset's (${DEFAULT_READY_PATH}; generic: "").`,
+        ),
       readyInterval: positiveDuration
         .default(DEFAULT_READY_INTERVAL)
         .describe('How often the upstream ready path is polled; ready needs an answer within 3 intervals.'),
@@ -259,11 +296,16 @@ export const configSchema = z.strictObject({
       users: z
         .record(
           z.string().regex(/^[^:\s]+$/, { message: 'must be a user name without ":" or spaces' }),
-          z.string().regex(/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/, { message: 'must be a bcrypt hash (promgate hash-password, or htpasswd -nB)' }),
+          z.string().regex(/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/, {
+            message: 'must be a bcrypt hash (promgate hash-password, or htpasswd -nB)',
+          }),
         )
         .default({})
         .describe('Users and bcrypt hashes, besides the htpasswd file (e.g. a route of its own): alice=$2y$10$...'),
-      off: z.boolean().default(false).describe('No basic auth on this route, even when users are configured (e.g. a route for public dashboards).'),
+      off: z
+        .boolean()
+        .default(false)
+        .describe('No basic auth on this route, even when users are configured (e.g. a route for public dashboards).'),
       realm: z
         .string()
         .regex(/^[^"\\\r\n]*$/, { message: 'must not contain quotes, backslashes or line breaks' })
@@ -281,9 +323,15 @@ export const configSchema = z.strictObject({
         .describe('Successful password checks remembered, so bcrypt runs once per user and password.'),
       cacheTtl: positiveDuration
         .default(DEFAULT_AUTH_CACHE_TTL)
-        .describe('How long a successful check is remembered; one in use is checked again in the background before then.'),
+        .describe(
+          'How long a successful check is remembered; one in use is checked again in the background before then.',
+        ),
       unauthenticatedPaths: z
-        .array(z.string().regex(/^\/[^?#\s]*$/, { message: 'must be a path such as /-/healthy (a trailing * matches a prefix)' }))
+        .array(
+          z
+            .string()
+            .regex(/^\/[^?#\s]*$/, { message: 'must be a path such as /-/healthy (a trailing * matches a prefix)' }),
+        )
         .default([])
         .describe('Paths below the base path that skip auth, e.g. /-/healthy,/-/ready. A trailing * matches a prefix.'),
     })
@@ -303,7 +351,10 @@ export const configSchema = z.strictObject({
         .enum(LOG_FORMATS)
         .optional()
         .describe('json, logfmt or pretty. Default: pretty on a terminal, json otherwise.'),
-      accessLog: z.boolean().default(true).describe('One log line per request (method, path, status, duration, bytes, user).'),
+      accessLog: z
+        .boolean()
+        .default(true)
+        .describe('One log line per request (method, path, status, duration, bytes, user).'),
     })
     .default({ level: 'info', accessLog: true }),
   metrics: z
@@ -341,28 +392,43 @@ export const configSchema = z.strictObject({
           }),
         )
         .default({})
-        .describe('Roles besides the built-in viewer and admin (which they may replace): allow and deny rules of methods and paths.'),
+        .describe(
+          'Roles besides the built-in viewer and admin (which they may replace): allow and deny rules of methods and paths.',
+        ),
     })
     .default({ defaultRole: DEFAULT_ROLE, users: {}, clients: {}, roles: {} }),
   rateLimit: z
     .strictObject({
       perClient: limit(0, '1m', 'Requests per client address'),
       perUser: limit(0, '1m', 'Requests per authenticated user'),
-      failedAuthPerClient: limit(DEFAULT_FAILED_AUTH_PER_CLIENT, DEFAULT_FAILED_AUTH_WINDOW, 'Failed logins per client address (then 429 without checking passwords)'),
-      failedAuthPerUser: limit(DEFAULT_FAILED_AUTH_PER_USER, DEFAULT_FAILED_AUTH_WINDOW, 'Failed logins per user name (a password already accepted still works)'),
+      failedAuthPerClient: limit(
+        DEFAULT_FAILED_AUTH_PER_CLIENT,
+        DEFAULT_FAILED_AUTH_WINDOW,
+        'Failed logins per client address (then 429 without checking passwords)',
+      ),
+      failedAuthPerUser: limit(
+        DEFAULT_FAILED_AUTH_PER_USER,
+        DEFAULT_FAILED_AUTH_WINDOW,
+        'Failed logins per user name (a password already accepted still works)',
+      ),
       redis: z
         .strictObject({
           url: z
             .string()
-            .refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value) && canDecode(new URL(value).password), {
-              message: 'must be a redis:// or rediss:// URL (percent-encode a password with % or @ in it)',
-            })
+            .refine(
+              (value) => /^rediss?:\/\//.test(value) && URL.canParse(value) && canDecode(new URL(value).password),
+              {
+                message: 'must be a redis:// or rediss:// URL (percent-encode a password with % or @ in it)',
+              },
+            )
             .optional()
             .describe('Share the counters between replicas in Redis (redis://host:6379/0); default: in memory.'),
           failOpen: z
             .boolean()
             .default(true)
-            .describe('When Redis cannot be reached: true lets requests through (logged and counted), false answers 503.'),
+            .describe(
+              'When Redis cannot be reached: true lets requests through (logged and counted), false answers 503.',
+            ),
           prefix: z.string().default('promgate:').describe('Prefix of the Redis keys.'),
         })
         .default({ failOpen: true, prefix: 'promgate:' }),
@@ -377,18 +443,34 @@ export const configSchema = z.strictObject({
   cors: z
     .strictObject({
       allowedOrigins: z
-        .array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, { message: 'must be an origin such as https://grafana.example.com, or *' }))
+        .array(
+          z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, {
+            message: 'must be an origin such as https://grafana.example.com, or *',
+          }),
+        )
         .default([])
         .describe('Origins allowed to call the API from a browser; empty: no CORS headers at all.'),
-      allowedMethods: z.array(z.enum(HTTP_METHODS)).default(['GET', 'HEAD', 'POST']).describe('Methods allowed cross-origin.'),
+      allowedMethods: z
+        .array(z.enum(HTTP_METHODS))
+        .default(['GET', 'HEAD', 'POST'])
+        .describe('Methods allowed cross-origin.'),
       allowedHeaders: z
         .array(z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' }))
         .default(['Authorization', 'Content-Type'])
         .describe('Request headers allowed cross-origin.'),
-      allowCredentials: z.boolean().default(false).describe('Let browsers send credentials (basic auth, client certificates) cross-origin.'),
+      allowCredentials: z
+        .boolean()
+        .default(false)
+        .describe('Let browsers send credentials (basic auth, client certificates) cross-origin.'),
       maxAge: duration.default('10m').describe('How long browsers may cache a preflight answer.'),
     })
-    .default({ allowedOrigins: [], allowedMethods: ['GET', 'HEAD', 'POST'], allowedHeaders: ['Authorization', 'Content-Type'], allowCredentials: false, maxAge: '10m' })
+    .default({
+      allowedOrigins: [],
+      allowedMethods: ['GET', 'HEAD', 'POST'],
+      allowedHeaders: ['Authorization', 'Content-Type'],
+      allowCredentials: false,
+      maxAge: '10m',
+    })
     .refine(({ allowedOrigins, allowCredentials }) => !(allowCredentials && allowedOrigins.includes('*')), {
       message: 'allowCredentials needs the origins listed: browsers refuse credentials with "*"',
       path: ['allowCredentials'],
@@ -429,7 +511,13 @@ function isHttpUrl(value: string): boolean {
   if (!URL.canParse(value)) return false;
   const url = new URL(value);
   // No credentials in the URL: they would be logged with it (and are not sent upstream anyway).
-  return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash && !url.username && !url.password;
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    !url.search &&
+    !url.hash &&
+    !url.username &&
+    !url.password
+  );
 }
 
 function isIpOrCidr(value: string): boolean {

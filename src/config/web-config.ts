@@ -11,7 +11,15 @@ import type { ClientAuthType } from '../tls/client-certificates.ts';
 
 const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
 type TlsVersionName = keyof typeof TLS_VERSIONS;
-const CLIENT_AUTH_TYPES = ['', 'NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'RequireClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'];
+const CLIENT_AUTH_TYPES = [
+  '',
+  'NoClientCert',
+  'RequestClientCert',
+  'RequireAnyClientCert',
+  'RequireClientCert',
+  'VerifyClientCertIfGiven',
+  'RequireAndVerifyClientCert',
+];
 /**
  * Go's tls.CipherSuites() names (the ones Go does not mark insecure) -> OpenSSL's. Go ignores the
  * TLS 1.3 ones in this list (TLS 1.3 suites are not configurable); so does Node, which keeps its
@@ -37,7 +45,12 @@ const GO_CIPHER_SUITES: Record<string, string | null> = {
   TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
 };
 /** Go's curve names -> OpenSSL group names (Node's ecdhCurve). */
-const GO_CURVES: Record<string, string> = { CurveP256: 'P-256', CurveP384: 'P-384', CurveP521: 'P-521', X25519: 'X25519' };
+const GO_CURVES: Record<string, string> = {
+  CurveP256: 'P-256',
+  CurveP384: 'P-384',
+  CurveP521: 'P-521',
+  X25519: 'X25519',
+};
 
 /** Prometheus's allow-list; names and listed values are case-sensitive, as in Go. */
 const HEADER_VALUES: Record<string, readonly string[] | undefined> = {
@@ -57,7 +70,9 @@ const webConfigSchema = z.strictObject({
       key_file: z.string(),
       cert: z.string(),
       key: z.string(),
-      client_auth_type: z.string().refine((value) => CLIENT_AUTH_TYPES.includes(value), { message: 'invalid ClientAuth' }),
+      client_auth_type: z
+        .string()
+        .refine((value) => CLIENT_AUTH_TYPES.includes(value), { message: 'invalid ClientAuth' }),
       client_ca_file: z.string(),
       client_ca: z.string(),
       client_allowed_sans: z.array(z.string()),
@@ -69,14 +84,25 @@ const webConfigSchema = z.strictObject({
     })
     .partial()
     .nullish(),
-  http_server_config: z.strictObject({ http2: z.boolean(), headers: z.record(z.string(), z.string()) }).partial().nullish(),
+  http_server_config: z
+    .strictObject({ http2: z.boolean(), headers: z.record(z.string(), z.string()) })
+    .partial()
+    .nullish(),
   basic_auth_users: z.record(z.string(), z.string()).nullish(),
   rate_limit: z
     // A time.Duration in Go: a duration string, or a bare number of nanoseconds (0 turns it off).
-    .strictObject({ burst: z.number(), interval: z.union([z.number(), z.string()], { message: 'must be a duration' }).refine((value) => parseGoDuration(value) !== undefined, { message: 'must be a duration' }) })
+    .strictObject({
+      burst: z.number(),
+      interval: z
+        .union([z.number(), z.string()], { message: 'must be a duration' })
+        .refine((value) => parseGoDuration(value) !== undefined, { message: 'must be a duration' }),
+    })
     .partial()
     .nullish(),
-  ip_socket_config: z.strictObject({ ipv4_ttl: z.number().int(), ipv6_hop_limit: z.number().int(), dscp: z.number().int() }).partial().nullish(),
+  ip_socket_config: z
+    .strictObject({ ipv4_ttl: z.number().int(), ipv6_hop_limit: z.number().int(), dscp: z.number().int() })
+    .partial()
+    .nullish(),
 });
 
 export interface WebConfig {
@@ -118,9 +144,14 @@ export function loadWebConfig(file: string): WebConfig {
     const [issue] = result.error.issues;
     const path = issue?.path.map((segment) => (typeof segment === 'number' ? segment : String(segment))) ?? [];
     if (issue?.code === 'unrecognized_keys') throw fail('unknown field', [...path, issue.keys[0] ?? '']);
-    const value = path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], input);
-    const namesValue = ['invalid ClientAuth', 'unknown TLS version', 'unknown cipher', 'unknown curve'].includes(issue?.message ?? '');
-    throw fail(namesValue ? `${issue?.message}: ${String(value)}` : issue?.message ?? 'invalid', path);
+    const value = path.reduce<unknown>(
+      (node, key) => (node as Record<string | number, unknown> | undefined)?.[key],
+      input,
+    );
+    const namesValue = ['invalid ClientAuth', 'unknown TLS version', 'unknown cipher', 'unknown curve'].includes(
+      issue?.message ?? '',
+    );
+    throw fail(namesValue ? `${issue?.message}: ${String(value)}` : (issue?.message ?? 'invalid'), path);
   }
   const config = result.data;
   const dir = dirname(file);
@@ -130,12 +161,24 @@ export function loadWebConfig(file: string): WebConfig {
   if (hasCa && (!tlsConfig.client_auth_type || tlsConfig.client_auth_type === 'NoClientCert')) {
     throw fail("client CA's have been configured without a Client Auth Policy", ['tls_server_config']);
   }
-  if (tlsConfig.client_allowed_sans && !['RequireAnyClientCert', 'RequireClientCert', 'RequireAndVerifyClientCert'].includes(tlsConfig.client_auth_type ?? '')) {
-    throw fail('client_allowed_sans needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert', ['tls_server_config', 'client_allowed_sans']);
+  if (
+    tlsConfig.client_allowed_sans &&
+    !['RequireAnyClientCert', 'RequireClientCert', 'RequireAndVerifyClientCert'].includes(
+      tlsConfig.client_auth_type ?? '',
+    )
+  ) {
+    throw fail('client_allowed_sans needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert', [
+      'tls_server_config',
+      'client_allowed_sans',
+    ]);
   }
   for (const path of NOT_YET) {
-    const value = path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined | null)?.[key], config);
-    if (value !== undefined && value !== null) throw fail('not supported by promgate (socket options are set by the platform, e.g. Kubernetes)', path);
+    const value = path.reduce<unknown>(
+      (node, key) => (node as Record<string, unknown> | undefined | null)?.[key],
+      config,
+    );
+    if (value !== undefined && value !== null)
+      throw fail('not supported by promgate (socket options are set by the platform, e.g. Kubernetes)', path);
   }
 
   const tlsEnabled = ['cert_file', 'cert', 'key_file', 'key', 'client_ca_file', 'client_ca', 'client_auth_type'].some(
@@ -153,14 +196,24 @@ export function loadWebConfig(file: string): WebConfig {
       maxVersion: TLS_VERSIONS[(tlsConfig.max_version ?? 'TLS13') as TlsVersionName],
       preferServerCipherSuites: tlsConfig.prefer_server_cipher_suites ?? true,
     };
-    const tls12Ciphers = (tlsConfig.cipher_suites ?? []).map((name) => GO_CIPHER_SUITES[name]).filter((name) => name != null);
+    const tls12Ciphers = (tlsConfig.cipher_suites ?? [])
+      .map((name) => GO_CIPHER_SUITES[name])
+      .filter((name) => name != null);
     if (tls12Ciphers.length > 0) tls.ciphers = tls12Ciphers.join(':');
-    if (tlsConfig.curve_preferences?.length) tls.ecdhCurve = tlsConfig.curve_preferences.map((name) => GO_CURVES[name]).join(':');
-    const type = tlsConfig.client_auth_type === 'RequireClientCert' ? 'RequireAnyClientCert' : (tlsConfig.client_auth_type || 'NoClientCert') as ClientAuthType;
+    if (tlsConfig.curve_preferences?.length)
+      tls.ecdhCurve = tlsConfig.curve_preferences.map((name) => GO_CURVES[name]).join(':');
+    const type =
+      tlsConfig.client_auth_type === 'RequireClientCert'
+        ? 'RequireAnyClientCert'
+        : ((tlsConfig.client_auth_type || 'NoClientCert') as ClientAuthType);
     if (type !== 'NoClientCert' || tlsConfig.client_allowed_sans) {
       tls.clientAuth = {
         type,
-        ...(tlsConfig.client_ca_file ? { caFile: resolve(dir, tlsConfig.client_ca_file) } : tlsConfig.client_ca ? { caPem: tlsConfig.client_ca } : {}),
+        ...(tlsConfig.client_ca_file
+          ? { caFile: resolve(dir, tlsConfig.client_ca_file) }
+          : tlsConfig.client_ca
+            ? { caPem: tlsConfig.client_ca }
+            : {}),
         ...(tlsConfig.client_allowed_sans ? { allowedSans: tlsConfig.client_allowed_sans } : {}),
       };
     }
@@ -168,22 +221,36 @@ export function loadWebConfig(file: string): WebConfig {
 
   const headers = config.http_server_config?.headers ?? {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!(name in HEADER_VALUES)) throw fail(`HTTP header "${name}" can not be configured`, ['http_server_config', 'headers', name]);
+    if (!(name in HEADER_VALUES))
+      throw fail(`HTTP header "${name}" can not be configured`, ['http_server_config', 'headers', name]);
     const allowed = HEADER_VALUES[name];
     if (allowed && !allowed.includes(value)) {
-      throw fail(`invalid value for ${name}. Expected one of: ${JSON.stringify(allowed)}, but got: "${value}"`, ['http_server_config', 'headers', name]);
+      throw fail(`invalid value for ${name}. Expected one of: ${JSON.stringify(allowed)}, but got: "${value}"`, [
+        'http_server_config',
+        'headers',
+        name,
+      ]);
     }
   }
 
   const users = new Map<string, PasswordEntry>();
   for (const [user, hash] of Object.entries(config.basic_auth_users ?? {})) {
     const entry = classifyPasswordHash(hash, { allowPlaintext: false });
-    if (entry?.scheme !== 'bcrypt' || user.includes(':')) throw fail('must be a bcrypt hash (promgate hash-password or htpasswd -nB)', ['basic_auth_users', user]);
+    if (entry?.scheme !== 'bcrypt' || user.includes(':'))
+      throw fail('must be a bcrypt hash (promgate hash-password or htpasswd -nB)', ['basic_auth_users', user]);
     users.set(user, entry);
   }
 
   const interval = config.rate_limit?.interval === undefined ? 0 : parseGoDuration(config.rate_limit.interval)!;
   // yaml.v2 reads a fractional number into Go's int by dropping the fraction.
-  const rateLimit = interval > 0 ? { intervalMs: interval, burst: Math.trunc(config.rate_limit?.burst ?? 0) } : undefined;
-  return { file, tls, headers, users, http2: config.http_server_config?.http2 ?? true, ...(rateLimit ? { rateLimit } : {}) };
+  const rateLimit =
+    interval > 0 ? { intervalMs: interval, burst: Math.trunc(config.rate_limit?.burst ?? 0) } : undefined;
+  return {
+    file,
+    tls,
+    headers,
+    users,
+    http2: config.http_server_config?.http2 ?? true,
+    ...(rateLimit ? { rateLimit } : {}),
+  };
 }

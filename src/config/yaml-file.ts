@@ -23,7 +23,12 @@ export function readYamlFile(file: string, what = 'config file', { yaml11 = fals
     throw new ConfigError(`cannot read ${what}: ${fileErrorReason(error)}`, { origin: file });
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, ...(yaml11 ? { version: '1.1' as const } : {}) });
+  const doc = parseDocument(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: true,
+    ...(yaml11 ? { version: '1.1' as const } : {}),
+  });
   const [yamlError] = doc.errors;
   if (yamlError) {
     const summary = (yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
@@ -40,7 +45,9 @@ export function readYamlFile(file: string, what = 'config file', { yaml11 = fals
       const last = path[path.length - 1];
       let offset: number | undefined;
       if (isMap(parent)) {
-        const pair = parent.items.find((item) => isScalar(item.key) && (String(item.key.value) === String(last) || item.key.source === String(last)));
+        const pair = parent.items.find(
+          (item) => isScalar(item.key) && (String(item.key.value) === String(last) || item.key.source === String(last)),
+        );
         offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
       } else if (isSeq(parent) && /^\d+$/.test(String(last))) {
         offset = (parent.items[Number(last)] as { range?: [number, number, number] } | undefined)?.range?.[0];

@@ -30,7 +30,13 @@ const COMMON_NAME = 'CN';
 export function readClientIdentity(socket: TLSSocket): ClientIdentity | undefined {
   const peer = socket.getPeerX509Certificate?.();
   if (!peer) return undefined;
-  const identity: ClientIdentity = { subject: peer.subject.replace(/\n/g, ', '), sans: [], names: [], fingerprint: peer.fingerprint256, verified: socket.authorized };
+  const identity: ClientIdentity = {
+    subject: peer.subject.replace(/\n/g, ', '),
+    sans: [],
+    names: [],
+    fingerprint: peer.fingerprint256,
+    verified: socket.authorized,
+  };
   try {
     // Any client can send any bytes here (RequestClientCert & co. accept unverified certificates).
     const names = certificateNames(new (x509().X509Certificate)(peer.raw));

@@ -2,9 +2,22 @@
 // parse it), `<status> <reason>: <message>` as plain text elsewhere.
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 
-export function sendError(res: ServerResponse, path: string, status: number, errorType: string, message: string, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  path: string,
+  status: number,
+  errorType: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   const api = path.startsWith('/api/');
-  const body = api ? JSON.stringify({ status: 'error', errorType, error: message }) : `${status} ${STATUS_CODES[status]}: ${message}\n`;
-  res.writeHead(status, { ...headers, 'content-type': api ? 'application/json' : 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  const body = api
+    ? JSON.stringify({ status: 'error', errorType, error: message })
+    : `${status} ${STATUS_CODES[status]}: ${message}\n`;
+  res.writeHead(status, {
+    ...headers,
+    'content-type': api ? 'application/json' : 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }

@@ -47,7 +47,9 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   const best = candidates.length > 0 ? closest(word, [...candidates]) : undefined;
   if (best === undefined || best === word) return '';
   // A guess far from what was typed misleads more than it helps.
-  return distance(word.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(best.length / 3)) ? ` (did you mean "${best}"?)` : '';
+  return distance(word.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(best.length / 3))
+    ? ` (did you mean "${best}"?)`
+    : '';
 }
 
 export function errorMessage(error: unknown): string {

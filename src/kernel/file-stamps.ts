@@ -12,7 +12,12 @@ export interface FileStampWatcher {
 }
 
 /** Takes the files' stamps now; polls from `start()` on, or at once unless `deferStart`. */
-export function watchFileStamps(files: readonly string[], onChange: () => void, intervalMs = FILE_CHECK_INTERVAL_MS, { deferStart = false } = {}): FileStampWatcher {
+export function watchFileStamps(
+  files: readonly string[],
+  onChange: () => void,
+  intervalMs = FILE_CHECK_INTERVAL_MS,
+  { deferStart = false } = {},
+): FileStampWatcher {
   let stamps = files.map(stampOf);
   let timer: NodeJS.Timeout | undefined;
   let closed = false;

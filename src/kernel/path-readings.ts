@@ -48,7 +48,8 @@ export function pathRefusal(rawPath: string): string | undefined {
         const segment = segments[index]!;
         const semicolon = segment.indexOf(';');
         const name = semicolon < 0 ? segment : segment.slice(0, semicolon);
-        if (name === '.' || name === '..') return 'the request path has a "." or ".." segment (also percent-encoded, or with ;params)';
+        if (name === '.' || name === '..')
+          return 'the request path has a "." or ".." segment (also percent-encoded, or with ;params)';
         if (segment === '' && index < segments.length - 1) return 'the request path has an empty segment ("//")';
       }
     }

@@ -104,5 +104,8 @@ export function parseAuthorization(header: string | undefined): Credentials | nu
   }
   const space = header.trim().indexOf(' ');
   const trimmed = header.trim();
-  return { scheme: (space < 0 ? trimmed : trimmed.slice(0, space)).toLowerCase(), token: space < 0 ? '' : trimmed.slice(space + 1).trim() };
+  return {
+    scheme: (space < 0 ? trimmed : trimmed.slice(0, space)).toLowerCase(),
+    token: space < 0 ? '' : trimmed.slice(space + 1).trim(),
+  };
 }

@@ -1,6 +1,6 @@
 // Server certificate material: loading a cert/key pair with errors that name the file, and
 // generating self-signed certificates (the dev default and `promgate gen-cert`).
-import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
@@ -99,7 +99,7 @@ export function checkPair(cert: PemSource, key: PemSource): Omit<ServerCredentia
   } catch (error) {
     throw new ConfigError(`not a PEM certificate (${errorMessage(error)})`, { key: cert.key, origin: cert.origin });
   }
-  let privateKey;
+  let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(key.pem);
   } catch {
@@ -109,7 +109,14 @@ export function checkPair(cert: PemSource, key: PemSource): Omit<ServerCredentia
   if (!certificate.checkPrivateKey(privateKey)) {
     throw new ConfigError(`does not match the certificate in ${cert.origin}`, { key: key.key, origin: key.origin });
   }
-  return { cert: cert.pem, key: key.pem, certFile: cert.origin, keyFile: key.origin, fingerprint: certificate.fingerprint256, notAfter: new Date(certificate.validTo) };
+  return {
+    cert: cert.pem,
+    key: key.pem,
+    certFile: cert.origin,
+    keyFile: key.origin,
+    fingerprint: certificate.fingerprint256,
+    notAfter: new Date(certificate.validTo),
+  };
 }
 
 /**
@@ -118,13 +125,18 @@ export function checkPair(cert: PemSource, key: PemSource): Omit<ServerCredentia
  * no client at all (or fewer); refused here, a reload keeps the CAs it had.
  */
 export function checkCaBundle(source: PemSource): Buffer {
-  const blocks = source.pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new ConfigError('no PEM certificate in it', { key: source.key, origin: source.origin });
+  const blocks =
+    source.pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0)
+    throw new ConfigError('no PEM certificate in it', { key: source.key, origin: source.origin });
   blocks.forEach((block, index) => {
     try {
       new X509Certificate(block);
     } catch (error) {
-      throw new ConfigError(`certificate ${index + 1} of ${blocks.length} is not readable (${errorMessage(error)})`, { key: source.key, origin: source.origin });
+      throw new ConfigError(`certificate ${index + 1} of ${blocks.length} is not readable (${errorMessage(error)})`, {
+        key: source.key,
+        origin: source.origin,
+      });
     }
   });
   return source.pem;
@@ -145,10 +157,18 @@ export function webConfigCredentials(
   webConfigFile: string,
 ): ServerCredentials {
   const cert: PemSource = tls.certFile
-    ? { pem: readTlsFile(tls.certFile, 'tls_server_config.cert_file'), origin: tls.certFile, key: 'tls_server_config.cert_file' }
+    ? {
+        pem: readTlsFile(tls.certFile, 'tls_server_config.cert_file'),
+        origin: tls.certFile,
+        key: 'tls_server_config.cert_file',
+      }
     : { pem: Buffer.from(tls.certPem ?? ''), origin: webConfigFile, key: 'tls_server_config.cert' };
   const key: PemSource = tls.keyFile
-    ? { pem: readTlsFile(tls.keyFile, 'tls_server_config.key_file'), origin: tls.keyFile, key: 'tls_server_config.key_file' }
+    ? {
+        pem: readTlsFile(tls.keyFile, 'tls_server_config.key_file'),
+        origin: tls.keyFile,
+        key: 'tls_server_config.key_file',
+      }
     : { pem: Buffer.from(tls.keyPem ?? ''), origin: webConfigFile, key: 'tls_server_config.key' };
   return { ...checkPair(cert, key), generated: false };
 }
@@ -186,17 +206,24 @@ export async function generateCertificate(options: GenerateCertificateOptions): 
   );
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   const key = x.PemConverter.encode(pkcs8, 'PRIVATE KEY');
-  return { cert: certificate.toString('pem') + '\n', key: key + '\n' };
+  return { cert: `${certificate.toString('pem')}\n`, key: `${key}\n` };
 }
 
 /**
  * Writes cert (0644) and key (0600), creating the folder. With `overwrite: false`, an existing
  * file is a ConfigError naming it, and neither file is touched.
  */
-export function writeCertificateFiles(material: { cert: string; key: string }, certFile: string, keyFile: string, { overwrite = true } = {}): void {
+export function writeCertificateFiles(
+  material: { cert: string; key: string },
+  certFile: string,
+  keyFile: string,
+  { overwrite = true } = {},
+): void {
   const existing = [certFile, keyFile].filter((file) => existsSync(file));
   if (!overwrite && existing.length > 0) {
-    throw new ConfigError(`${existing.join(' and ')} already ${existing.length > 1 ? 'exist' : 'exists'}; pass --force to replace, or choose another --out`);
+    throw new ConfigError(
+      `${existing.join(' and ')} already ${existing.length > 1 ? 'exist' : 'exists'}; pass --force to replace, or choose another --out`,
+    );
   }
   for (const file of [certFile, keyFile]) mkdirSync(resolve(file, '..'), { recursive: true });
   const flag = overwrite ? 'w' : 'wx'; // wx: a file created meanwhile is not replaced either

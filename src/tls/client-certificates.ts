@@ -4,9 +4,20 @@
 import type { TLSSocket } from 'node:tls';
 import { readClientIdentity } from '../kernel/client-certificate.ts';
 
-export { certificateNames, clientNames, readClientIdentity, type CertificateNames, type ClientIdentity } from '../kernel/client-certificate.ts';
+export {
+  certificateNames,
+  clientNames,
+  readClientIdentity,
+  type CertificateNames,
+  type ClientIdentity,
+} from '../kernel/client-certificate.ts';
 
-export type ClientAuthType = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
+export type ClientAuthType =
+  | 'NoClientCert'
+  | 'RequestClientCert'
+  | 'RequireAnyClientCert'
+  | 'VerifyClientCertIfGiven'
+  | 'RequireAndVerifyClientCert';
 
 export interface ClientAuthSettings {
   type: ClientAuthType;
@@ -16,7 +27,11 @@ export interface ClientAuthSettings {
   allowedSans?: readonly string[];
 }
 
-export function clientAuthServerOptions(settings: ClientAuthSettings | undefined): { requestCert: boolean; rejectUnauthorized: boolean; ca?: Buffer } {
+export function clientAuthServerOptions(settings: ClientAuthSettings | undefined): {
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+  ca?: Buffer;
+} {
   if (!settings || settings.type === 'NoClientCert') return { requestCert: false, rejectUnauthorized: false };
   return {
     requestCert: true,
@@ -29,16 +44,17 @@ export function clientAuthServerOptions(settings: ClientAuthSettings | undefined
 export function rejectReason(settings: ClientAuthSettings, socket: TLSSocket): string | undefined {
   const identity = readClientIdentity(socket);
   if (!identity) {
-    if (settings.type === 'RequireAnyClientCert' || settings.type === 'RequireAndVerifyClientCert') return 'no client certificate';
+    if (settings.type === 'RequireAnyClientCert' || settings.type === 'RequireAndVerifyClientCert')
+      return 'no client certificate';
     if (settings.allowedSans) return 'no client certificate, and client_allowed_sans requires one';
     return undefined;
   }
   if (identity.unreadable) return `unreadable client certificate: ${identity.unreadable}`;
-  if (settings.type === 'VerifyClientCertIfGiven' && !identity.verified) return `client certificate not verified: ${socket.authorizationError}`;
+  if (settings.type === 'VerifyClientCertIfGiven' && !identity.verified)
+    return `client certificate not verified: ${socket.authorizationError}`;
   const sanValues = identity.commonName === undefined ? identity.names : identity.names.slice(1);
   if (settings.allowedSans && !sanValues.some((value) => settings.allowedSans!.includes(value))) {
     return `client certificate SANs ${JSON.stringify(identity.sans)} match none of client_allowed_sans`;
   }
   return undefined;
 }
-

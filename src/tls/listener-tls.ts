@@ -9,7 +9,13 @@ import { loadWebConfig, type WebConfig } from '../config/web-config.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { watchFileStamps } from '../kernel/file-stamps.ts';
 import type { Logger } from '../logger.ts';
-import { checkCaBundle, loadServerCredentials, readTlsFile, webConfigCredentials, type ServerCredentials } from './certificates.ts';
+import {
+  checkCaBundle,
+  loadServerCredentials,
+  readTlsFile,
+  webConfigCredentials,
+  type ServerCredentials,
+} from './certificates.ts';
 import { clientAuthServerOptions, type ClientAuthSettings } from './client-certificates.ts';
 
 /** Mozilla "intermediate" TLS 1.2 suites: forward secret AEAD only. TLS 1.3 suites are Node's. */
@@ -33,10 +39,18 @@ export interface ListenerTls {
 }
 
 /** Loads it all; `generate: false` (reloads) never makes a development certificate. */
-export async function loadListenerTls(config: Config, cwd: string | undefined, { generate = true } = {}): Promise<ListenerTls> {
+export async function loadListenerTls(
+  config: Config,
+  cwd: string | undefined,
+  { generate = true } = {},
+): Promise<ListenerTls> {
   const webConfig = config.web.config.file ? loadWebConfig(config.web.config.file) : undefined;
   const credentials = await serverCredentials(config, webConfig, cwd, { generate });
-  if (!credentials) throw new ConfigError(`neither ${DEFAULT_CERT_FILE} nor ${DEFAULT_KEY_FILE} exists any more; put the pair back or configure tls.certFile/tls.keyFile`, { key: 'tls.certFile' });
+  if (!credentials)
+    throw new ConfigError(
+      `neither ${DEFAULT_CERT_FILE} nor ${DEFAULT_KEY_FILE} exists any more; put the pair back or configure tls.certFile/tls.keyFile`,
+      { key: 'tls.certFile' },
+    );
   const clientAuth = clientAuthSettings(webConfig);
   const tls = webConfig?.tls;
   return {
@@ -63,8 +77,17 @@ export async function loadListenerTls(config: Config, cwd: string | undefined, {
 }
 
 /** The pair to serve: from the web config file if it has one, else tls.* (or a dev certificate). */
-export async function serverCredentials(config: Config, webConfig: WebConfig | undefined, cwd: string | undefined): Promise<ServerCredentials>;
-export async function serverCredentials(config: Config, webConfig: WebConfig | undefined, cwd: string | undefined, options: { generate: boolean }): Promise<ServerCredentials | undefined>;
+export async function serverCredentials(
+  config: Config,
+  webConfig: WebConfig | undefined,
+  cwd: string | undefined,
+): Promise<ServerCredentials>;
+export async function serverCredentials(
+  config: Config,
+  webConfig: WebConfig | undefined,
+  cwd: string | undefined,
+  options: { generate: boolean },
+): Promise<ServerCredentials | undefined>;
 export async function serverCredentials(
   config: Config,
   webConfig: WebConfig | undefined,
@@ -73,9 +96,12 @@ export async function serverCredentials(
 ): Promise<ServerCredentials | undefined> {
   if (!webConfig?.tls) return loadServerCredentials(config.tls, cwd, options);
   if (config.tls.certFile || config.tls.keyFile) {
-    throw new ConfigError(`the certificate is configured twice: in tls.certFile/tls.keyFile and in tls_server_config of ${webConfig.file}; keep one`, {
-      key: 'tls.certFile',
-    });
+    throw new ConfigError(
+      `the certificate is configured twice: in tls.certFile/tls.keyFile and in tls_server_config of ${webConfig.file}; keep one`,
+      {
+        key: 'tls.certFile',
+      },
+    );
   }
   return webConfigCredentials(webConfig.tls, webConfig.file);
 }
@@ -84,7 +110,11 @@ function clientAuthSettings(webConfig: WebConfig | undefined): ClientAuthSetting
   const auth = webConfig?.tls?.clientAuth;
   if (!auth) return undefined;
   const ca = auth.caFile
-    ? checkCaBundle({ pem: readTlsFile(auth.caFile, 'tls_server_config.client_ca_file'), origin: auth.caFile, key: 'tls_server_config.client_ca_file' })
+    ? checkCaBundle({
+        pem: readTlsFile(auth.caFile, 'tls_server_config.client_ca_file'),
+        origin: auth.caFile,
+        key: 'tls_server_config.client_ca_file',
+      })
     : auth.caPem
       ? checkCaBundle({ pem: Buffer.from(auth.caPem), origin: webConfig.file, key: 'tls_server_config.client_ca' })
       : undefined;
@@ -99,7 +129,10 @@ function clientAuthSettings(webConfig: WebConfig | undefined): ClientAuthSetting
  */
 function applyClientAuth(server: Server, settings: ClientAuthSettings | undefined): void {
   const { requestCert, rejectUnauthorized } = clientAuthServerOptions(settings);
-  Object.assign(server as Server & { requestCert: boolean; rejectUnauthorized: boolean }, { requestCert, rejectUnauthorized });
+  Object.assign(server as Server & { requestCert: boolean; rejectUnauthorized: boolean }, {
+    requestCert,
+    rejectUnauthorized,
+  });
 }
 
 export interface ListenerTlsHolder {
@@ -137,11 +170,17 @@ export function reloadListenerTls(
           watcher.close();
           watcher = watchFileStamps(next.files, reload, intervalMs);
         }
-        logger.info({ cert_file: next.credentials.certFile, sha256_fingerprint: next.credentials.fingerprint }, 'reloaded TLS certificate and web config');
+        logger.info(
+          { cert_file: next.credentials.certFile, sha256_fingerprint: next.credentials.fingerprint },
+          'reloaded TLS certificate and web config',
+        );
         onResult?.(true);
       })
       .catch((error: unknown) => {
-        logger.error({ files: current.files.join(',') }, `TLS reload failed, keeping the previous certificate and settings: ${errorMessage(error)}`);
+        logger.error(
+          { files: current.files.join(',') },
+          `TLS reload failed, keeping the previous certificate and settings: ${errorMessage(error)}`,
+        );
         onResult?.(false);
       })
       .finally(() => (loading = undefined));

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { CHROMIUM, launchChromium, openWatchedPage } from '../helpers/browser.ts';
-import { PROMETHEUS_BINARY, startPrometheusBehindGateway, type PrometheusBehindGateway } from '../helpers/prometheus.ts';
+import {
+  PROMETHEUS_BINARY,
+  startPrometheusBehindGateway,
+  type PrometheusBehindGateway,
+} from '../helpers/prometheus.ts';
 import { requireCommands } from '../helpers/requirements.ts';
 
 const UI_TIMEOUT_MS = 15_000;
@@ -20,7 +24,9 @@ async function servesDebianEsmPopper(setup: PrometheusBehindGateway): Promise<bo
   return popper.status === 200 && /export\s*\{\s*Popper as default\s*\};?\s*$/.test(popper.text);
 }
 
-describe('the Prometheus UI behind the gateway, in Chromium', { skip: requireCommands(PROMETHEUS_BINARY, CHROMIUM) }, () => {
+describe('the Prometheus UI behind the gateway, in Chromium', {
+  skip: requireCommands(PROMETHEUS_BINARY, CHROMIUM),
+}, () => {
   let setup: PrometheusBehindGateway | undefined;
   let browser: Browser | undefined;
 
@@ -40,12 +46,23 @@ describe('the Prometheus UI behind the gateway, in Chromium', { skip: requireCom
     const { page } = watched;
     try {
       const response = await page.goto(`${setup.baseUrl}/`, { timeout: UI_TIMEOUT_MS });
-      assert.equal(new URL(page.url()).pathname, '/prometheus/classic/graph', 'the base path leads to the graph page, under the prefix');
+      assert.equal(
+        new URL(page.url()).pathname,
+        '/prometheus/classic/graph',
+        'the base path leads to the graph page, under the prefix',
+      );
       assert.equal(response?.status(), 200);
       const csp = (await response?.allHeaders())?.['content-security-policy'] ?? '';
-      assert.match(csp, /script-src 'self' 'sha256-/, 'the page is served under a CSP that allows its inline script by hash only');
+      assert.match(
+        csp,
+        /script-src 'self' 'sha256-/,
+        'the page is served under a CSP that allows its inline script by hash only',
+      );
       // The inline bootstrap script ran, so the hash matched the bytes Chromium saw.
-      assert.equal(await page.evaluate(() => (window as unknown as { PATH_PREFIX?: string }).PATH_PREFIX), '/prometheus');
+      assert.equal(
+        await page.evaluate(() => (window as unknown as { PATH_PREFIX?: string }).PATH_PREFIX),
+        '/prometheus',
+      );
 
       const expression = page.locator('textarea.expression_input').first();
       await expression.fill('up', { timeout: UI_TIMEOUT_MS });
@@ -58,7 +75,8 @@ describe('the Prometheus UI behind the gateway, in Chromium', { skip: requireCom
       await page.waitForLoadState('networkidle', { timeout: UI_TIMEOUT_MS }); // late failures count too
 
       const problems = await watched.problems();
-      if (await servesDebianEsmPopper(setup)) problems.pageErrors = problems.pageErrors.filter((error) => error !== DEBIAN_POPPER_ERROR);
+      if (await servesDebianEsmPopper(setup))
+        problems.pageErrors = problems.pageErrors.filter((error) => error !== DEBIAN_POPPER_ERROR);
       for (const [kind, list] of Object.entries(problems)) {
         assert.deepEqual(list, [], `${kind}:\n${list.join('\n')}`);
       }

@@ -9,9 +9,22 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createServer, type GatewayServer } from '../../src/index.ts';
 import { runCli } from '../helpers/cli.ts';
-import { issueClientCertificate, issueServerCertificate, makeCa, type IssuedCertificate, type TestCa } from '../helpers/pki.ts';
+import {
+  issueClientCertificate,
+  issueServerCertificate,
+  makeCa,
+  type IssuedCertificate,
+  type TestCa,
+} from '../helpers/pki.ts';
 import { freePort } from '../helpers/ports.ts';
-import { BASE_PATH, PROMETHEUS_BINARY, READY_TIMEOUT_MS, spawnPrometheus, startPrometheus, type TestPrometheus } from '../helpers/prometheus.ts';
+import {
+  BASE_PATH,
+  PROMETHEUS_BINARY,
+  READY_TIMEOUT_MS,
+  spawnPrometheus,
+  startPrometheus,
+  type TestPrometheus,
+} from '../helpers/prometheus.ts';
 import { requireCommands } from '../helpers/requirements.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -28,7 +41,9 @@ interface QueryResponse {
   data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
 }
 
-describe('federation: a second Prometheus scrapes /prometheus/federate through the gateway with mTLS and basic auth', { skip: requireCommands(PROMETHEUS_BINARY, 'curl') }, () => {
+describe('federation: a second Prometheus scrapes /prometheus/federate through the gateway with mTLS and basic auth', {
+  skip: requireCommands(PROMETHEUS_BINARY, 'curl'),
+}, () => {
   let serverCa: TestCa;
   let clientCa: TestCa;
   let client: IssuedCertificate;
@@ -40,7 +55,11 @@ describe('federation: a second Prometheus scrapes /prometheus/federate through t
 
   before(async () => {
     [serverCa, clientCa] = await Promise.all([makeCa('promgate test servers'), makeCa('promgate test clients')]);
-    const [server, issued, hashed] = await Promise.all([issueServerCertificate(serverCa), issueClientCertificate(clientCa, 'prometheus-b'), runCli(['hash-password'], { input: PASSWORD })]);
+    const [server, issued, hashed] = await Promise.all([
+      issueServerCertificate(serverCa),
+      issueClientCertificate(clientCa, 'prometheus-b'),
+      runCli(['hash-password'], { input: PASSWORD }),
+    ]);
     client = issued;
     dirs.push(...[serverCa.certFile, clientCa.certFile, server.certFile, client.certFile].map((file) => dirname(file)));
     assert.equal(hashed.code, 0, hashed.stderr);
@@ -73,7 +92,26 @@ describe('federation: a second Prometheus scrapes /prometheus/federate through t
   async function curlFederate(...args: string[]): Promise<string> {
     const url = `https://127.0.0.1:${port}${BASE_PATH}/federate`;
     try {
-      const run = exec('curl', ['-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', serverCa.certFile, '--get', '--data-urlencode', `match[]=${MATCH}`, ...args, url], { timeout: 15_000 });
+      const run = exec(
+        'curl',
+        [
+          '-sS',
+          '--max-time',
+          '10',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '--cacert',
+          serverCa.certFile,
+          '--get',
+          '--data-urlencode',
+          `match[]=${MATCH}`,
+          ...args,
+          url,
+        ],
+        { timeout: 15_000 },
+      );
       return (await run).stdout;
     } catch (error) {
       return `refused: ${(error as { stderr?: string }).stderr?.trim()}`;
@@ -118,9 +156,15 @@ describe('federation: a second Prometheus scrapes /prometheus/federate through t
       ].join('\n'),
     );
     const { query } = federating;
-    await federating.waitFor(`has scraped the gateway (up{job="${JOB}"} == 1)`, async () => (await query(`up{job="${JOB}"}`))?.data.result[0]?.value[1] === '1');
+    await federating.waitFor(
+      `has scraped the gateway (up{job="${JOB}"} == 1)`,
+      async () => (await query(`up{job="${JOB}"}`))?.data.result[0]?.value[1] === '1',
+    );
     // Only federation can bring job="prometheus" into B: its own config has no such job.
-    await federating.waitFor('holds the federated up{job="prometheus"}', async () => ((await query('up{job="prometheus"}'))?.data.result.length ?? 0) > 0);
+    await federating.waitFor(
+      'holds the federated up{job="prometheus"}',
+      async () => ((await query('up{job="prometheus"}'))?.data.result.length ?? 0) > 0,
+    );
     const federated = await query('up{job="prometheus"}');
     assert.deepEqual(
       federated?.data.result.map(({ metric, value }) => [metric, value[1]]),
@@ -134,12 +178,21 @@ describe('federation: a second Prometheus scrapes /prometheus/federate through t
  * Prometheus A on loopback behind a gateway configured by `webConfig`, at /prometheus. A's port is
  * reserved before the gateway exists; if someone takes it before A binds, start over.
  */
-async function startUpstreamBehindGateway(webConfig: string, attempts = 3): Promise<{ gateway: GatewayServer; upstream: TestPrometheus }> {
+async function startUpstreamBehindGateway(
+  webConfig: string,
+  attempts = 3,
+): Promise<{ gateway: GatewayServer; upstream: TestPrometheus }> {
   for (let attempt = 1; ; attempt++) {
     const upstreamPort = await freePort();
-    const gateway = await createServer({ web: { listenAddress: '127.0.0.1:0', config: { file: webConfig } }, upstream: `http://127.0.0.1:${upstreamPort}` });
+    const gateway = await createServer({
+      web: { listenAddress: '127.0.0.1:0', config: { file: webConfig } },
+      upstream: `http://127.0.0.1:${upstreamPort}`,
+    });
     try {
-      const upstream = await startPrometheus({ port: upstreamPort, externalUrl: `https://localhost:${gateway.address.port}${BASE_PATH}` });
+      const upstream = await startPrometheus({
+        port: upstreamPort,
+        externalUrl: `https://localhost:${gateway.address.port}${BASE_PATH}`,
+      });
       return { gateway, upstream };
     } catch (error) {
       await gateway.close();
@@ -162,7 +215,15 @@ async function startFederatingPrometheus(config: string): Promise<FederatingProm
   const dir = mkdtempSync(join(tmpdir(), 'promgate-prometheus-b-'));
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, config);
-  const { output, exited, stop: stopProcess } = spawnPrometheus([`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`]);
+  const {
+    output,
+    exited,
+    stop: stopProcess,
+  } = spawnPrometheus([
+    `--config.file=${configFile}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+  ]);
   const exit = exited.then((code): never => {
     throw new Error(`prometheus B exited (${code}); output:\n${output()}`);
   });
@@ -172,8 +233,12 @@ async function startFederatingPrometheus(config: string): Promise<FederatingProm
   const targets = async (): Promise<string> => {
     try {
       const response = await fetch(`http://127.0.0.1:${port}/api/v1/targets`, { signal: AbortSignal.timeout(2_000) });
-      const body = (await response.json()) as { data: { activeTargets: Array<{ scrapeUrl: string; health: string; lastError: string }> } };
-      return JSON.stringify(body.data.activeTargets.map(({ scrapeUrl, health, lastError }) => ({ scrapeUrl, health, lastError })));
+      const body = (await response.json()) as {
+        data: { activeTargets: Array<{ scrapeUrl: string; health: string; lastError: string }> };
+      };
+      return JSON.stringify(
+        body.data.activeTargets.map(({ scrapeUrl, health, lastError }) => ({ scrapeUrl, health, lastError })),
+      );
     } catch (error) {
       return `unknown (${String(error)})`;
     }
@@ -183,7 +248,10 @@ async function startFederatingPrometheus(config: string): Promise<FederatingProm
   return {
     async query(expression) {
       try {
-        const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?${new URLSearchParams({ query: expression })}`, { signal: AbortSignal.timeout(2_000) });
+        const response = await fetch(
+          `http://127.0.0.1:${port}/api/v1/query?${new URLSearchParams({ query: expression })}`,
+          { signal: AbortSignal.timeout(2_000) },
+        );
         return response.ok ? ((await response.json()) as QueryResponse) : undefined;
       } catch {
         return undefined; // not listening yet

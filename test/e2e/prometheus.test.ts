@@ -5,7 +5,11 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { ClientResponse } from '../helpers/client.ts';
-import { PROMETHEUS_BINARY, startPrometheusBehindGateway, type PrometheusBehindGateway } from '../helpers/prometheus.ts';
+import {
+  PROMETHEUS_BINARY,
+  startPrometheusBehindGateway,
+  type PrometheusBehindGateway,
+} from '../helpers/prometheus.ts';
 import { requireCommands } from '../helpers/requirements.ts';
 
 const run = promisify(execFile);
@@ -28,7 +32,9 @@ describe('behind the gateway, a real Prometheus', { skip: requireCommands(PROMET
   });
 
   const curl = async (...args: string[]): Promise<string> => {
-    const { stdout } = await run('curl', ['--silent', '--show-error', '--fail', '--max-time', '10', ...args], { timeout: 15_000 });
+    const { stdout } = await run('curl', ['--silent', '--show-error', '--fail', '--max-time', '10', ...args], {
+      timeout: 15_000,
+    });
     return stdout;
   };
 
@@ -37,7 +43,9 @@ describe('behind the gateway, a real Prometheus', { skip: requireCommands(PROMET
     ['curl -k', () => ['-k']],
   ] as const) {
     test(`answers the guide's ${name} with the job label values`, async () => {
-      const body = JSON.parse(await curl(...trust(), `${setup.baseUrl}/api/v1/label/job/values`)) as ApiResponse<string[]>;
+      const body = JSON.parse(await curl(...trust(), `${setup.baseUrl}/api/v1/label/job/values`)) as ApiResponse<
+        string[]
+      >;
       assert.deepEqual(body, { status: 'success', data: ['prometheus'] });
     });
   }
@@ -52,7 +60,8 @@ describe('behind the gateway, a real Prometheus', { skip: requireCommands(PROMET
     const hops = await followRedirects(setup, '/prometheus/');
     const locations = hops.slice(0, -1).map((hop) => hop.response.headers.location ?? '');
     assert.ok(locations.length > 0, 'Prometheus redirects / to its UI');
-    for (const location of locations) assert.match(location, /^\/prometheus\//, `Location ${location} stays under /prometheus/`);
+    for (const location of locations)
+      assert.match(location, /^\/prometheus\//, `Location ${location} stays under /prometheus/`);
     const page = hops.at(-1)!;
     assert.equal(page.response.status, 200, `${page.path} answers 200`);
     assert.match(page.response.headers['content-type'] ?? '', /^text\/html/);
@@ -68,7 +77,10 @@ describe('behind the gateway, a real Prometheus', { skip: requireCommands(PROMET
       body: new URLSearchParams({ query: 'up' }).toString(),
     });
     assert.equal(response.status, 200, response.text);
-    const body = JSON.parse(response.text) as ApiResponse<{ resultType: string; result: Array<{ metric: Labels; value: [number, string] }> }>;
+    const body = JSON.parse(response.text) as ApiResponse<{
+      resultType: string;
+      result: Array<{ metric: Labels; value: [number, string] }>;
+    }>;
     assert.equal(body.status, 'success');
     assert.equal(body.data.resultType, 'vector');
     const self = body.data.result.find((sample) => sample.metric.job === 'prometheus');
@@ -79,14 +91,25 @@ describe('behind the gateway, a real Prometheus', { skip: requireCommands(PROMET
 
   test('passes a percent-encoded series selector through intact', async () => {
     const selector = encodeURIComponent('up{job="prometheus"}');
-    const response = await setup.gateway.request(`/prometheus/api/v1/series?${encodeURIComponent('match[]')}=${selector}`);
+    const response = await setup.gateway.request(
+      `/prometheus/api/v1/series?${encodeURIComponent('match[]')}=${selector}`,
+    );
     assert.equal(response.status, 200, response.text);
     const body = JSON.parse(response.text) as ApiResponse<Labels[]>;
-    assert.deepEqual(body, { status: 'success', data: [{ __name__: 'up', instance: `127.0.0.1:${setup.prometheus.port}`, job: 'prometheus' }] });
+    assert.deepEqual(body, {
+      status: 'success',
+      data: [{ __name__: 'up', instance: `127.0.0.1:${setup.prometheus.port}`, job: 'prometheus' }],
+    });
   });
 
   test('answers 404 outside the base path', async () => {
-    for (const path of ['/', '/api/v1/query?query=up', '/metrics', '/prometheusx/api/v1/query?query=up', '/Prometheus/api/v1/query?query=up']) {
+    for (const path of [
+      '/',
+      '/api/v1/query?query=up',
+      '/metrics',
+      '/prometheusx/api/v1/query?query=up',
+      '/Prometheus/api/v1/query?query=up',
+    ]) {
       const response = await setup.gateway.request(path);
       assert.equal(response.status, 404, `GET ${path}`);
       assert.doesNotMatch(response.text, /"status"/, `GET ${path} must not reach Prometheus`);
@@ -95,7 +118,11 @@ describe('behind the gateway, a real Prometheus', { skip: requireCommands(PROMET
 });
 
 /** GETs `path` and follows same-origin redirects; every hop, the final page last. */
-async function followRedirects(setup: PrometheusBehindGateway, path: string, limit = 5): Promise<Array<{ path: string; response: ClientResponse }>> {
+async function followRedirects(
+  setup: PrometheusBehindGateway,
+  path: string,
+  limit = 5,
+): Promise<Array<{ path: string; response: ClientResponse }>> {
   const hops: Array<{ path: string; response: ClientResponse }> = [];
   for (let current = path; hops.length <= limit; ) {
     const response = await setup.gateway.request(current);

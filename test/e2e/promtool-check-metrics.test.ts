@@ -22,7 +22,6 @@ function promtoolCheck(exposition: string): Promise<{ code: number | null; outpu
   });
 }
 
-
 describe('promtool check metrics', { skip: requireCommands('promtool', 'htpasswd') }, () => {
   const htpasswdFile = writeHtpasswd([{ user: 'alice', password: 'alice-secret', flag: '-B' }]);
   const setup = useGatewayWithUpstream((upstream) => ({
@@ -36,7 +35,9 @@ describe('promtool check metrics', { skip: requireCommands('promtool', 'htpasswd
     const { gateway } = setup;
     const alice = { authorization: basicAuth('alice', 'alice-secret') };
     await gateway.request('/prometheus/api/v1/query?query=up', { headers: alice });
-    await gateway.request('/prometheus/api/v1/query?query=up', { headers: { authorization: basicAuth('alice', 'wrong') } });
+    await gateway.request('/prometheus/api/v1/query?query=up', {
+      headers: { authorization: basicAuth('alice', 'wrong') },
+    });
     await gateway.request('/prometheus/api/v1/admin/tsdb/snapshot', { method: 'POST', headers: alice });
     await gateway.request('/elsewhere');
   }
@@ -54,7 +55,9 @@ describe('promtool check metrics', { skip: requireCommands('promtool', 'htpasswd
 
   it('finds nothing wrong at <basePath>/-/promgate/metrics', async () => {
     await exercise();
-    const response = await setup.gateway.request('/prometheus/-/promgate/metrics', { headers: { authorization: basicAuth('alice', 'alice-secret') } });
+    const response = await setup.gateway.request('/prometheus/-/promgate/metrics', {
+      headers: { authorization: basicAuth('alice', 'alice-secret') },
+    });
     assert.equal(response.status, 200);
     const { code, output } = await promtoolCheck(response.body.toString());
     assert.equal(output, '');
@@ -63,14 +66,19 @@ describe('promtool check metrics', { skip: requireCommands('promtool', 'htpasswd
 
   it('serves the Prometheus text format only (no OpenMetrics to check)', async () => {
     const port = setup.gateway.handle.metricsAddress!.port;
-    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`, {
+      headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+    });
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     await response.arrayBuffer();
   });
 
   it('an upstream that is down adds its error series, still clean', async () => {
     // A port nothing listens on: the upstream-error family gets its "refused" series.
-    const down = await startTestGateway({ upstream: `http://127.0.0.1:${await freePort()}`, metrics: { listenAddress: '127.0.0.1:0' } });
+    const down = await startTestGateway({
+      upstream: `http://127.0.0.1:${await freePort()}`,
+      metrics: { listenAddress: '127.0.0.1:0' },
+    });
     try {
       await down.request('/prometheus/api/v1/query?query=up');
       const exposition = await (await fetch(`http://127.0.0.1:${down.handle.metricsAddress!.port}/metrics`)).text();

@@ -29,8 +29,9 @@ const TLS_JOB = 'promgate-tls';
 /** As TLS_JOB, with a wrong password. */
 const REFUSED_JOB = 'promgate-wrong-password';
 
-
-describe('a real Prometheus scrapes promgate\'s metrics', { skip: requireCommands(PROMETHEUS_BINARY, 'htpasswd') }, () => {
+describe("a real Prometheus scrapes promgate's metrics", {
+  skip: requireCommands(PROMETHEUS_BINARY, 'htpasswd'),
+}, () => {
   let dir: string | undefined;
   let setup: PrometheusBehindGateway | undefined;
   let scraper: ConfiguredPrometheus | undefined;
@@ -38,7 +39,10 @@ describe('a real Prometheus scrapes promgate\'s metrics', { skip: requireCommand
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'promgate-self-metrics-'));
     const htpasswdFile = writeHtpasswd([{ user: USER, password: PASSWORD, flag: '-B' }], join(dir, '.htpasswd'));
-    setup = await startPrometheusBehindGateway({ auth: { htpasswdFile }, metrics: { listenAddress: '127.0.0.1:0', exposeOnGateway: true } });
+    setup = await startPrometheusBehindGateway({
+      auth: { htpasswdFile },
+      metrics: { listenAddress: '127.0.0.1:0', exposeOnGateway: true },
+    });
     const metricsPort = setup.gateway.handle.metricsAddress?.port;
     assert.ok(metricsPort, 'metrics.listenAddress opens a listener');
     const gatewayTarget = `127.0.0.1:${setup.gateway.handle.address.port}`;
@@ -78,7 +82,10 @@ describe('a real Prometheus scrapes promgate\'s metrics', { skip: requireCommand
   });
 
   /** Polls the scraper until `expression`'s result satisfies `holds`; returns that result. */
-  async function eventually(expression: string, holds: (samples: InstantSample[]) => boolean): Promise<InstantSample[]> {
+  async function eventually(
+    expression: string,
+    holds: (samples: InstantSample[]) => boolean,
+  ): Promise<InstantSample[]> {
     assert.ok(scraper);
     const { query } = scraper;
     let last: InstantSample[] | undefined;
@@ -92,15 +99,19 @@ describe('a real Prometheus scrapes promgate\'s metrics', { skip: requireCommand
     return last!;
   }
   /** The sample of each scrape job, by job name. */
-  const byJob = (samples: InstantSample[]): Record<string, number> => Object.fromEntries(samples.map(({ metric, value }) => [metric.job, Number(value[1])]));
-  const bothJobs = (samples: InstantSample[]) => samples.length === 2 && [PLAIN_JOB, TLS_JOB].every((job) => job in byJob(samples));
+  const byJob = (samples: InstantSample[]): Record<string, number> =>
+    Object.fromEntries(samples.map(({ metric, value }) => [metric.job, Number(value[1])]));
+  const bothJobs = (samples: InstantSample[]) =>
+    samples.length === 2 && [PLAIN_JOB, TLS_JOB].every((job) => job in byJob(samples));
 
-  test('answers 401 to a scrape of the gateway\'s metrics without credentials, and the metrics with them', async () => {
+  test("answers 401 to a scrape of the gateway's metrics without credentials, and the metrics with them", async () => {
     assert.ok(setup);
     const refused = await setup.gateway.request(METRICS_PATH);
     assert.equal(refused.status, 401);
     assert.doesNotMatch(refused.text, /promgate_/);
-    const allowed = await setup.gateway.request(METRICS_PATH, { headers: { authorization: basicAuth(USER, PASSWORD) } });
+    const allowed = await setup.gateway.request(METRICS_PATH, {
+      headers: { authorization: basicAuth(USER, PASSWORD) },
+    });
     assert.equal(allowed.status, 200);
     assert.match(allowed.headers['content-type'] ?? '', /^text\/plain; version=0\.0\.4/);
     assert.match(allowed.text, /^promgate_http_requests_total\{/m);
@@ -123,25 +134,39 @@ describe('a real Prometheus scrapes promgate\'s metrics', { skip: requireCommand
     assert.ok(setup);
     const valuesPath = `${BASE_PATH}/api/v1/label/job/values`;
     for (let i = 0; i < 3; i++) {
-      const response = await setup.gateway.request(valuesPath, { headers: { authorization: basicAuth(USER, PASSWORD) } });
+      const response = await setup.gateway.request(valuesPath, {
+        headers: { authorization: basicAuth(USER, PASSWORD) },
+      });
       assert.equal(response.status, 200, response.text);
       assert.deepEqual(JSON.parse(response.text), { status: 'success', data: ['prometheus'] });
     }
-    assert.equal((await setup.gateway.request(valuesPath, { headers: { authorization: basicAuth(USER, 'wrong') } })).status, 401);
-    assert.equal((await setup.gateway.request(valuesPath, { headers: { authorization: basicAuth('mallory', PASSWORD) } })).status, 401);
+    assert.equal(
+      (await setup.gateway.request(valuesPath, { headers: { authorization: basicAuth(USER, 'wrong') } })).status,
+      401,
+    );
+    assert.equal(
+      (await setup.gateway.request(valuesPath, { headers: { authorization: basicAuth('mallory', PASSWORD) } })).status,
+      401,
+    );
 
     // The scrapes themselves count too, so only lower bounds, except for the one unknown user.
     const ok = await eventually(`promgate_http_requests_total{code="200",method="GET"} >= 3`, bothJobs);
-    assert.ok(Object.values(byJob(ok)).every((value) => value >= 3), JSON.stringify(ok));
+    assert.ok(
+      Object.values(byJob(ok)).every((value) => value >= 3),
+      JSON.stringify(ok),
+    );
     const unknownUser = await eventually('promgate_auth_failures_total{reason="unknown_user"}', bothJobs);
     assert.deepEqual(byJob(unknownUser), { [PLAIN_JOB]: 1, [TLS_JOB]: 1 }, 'mallory was refused once');
     const wrongPassword = await eventually('promgate_auth_failures_total{reason="wrong_password"} >= 1', bothJobs);
-    assert.ok(Object.values(byJob(wrongPassword)).every((value) => value >= 1), JSON.stringify(wrongPassword));
+    assert.ok(
+      Object.values(byJob(wrongPassword)).every((value) => value >= 1),
+      JSON.stringify(wrongPassword),
+    );
     await eventually(`promgate_http_requests_total{code="401",method="GET"} >= 2`, bothJobs);
     await eventually('promgate_http_request_duration_seconds_count{method="GET"} >= 5', bothJobs);
   });
 
-  test('exposes the served certificate\'s notAfter as promgate_tls_certificate_expiry_timestamp_seconds', async () => {
+  test("exposes the served certificate's notAfter as promgate_tls_certificate_expiry_timestamp_seconds", async () => {
     assert.ok(setup);
     const notAfter = new X509Certificate(setup.gateway.cert.cert).validToDate.getTime() / 1000;
     const expiry = await eventually('promgate_tls_certificate_expiry_timestamp_seconds', bothJobs);
@@ -152,15 +177,20 @@ describe('a real Prometheus scrapes promgate\'s metrics', { skip: requireCommand
 
   test('reports its TLS and htpasswd files loaded, the upstream up, and the process metrics', async () => {
     const loaded = await eventually('promgate_config_last_reload_successful', (samples) => samples.length === 4);
-    assert.deepEqual(
-      loaded.map(({ metric, value }) => `${metric.job} ${metric.source}=${value[1]}`).sort(),
-      [`${PLAIN_JOB} htpasswd=1`, `${PLAIN_JOB} tls=1`, `${TLS_JOB} htpasswd=1`, `${TLS_JOB} tls=1`],
-    );
+    assert.deepEqual(loaded.map(({ metric, value }) => `${metric.job} ${metric.source}=${value[1]}`).sort(), [
+      `${PLAIN_JOB} htpasswd=1`,
+      `${PLAIN_JOB} tls=1`,
+      `${TLS_JOB} htpasswd=1`,
+      `${TLS_JOB} tls=1`,
+    ]);
     // The gateway started before its upstream Prometheus, so the first readiness checks failed.
     const upstreamUp = await eventually('promgate_upstream_up == 1', bothJobs);
     assert.deepEqual(byJob(upstreamUp), { [PLAIN_JOB]: 1, [TLS_JOB]: 1 });
     const cpu = await eventually('process_cpu_seconds_total', bothJobs);
-    assert.ok(Object.values(byJob(cpu)).every((value) => value > 0), JSON.stringify(cpu));
+    assert.ok(
+      Object.values(byJob(cpu)).every((value) => value > 0),
+      JSON.stringify(cpu),
+    );
     await eventually('nodejs_heap_size_used_bytes > 0', bothJobs);
   });
 });

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { basicAuth, type ClientResponse } from '../helpers/client.ts';
-import { ALERTMANAGER_BINARY, PUSHGATEWAY_BINARY, startStackBehindGateway, type StackBehindGateway } from '../helpers/components.ts';
+import {
+  ALERTMANAGER_BINARY,
+  PUSHGATEWAY_BINARY,
+  startStackBehindGateway,
+  type StackBehindGateway,
+} from '../helpers/components.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -31,10 +36,13 @@ const STAMP_PLUGIN = `export default {
 };
 `;
 
-describe('one promgate in front of Prometheus, Alertmanager and Pushgateway', { skip: requireCommands(PROMETHEUS_BINARY, ALERTMANAGER_BINARY, PUSHGATEWAY_BINARY, 'htpasswd') }, () => {
+describe('one promgate in front of Prometheus, Alertmanager and Pushgateway', {
+  skip: requireCommands(PROMETHEUS_BINARY, ALERTMANAGER_BINARY, PUSHGATEWAY_BINARY, 'htpasswd'),
+}, () => {
   let dir: string;
   let stack: StackBehindGateway;
-  const request = (path: string, options: Parameters<TestGateway['request']>[1] = {}) => stack.gateway.request(path, options);
+  const request = (path: string, options: Parameters<TestGateway['request']>[1] = {}) =>
+    stack.gateway.request(path, options);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'promgate-stack-'));
@@ -50,7 +58,9 @@ describe('one promgate in front of Prometheus, Alertmanager and Pushgateway', { 
       auth: { htpasswdFile },
       accessControl: { users: { alice: 'admin' } },
       upstream: { readyInterval: READY_INTERVAL },
-      plugins: [{ module: join(dir, 'stamp.mjs'), stage: 'afterAuth', options: { value: 'v1' }, routes: ['/pushgateway'] }],
+      plugins: [
+        { module: join(dir, 'stamp.mjs'), stage: 'afterAuth', options: { value: 'v1' }, routes: ['/pushgateway'] },
+      ],
     });
   });
 
@@ -66,7 +76,12 @@ describe('one promgate in front of Prometheus, Alertmanager and Pushgateway', { 
   ] as const) {
     test(`serves the ${prefix.slice(1)} UI under ${prefix}/ to a viewer, its redirects and links staying under the prefix`, async () => {
       const hops = await followRedirects(stack.gateway, `${prefix}/`, viewer);
-      for (const { response } of hops.slice(0, -1)) assert.match(response.headers.location ?? '', new RegExp(`^(${stack.gateway.origin})?${prefix}/`), `a redirect stays under ${prefix}/`);
+      for (const { response } of hops.slice(0, -1))
+        assert.match(
+          response.headers.location ?? '',
+          new RegExp(`^(${stack.gateway.origin})?${prefix}/`),
+          `a redirect stays under ${prefix}/`,
+        );
       const page = hops.at(-1)!;
       assert.equal(page.response.status, 200, `${page.path}: ${page.response.text}`);
       assert.match(page.response.headers['content-type'] ?? '', /^text\/html/);
@@ -88,15 +103,24 @@ describe('one promgate in front of Prometheus, Alertmanager and Pushgateway', { 
     assert.equal(query.status, 200, query.text);
     const samples = parse<{ status: string; data: { result: Array<{ metric: Record<string, string> }> } }>(query);
     assert.equal(samples.status, 'success');
-    assert.ok(samples.data.result.some((sample) => sample.metric.instance === `127.0.0.1:${stack.prometheus.port}`), query.text);
+    assert.ok(
+      samples.data.result.some((sample) => sample.metric.instance === `127.0.0.1:${stack.prometheus.port}`),
+      query.text,
+    );
 
     const alertmanager = await request('/alertmanager/api/v2/status', { headers: viewer });
     assert.equal(alertmanager.status, 200, alertmanager.text);
-    assert.match(parse<{ config: { original: string } }>(alertmanager).config.original, new RegExp(`name: ${stack.alertmanager.receiver}`));
+    assert.match(
+      parse<{ config: { original: string } }>(alertmanager).config.original,
+      new RegExp(`name: ${stack.alertmanager.receiver}`),
+    );
 
     const pushgateway = await request('/pushgateway/api/v1/status', { headers: viewer });
     assert.equal(pushgateway.status, 200, pushgateway.text);
-    assert.equal(parse<{ data: { flags: Record<string, string> } }>(pushgateway).data.flags['web.external-url'], `${stack.gateway.origin}/pushgateway`);
+    assert.equal(
+      parse<{ data: { flags: Record<string, string> } }>(pushgateway).data.flags['web.external-url'],
+      `${stack.gateway.origin}/pushgateway`,
+    );
   });
 
   test('asks for the shared credentials on every route', async () => {
@@ -119,7 +143,10 @@ describe('one promgate in front of Prometheus, Alertmanager and Pushgateway', { 
   ] as const) {
     test(`refuses ${method} ${path} to a viewer`, async () => {
       // node:https frames no body on DELETE (no content-length): send bodies with POST only.
-      const response = await request(path, method === 'POST' ? { method, headers: { ...viewer, ...json }, body: '[]' } : { method, headers: viewer });
+      const response = await request(
+        path,
+        method === 'POST' ? { method, headers: { ...viewer, ...json }, body: '[]' } : { method, headers: viewer },
+      );
       assert.equal(response.status, 403, response.text);
       if (path.includes('/api/')) assert.equal(parse<{ errorType: string }>(response).errorType, 'forbidden');
     });
@@ -136,7 +163,11 @@ describe('one promgate in front of Prometheus, Alertmanager and Pushgateway', { 
   ] as const) {
     test(`refuses ${method} ${path} to a viewer, which the component itself takes`, async () => {
       const component = path.startsWith('/pushgateway/') ? stack.pushgateway : stack.alertmanager;
-      const direct = await fetch(`${component.url}${path.slice(path.indexOf('/', 1))}`, { method, headers: json, body: body ?? null });
+      const direct = await fetch(`${component.url}${path.slice(path.indexOf('/', 1))}`, {
+        method,
+        headers: json,
+        body: body ?? null,
+      });
       assert.equal(direct.status, honoured, `${component.url} answered ${direct.status}: ${await direct.text()}`);
       const headers = { ...viewer, ...json, 'content-length': String(Buffer.byteLength(body ?? '')) };
       const response = await request(path, { method, headers, ...(body === undefined ? {} : { body }) });
@@ -158,16 +189,31 @@ describe('one promgate in front of Prometheus, Alertmanager and Pushgateway', { 
       createdBy: 'promgate e2e',
       comment: 'stack.test.ts',
     });
-    const refused = await request('/alertmanager/api/v2/silences', { method: 'POST', headers: { ...viewer, ...json }, body: silence });
+    const refused = await request('/alertmanager/api/v2/silences', {
+      method: 'POST',
+      headers: { ...viewer, ...json },
+      body: silence,
+    });
     assert.equal(refused.status, 403, refused.text);
-    const created = await request('/alertmanager/api/v2/silences', { method: 'POST', headers: { ...admin, ...json }, body: silence });
+    const created = await request('/alertmanager/api/v2/silences', {
+      method: 'POST',
+      headers: { ...admin, ...json },
+      body: silence,
+    });
     assert.equal(created.status, 200, created.text);
     const { silenceID } = parse<{ silenceID: string }>(created);
     assert.match(silenceID, /^[0-9a-f-]{36}$/);
     const silences = await request('/alertmanager/api/v2/silences', { headers: viewer });
-    assert.equal(parse<Array<{ comment: string }>>(silences).filter((each) => each.comment === 'stack.test.ts').length, 1, 'only the admin created one');
+    assert.equal(
+      parse<Array<{ comment: string }>>(silences).filter((each) => each.comment === 'stack.test.ts').length,
+      1,
+      'only the admin created one',
+    );
 
-    assert.equal((await request(`/alertmanager/api/v2/silence/${silenceID}`, { method: 'DELETE', headers: viewer })).status, 403);
+    assert.equal(
+      (await request(`/alertmanager/api/v2/silence/${silenceID}`, { method: 'DELETE', headers: viewer })).status,
+      403,
+    );
     assert.equal(await silenceState(silenceID), 'active');
     const expired = await request(`/alertmanager/api/v2/silence/${silenceID}`, { method: 'DELETE', headers: admin });
     assert.equal(expired.status, 200, expired.text);
@@ -175,7 +221,8 @@ describe('one promgate in front of Prometheus, Alertmanager and Pushgateway', { 
   });
 
   test('lets the admin push to and wipe the Pushgateway, which the viewer may only read', async () => {
-    const push = (headers: Record<string, string>) => request('/pushgateway/metrics/job/promgate_test', { method: 'PUT', headers, body: 'some_metric 42\n' });
+    const push = (headers: Record<string, string>) =>
+      request('/pushgateway/metrics/job/promgate_test', { method: 'PUT', headers, body: 'some_metric 42\n' });
     const metrics = async () => (await request('/pushgateway/metrics', { headers: viewer })).text;
     const pushed = /^some_metric\{[^}]*job="promgate_test"[^}]*\} 42$/m;
 
@@ -221,7 +268,11 @@ describe('one promgate in front of Prometheus, Alertmanager and Pushgateway', { 
     });
     try {
       // The live upstreams answer first; then only the dead one is left to explain the 503.
-      const notReady = await pollReady(gateway, (response) => response.text.startsWith('promgate is not ready: /pushgateway: ') && !/not checked yet/.test(response.text));
+      const notReady = await pollReady(
+        gateway,
+        (response) =>
+          response.text.startsWith('promgate is not ready: /pushgateway: ') && !/not checked yet/.test(response.text),
+      );
       assert.equal(notReady.status, 503, notReady.text);
     } finally {
       await gateway.close();
@@ -265,7 +316,12 @@ function parse<T>(response: ClientResponse): T {
 }
 
 /** GETs `path`, following redirects on the gateway's origin, and returns every hop. */
-async function followRedirects(gateway: TestGateway, path: string, headers: Record<string, string>, limit = 5): Promise<Array<{ path: string; response: ClientResponse }>> {
+async function followRedirects(
+  gateway: TestGateway,
+  path: string,
+  headers: Record<string, string>,
+  limit = 5,
+): Promise<Array<{ path: string; response: ClientResponse }>> {
   const hops: Array<{ path: string; response: ClientResponse }> = [];
   for (let current = path; hops.length <= limit; ) {
     const response = await gateway.request(current, { headers });
@@ -286,5 +342,9 @@ async function pollReady(gateway: TestGateway, done: (response: ClientResponse) 
     last = await gateway.request('/-/promgate/ready');
     return done(last) && last;
   };
-  return waitFor(answered, { timeoutMs: READY_WAIT_MS, intervalMs: 100, message: () => `/-/promgate/ready (last answer: ${last?.status} ${JSON.stringify(last?.text)})` });
+  return waitFor(answered, {
+    timeoutMs: READY_WAIT_MS,
+    intervalMs: 100,
+    message: () => `/-/promgate/ready (last answer: ${last?.status} ${JSON.stringify(last?.text)})`,
+  });
 }

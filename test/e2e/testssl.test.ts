@@ -29,10 +29,14 @@ interface Finding {
  */
 const CERTIFICATE_CONTENT_FINDINGS: Record<string, string> = {
   // "Neither CRL nor OCSP URI provided": a self-signed certificate has no issuer to revoke it.
-  cert_revocation: 'the test certificate is self-signed; CRL/OCSP URIs come from the CA that issues a production certificate',
+  cert_revocation:
+    'the test certificate is self-signed; CRL/OCSP URIs come from the CA that issues a production certificate',
 };
 
-describe('testssl.sh against a gateway on default TLS settings', { skip: requireCommands('testssl'), timeout: SCAN_TIMEOUT_MS + 60_000 }, () => {
+describe('testssl.sh against a gateway on default TLS settings', {
+  skip: requireCommands('testssl'),
+  timeout: SCAN_TIMEOUT_MS + 60_000,
+}, () => {
   let gateway: TestGateway;
   let reportDir: string;
   let findings: Finding[];
@@ -59,7 +63,9 @@ describe('testssl.sh against a gateway on default TLS settings', { skip: require
 
   test('reports no finding of severity HIGH or CRITICAL', () => {
     const severe = findings.filter(
-      (finding) => (finding.severity === 'HIGH' || finding.severity === 'CRITICAL') && !(baseId(finding.id) in CERTIFICATE_CONTENT_FINDINGS),
+      (finding) =>
+        (finding.severity === 'HIGH' || finding.severity === 'CRITICAL') &&
+        !(baseId(finding.id) in CERTIFICATE_CONTENT_FINDINGS),
     );
     assert.deepEqual(
       severe.map(({ id, severity, finding }) => `${severity} ${id}: ${finding}`),
@@ -80,11 +86,20 @@ describe('testssl.sh against a gateway on default TLS settings', { skip: require
   });
 
   test('offers forward-secret AEAD cipher suites only', () => {
-    for (const id of ['cipherlist_NULL', 'cipherlist_aNULL', 'cipherlist_EXPORT', 'cipherlist_LOW', 'cipherlist_3DES_IDEA', 'cipherlist_AVERAGE']) {
+    for (const id of [
+      'cipherlist_NULL',
+      'cipherlist_aNULL',
+      'cipherlist_EXPORT',
+      'cipherlist_LOW',
+      'cipherlist_3DES_IDEA',
+      'cipherlist_AVERAGE',
+    ]) {
       assert.equal(find(id).finding, 'not offered', id);
     }
     // One line per suite the server accepted: "xc02b  ECDHE-ECDSA-AES128-GCM-SHA256  ECDH 253  AESGCM  128  TLS_ECDHE_...".
-    const suites = findings.filter((finding) => /^cipher_x[0-9a-f]+$/.test(finding.id)).map((finding) => finding.finding.trim().split(/\s+/));
+    const suites = findings
+      .filter((finding) => /^cipher_x[0-9a-f]+$/.test(finding.id))
+      .map((finding) => finding.finding.trim().split(/\s+/));
     assert.ok(suites.length > 0, 'testssl listed the accepted cipher suites');
     for (const [hexcode, name, keyExchange, , encryption] of suites) {
       assert.match(keyExchange ?? '', /^(ECDH|DH)$/, `${hexcode} ${name}: forward-secret key exchange`);
@@ -115,7 +130,16 @@ async function scan(gateway: TestGateway, jsonFile: string): Promise<Finding[]> 
     ...['--add-ca', gateway.cert.certFile],
     // protocols, cipher categories, forward secrecy, server preferences, server defaults (the
     // certificate), HTTP headers, vulnerabilities, and each accepted cipher suite.
-    ...['--protocols', '--std', '--fs', '--server-preference', '--server-defaults', '--headers', '--vulnerable', '--each-cipher'],
+    ...[
+      '--protocols',
+      '--std',
+      '--fs',
+      '--server-preference',
+      '--server-defaults',
+      '--headers',
+      '--vulnerable',
+      '--each-cipher',
+    ],
     ...['--jsonfile', jsonFile],
     `${gateway.origin}/`,
   ];
@@ -127,7 +151,10 @@ async function scan(gateway: TestGateway, jsonFile: string): Promise<Finding[]> 
     // testssl could not scan at all (bad command line, no connection, ...), as could a signal.
     const failure = error as { code?: unknown; signal?: unknown; stdout?: string; stderr?: string };
     if (typeof failure.code !== 'number' || failure.code >= 242) {
-      throw new Error(`testssl failed (${String(failure.code ?? failure.signal)}):\n${failure.stdout ?? ''}\n${failure.stderr ?? ''}`, { cause: error });
+      throw new Error(
+        `testssl failed (${String(failure.code ?? failure.signal)}):\n${failure.stdout ?? ''}\n${failure.stderr ?? ''}`,
+        { cause: error },
+      );
     }
     output = failure.stdout ?? '';
   }

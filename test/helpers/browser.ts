@@ -47,7 +47,9 @@ export async function openWatchedPage(browser: Browser): Promise<WatchedPage> {
     const violations: string[] = [];
     (window as unknown as { __cspViolations: string[] }).__cspViolations = violations;
     document.addEventListener('securitypolicyviolation', (event) => {
-      violations.push(`${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} (${event.sourceFile}:${event.lineNumber})`);
+      violations.push(
+        `${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} (${event.sourceFile}:${event.lineNumber})`,
+      );
     });
   });
   const page = await context.newPage();
@@ -64,16 +66,21 @@ export async function openWatchedPage(browser: Browser): Promise<WatchedPage> {
     else if (message.type() === 'error') found.consoleErrors.push(text);
   });
   page.on('pageerror', (error) => found.pageErrors.push(error.stack || `${error.name}: ${error.message}`)); // a SyntaxError has no stack
-  page.on('requestfailed', (request) => found.failedRequests.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText}`));
+  page.on('requestfailed', (request) =>
+    found.failedRequests.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText}`),
+  );
   page.on('response', (response) => {
-    if (response.status() >= 400) found.errorResponses.push(`${response.request().method()} ${response.url()}: ${response.status()}`);
+    if (response.status() >= 400)
+      found.errorResponses.push(`${response.request().method()} ${response.url()}: ${response.status()}`);
   });
 
   return {
     context,
     page,
     async problems() {
-      const reported = await page.evaluate(() => (window as unknown as { __cspViolations?: string[] }).__cspViolations ?? []);
+      const reported = await page.evaluate(
+        () => (window as unknown as { __cspViolations?: string[] }).__cspViolations ?? [],
+      );
       const { cspConsole, ...rest } = found;
       return { ...rest, cspViolations: [...cspConsole, ...reported] };
     },

@@ -20,7 +20,14 @@ export function httpsRequest(origin: string, path: string, options: ClientReques
   const url = new URL(origin);
   return new Promise((resolve, reject) => {
     const req = request(
-      { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path, agent: false, servername: 'localhost', ...rest },
+      {
+        hostname: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port,
+        path,
+        agent: false,
+        servername: 'localhost',
+        ...rest,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

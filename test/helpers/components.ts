@@ -97,8 +97,17 @@ interface ComponentSpec {
 }
 
 async function startComponent(spec: ComponentSpec): Promise<TestComponent> {
-  const { output, exited, stop: stopProcess } = spawnPrometheus(
-    [`--web.listen-address=127.0.0.1:${spec.port}`, `--web.external-url=${spec.externalUrl}`, '--web.route-prefix=/', ...spec.args],
+  const {
+    output,
+    exited,
+    stop: stopProcess,
+  } = spawnPrometheus(
+    [
+      `--web.listen-address=127.0.0.1:${spec.port}`,
+      `--web.external-url=${spec.externalUrl}`,
+      '--web.route-prefix=/',
+      ...spec.args,
+    ],
     spec.binary,
   );
   const url = `http://127.0.0.1:${spec.port}`;
@@ -126,7 +135,9 @@ async function startComponent(spec: ComponentSpec): Promise<TestComponent> {
     // Whoever took the port in the race after freePort() would answer the polls in our stead.
     const status = await get(`${url}${spec.statusPath}`);
     if (status?.status !== 200 || !spec.isOurs(status.text)) {
-      throw new Error(`another process answers on 127.0.0.1:${spec.port} (address already in use); ${spec.name} output:\n${output()}`);
+      throw new Error(
+        `another process answers on 127.0.0.1:${spec.port} (address already in use); ${spec.name} output:\n${output()}`,
+      );
     }
   } catch (error) {
     await component.stop();
@@ -135,8 +146,11 @@ async function startComponent(spec: ComponentSpec): Promise<TestComponent> {
   return component;
 }
 
-
-export const STACK_BASE_PATHS = { prometheus: '/prometheus', alertmanager: '/alertmanager', pushgateway: '/pushgateway' } as const;
+export const STACK_BASE_PATHS = {
+  prometheus: '/prometheus',
+  alertmanager: '/alertmanager',
+  pushgateway: '/pushgateway',
+} as const;
 
 export interface StackBehindGateway {
   gateway: TestGateway;
@@ -153,19 +167,38 @@ export interface StackBehindGateway {
  * with --web.enable-lifecycle. The components' ports are reserved before the gateway starts; on the
  * rare race where someone takes one before its component binds, start over.
  */
-export async function startStackBehindGateway(gatewayOptions: Omit<ServerOptions, 'basePath' | 'routes'> = {}, attempts = 3): Promise<StackBehindGateway> {
+export async function startStackBehindGateway(
+  gatewayOptions: Omit<ServerOptions, 'basePath' | 'routes'> = {},
+  attempts = 3,
+): Promise<StackBehindGateway> {
   for (let attempt = 1; ; attempt++) {
     const [prometheusPort, alertmanagerPort, pushgatewayPort] = [await freePort(), await freePort(), await freePort()];
     const gateway = await startTestGateway({
       ...gatewayOptions,
       routes: [
-        { basePath: STACK_BASE_PATHS.prometheus, preset: 'prometheus', upstream: { url: `http://127.0.0.1:${prometheusPort}` } },
-        { basePath: STACK_BASE_PATHS.alertmanager, preset: 'alertmanager', upstream: { url: `http://127.0.0.1:${alertmanagerPort}` } },
-        { basePath: STACK_BASE_PATHS.pushgateway, preset: 'pushgateway', upstream: { url: `http://127.0.0.1:${pushgatewayPort}` } },
+        {
+          basePath: STACK_BASE_PATHS.prometheus,
+          preset: 'prometheus',
+          upstream: { url: `http://127.0.0.1:${prometheusPort}` },
+        },
+        {
+          basePath: STACK_BASE_PATHS.alertmanager,
+          preset: 'alertmanager',
+          upstream: { url: `http://127.0.0.1:${alertmanagerPort}` },
+        },
+        {
+          basePath: STACK_BASE_PATHS.pushgateway,
+          preset: 'pushgateway',
+          upstream: { url: `http://127.0.0.1:${pushgatewayPort}` },
+        },
       ],
     });
     const started = await Promise.allSettled([
-      startPrometheus({ port: prometheusPort, externalUrl: `${gateway.origin}${STACK_BASE_PATHS.prometheus}`, args: ['--web.enable-lifecycle'] }),
+      startPrometheus({
+        port: prometheusPort,
+        externalUrl: `${gateway.origin}${STACK_BASE_PATHS.prometheus}`,
+        args: ['--web.enable-lifecycle'],
+      }),
       startAlertmanager({ port: alertmanagerPort, externalUrl: `${gateway.origin}${STACK_BASE_PATHS.alertmanager}` }),
       startPushgateway({ port: pushgatewayPort, externalUrl: `${gateway.origin}${STACK_BASE_PATHS.pushgateway}` }),
     ]);
@@ -175,8 +208,18 @@ export async function startStackBehindGateway(gatewayOptions: Omit<ServerOptions
       rmSync(gateway.cert.dir, { recursive: true, force: true });
     };
     const [prometheus, alertmanager, pushgateway] = started;
-    if (prometheus.status === 'fulfilled' && alertmanager.status === 'fulfilled' && pushgateway.status === 'fulfilled') {
-      return { gateway, prometheus: prometheus.value, alertmanager: alertmanager.value, pushgateway: pushgateway.value, close };
+    if (
+      prometheus.status === 'fulfilled' &&
+      alertmanager.status === 'fulfilled' &&
+      pushgateway.status === 'fulfilled'
+    ) {
+      return {
+        gateway,
+        prometheus: prometheus.value,
+        alertmanager: alertmanager.value,
+        pushgateway: pushgateway.value,
+        close,
+      };
     }
     await close();
     const errors = started.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));

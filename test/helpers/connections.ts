@@ -7,7 +7,13 @@ import type { TestGateway } from './gateway.ts';
 
 /** A TLS connection to the gateway, handshake not awaited; `localAddress` picks another loopback source (127.0.0.2, ...). */
 export function tlsClient(gateway: TestGateway, localAddress?: string): TLSSocket {
-  return tlsConnect({ host: '127.0.0.1', port: gateway.handle.address.port, servername: 'localhost', ca: gateway.cert.cert, ...(localAddress ? { localAddress } : {}) });
+  return tlsConnect({
+    host: '127.0.0.1',
+    port: gateway.handle.address.port,
+    servername: 'localhost',
+    ca: gateway.cert.cert,
+    ...(localAddress ? { localAddress } : {}),
+  });
 }
 
 /** A TLS connection to the gateway, resolved once the handshake is done. */
@@ -59,14 +65,19 @@ export function readResponse(socket: Socket): Promise<{ status: number; head: st
       socket.off('close', onClose);
       resolve({ status: Number(head.split(' ')[1]), head, body });
     };
-    const onClose = () => reject(new Error(`connection closed before a whole response: ${JSON.stringify(buffer.slice(0, 100))}`));
+    const onClose = () =>
+      reject(new Error(`connection closed before a whole response: ${JSON.stringify(buffer.slice(0, 100))}`));
     socket.on('data', onData);
     socket.once('close', onClose);
   });
 }
 
 /** One GET on an open keep-alive connection; resolves once the whole response is in. */
-export function exchange(socket: Socket, path: string, headers = ''): Promise<{ status: number; head: string; body: string }> {
+export function exchange(
+  socket: Socket,
+  path: string,
+  headers = '',
+): Promise<{ status: number; head: string; body: string }> {
   const response = readResponse(socket);
   socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n${headers}\r\n`);
   return response;

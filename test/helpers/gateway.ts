@@ -40,7 +40,9 @@ export interface GatewayAndUpstream {
  * A gateway in front of a recording upstream for the whole describe block: started in before(),
  * closed in after(). `options` gets the upstream, to build the gateway's options from it.
  */
-export function useGatewayWithUpstream(options: (upstream: RecordingUpstream) => ServerOptions = (upstream) => ({ upstream: upstream.url })): GatewayAndUpstream {
+export function useGatewayWithUpstream(
+  options: (upstream: RecordingUpstream) => ServerOptions = (upstream) => ({ upstream: upstream.url }),
+): GatewayAndUpstream {
   let started: GatewayAndUpstream | undefined;
   before(async () => {
     const upstream = await startUpstream();

@@ -14,7 +14,10 @@ export interface HtpasswdUser {
   flag: HtpasswdFlag;
 }
 
-export function writeHtpasswd(users: HtpasswdUser[], file = join(mkdtempSync(join(tmpdir(), 'promgate-htpasswd-')), '.htpasswd')): string {
+export function writeHtpasswd(
+  users: HtpasswdUser[],
+  file = join(mkdtempSync(join(tmpdir(), 'promgate-htpasswd-')), '.htpasswd'),
+): string {
   writeFileSync(file, '# made by htpasswd for a test\n\n');
   for (const { user, password, flag } of users) {
     const args = flag === '-B' ? ['-bB', '-C', '10'] : [`-b${flag.slice(1)}`];

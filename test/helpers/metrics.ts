@@ -23,12 +23,16 @@ export async function scrape(address: AddressInfo | undefined): Promise<Samples>
 }
 
 /** A sample's value, 0 when the series does not exist yet (counters start absent). */
-export function valueOf(samples: Samples, series: string): number {
+export function sampleValue(samples: Samples, series: string): number {
   return samples.get(series) ?? 0;
 }
 
 /** Polls until `check` passes on a fresh scrape, or fails with the last scrape's problem. */
-export function eventually(address: AddressInfo | undefined, check: (samples: Samples) => void, timeoutMs = 5000): Promise<Samples> {
+export function eventually(
+  address: AddressInfo | undefined,
+  check: (samples: Samples) => void,
+  timeoutMs = 5000,
+): Promise<Samples> {
   const passes = async () => {
     const samples = await scrape(address);
     check(samples);

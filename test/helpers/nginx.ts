@@ -39,14 +39,18 @@ export async function startNginx(locations: Record<string, string>): Promise<Ngi
     ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `  ${name}_temp_path ${file(name)};`),
     '  server {',
     `    listen 127.0.0.1:${port};`,
-    ...Object.entries(locations).map(([prefix, upstream]) => `    location ${prefix} { proxy_pass ${new URL(upstream).origin}; }`),
+    ...Object.entries(locations).map(
+      ([prefix, upstream]) => `    location ${prefix} { proxy_pass ${new URL(upstream).origin}; }`,
+    ),
     '    location / { return 404 "nginx: no location\\n"; }',
     '  }',
     '}',
     '',
   ].join('\n');
   writeFileSync(file('nginx.conf'), config);
-  const child = spawn('nginx', ['-p', dir, '-e', file('error.log'), '-c', file('nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('nginx', ['-p', dir, '-e', file('error.log'), '-c', file('nginx.conf')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -56,10 +60,17 @@ export async function startNginx(locations: Record<string, string>): Promise<Ngi
     rmSync(dir, { recursive: true, force: true });
   };
   const died = exited.then((): never => {
-    throw new Error(`nginx exited with ${child.exitCode}: ${stderr}${readFileSync(file('error.log'), { encoding: 'utf8', flag: 'a+' })}`);
+    throw new Error(
+      `nginx exited with ${child.exitCode}: ${stderr}${readFileSync(file('error.log'), { encoding: 'utf8', flag: 'a+' })}`,
+    );
   });
   try {
-    await waitFor(() => canConnect(port), { timeoutMs: START_TIMEOUT_MS, intervalMs: 20, message: () => `nginx to listen on ${port}: ${stderr}`, failOn: died });
+    await waitFor(() => canConnect(port), {
+      timeoutMs: START_TIMEOUT_MS,
+      intervalMs: 20,
+      message: () => `nginx to listen on ${port}: ${stderr}`,
+      failOn: died,
+    });
   } catch (error) {
     await close();
     throw error;

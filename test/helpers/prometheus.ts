@@ -64,7 +64,11 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
       '',
     ].join('\n'),
   );
-  const { output, exited, stop: stopProcess } = spawnPrometheus(
+  const {
+    output,
+    exited,
+    stop: stopProcess,
+  } = spawnPrometheus(
     [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${dataDir}`,
@@ -92,15 +96,29 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
   const details = () => `output:\n${output()}`;
   try {
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    await pollUntil('answers GET /-/ready with 200', deadline, exited, details, async () => (await get(`${url}/-/ready`))?.status === 200);
+    await pollUntil(
+      'answers GET /-/ready with 200',
+      deadline,
+      exited,
+      details,
+      async () => (await get(`${url}/-/ready`))?.status === 200,
+    );
     // Whoever took the port in the race after freePort() would answer the polls in our stead.
     const flags = await get(`${url}/api/v1/status/flags`);
-    if (flags?.status !== 200 || (JSON.parse(flags.text) as { data: Record<string, string> }).data['storage.tsdb.path'] !== dataDir) {
-      throw new Error(`another process answers on 127.0.0.1:${port} (address already in use); prometheus output:\n${output()}`);
+    if (
+      flags?.status !== 200 ||
+      (JSON.parse(flags.text) as { data: Record<string, string> }).data['storage.tsdb.path'] !== dataDir
+    ) {
+      throw new Error(
+        `another process answers on 127.0.0.1:${port} (address already in use); prometheus output:\n${output()}`,
+      );
     }
     await pollUntil('has scraped itself (the `up` series exists)', deadline, exited, details, async () => {
       const response = await get(`${url}/api/v1/query?query=up`);
-      return response?.status === 200 && (JSON.parse(response.text) as { data: { result: unknown[] } }).data.result.length > 0;
+      return (
+        response?.status === 200 &&
+        (JSON.parse(response.text) as { data: { result: unknown[] } }).data.result.length > 0
+      );
     });
   } catch (error) {
     await prometheus.stop();
@@ -131,7 +149,11 @@ export async function startPrometheusBehindGateway(
 ): Promise<PrometheusBehindGateway> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const gateway = await startTestGateway({ ...gatewayOptions, basePath: BASE_PATH, upstream: `http://127.0.0.1:${port}` });
+    const gateway = await startTestGateway({
+      ...gatewayOptions,
+      basePath: BASE_PATH,
+      upstream: `http://127.0.0.1:${port}`,
+    });
     const baseUrl = `${gateway.origin}${BASE_PATH}`;
     try {
       const prometheus = await startPrometheus({ port, externalUrl: baseUrl, args: prometheusArgs });
@@ -177,7 +199,15 @@ export async function startPrometheusWithConfig(config: string): Promise<Configu
   const dir = mkdtempSync(join(tmpdir(), 'promgate-prometheus-'));
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, config);
-  const { output, exited, stop: stopProcess } = spawnPrometheus([`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`]);
+  const {
+    output,
+    exited,
+    stop: stopProcess,
+  } = spawnPrometheus([
+    `--config.file=${configFile}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+  ]);
   const url = `http://127.0.0.1:${port}`;
   const api = async <T>(path: string): Promise<T | undefined> => {
     try {
@@ -189,13 +219,23 @@ export async function startPrometheusWithConfig(config: string): Promise<Configu
   };
   type Target = { labels: Record<string, string>; scrapeUrl: string; health: string; lastError: string };
   const targets = async () =>
-    ((await api<{ activeTargets: Target[] }>('/api/v1/targets'))?.activeTargets ?? []).map(({ labels, scrapeUrl, health, lastError }) => ({ job: labels.job ?? '', scrapeUrl, health, lastError }));
+    ((await api<{ activeTargets: Target[] }>('/api/v1/targets'))?.activeTargets ?? []).map(
+      ({ labels, scrapeUrl, health, lastError }) => ({ job: labels.job ?? '', scrapeUrl, health, lastError }),
+    );
   let stopping: Promise<void> | undefined;
   return {
     url,
-    query: async (expression) => (await api<{ result: InstantSample[] }>(`/api/v1/query?${new URLSearchParams({ query: expression })}`))?.result,
+    query: async (expression) =>
+      (await api<{ result: InstantSample[] }>(`/api/v1/query?${new URLSearchParams({ query: expression })}`))?.result,
     targets,
-    waitFor: (what, check) => pollUntil(what, Date.now() + READY_TIMEOUT_MS, exited, async () => `targets: ${JSON.stringify(await targets())}; output:\n${output()}`, check),
+    waitFor: (what, check) =>
+      pollUntil(
+        what,
+        Date.now() + READY_TIMEOUT_MS,
+        exited,
+        async () => `targets: ${JSON.stringify(await targets())}; output:\n${output()}`,
+        check,
+      ),
     logs: output,
     stop() {
       stopping ??= stopProcess().then(() => rmSync(dir, { recursive: true, force: true }));
@@ -217,7 +257,12 @@ async function pollUntil(
     throw new Error(`prometheus exited (${code}) before it ${describe()}; ${await details()}`);
   });
   const message = async () => `prometheus (it ${describe()}); ${await details()}`;
-  await waitFor(check, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: POLL_INTERVAL_MS, message, failOn: exit });
+  await waitFor(check, {
+    timeoutMs: Math.max(0, deadline - Date.now()),
+    intervalMs: POLL_INTERVAL_MS,
+    message,
+    failOn: exit,
+  });
 }
 
 /** A GET that resolves undefined while nothing listens yet. */

@@ -69,7 +69,10 @@ function createTestRedis(port: number): TestRedis {
     process.off('exit', killOnExit);
     if (!current || current.child.exitCode !== null || current.child.signalCode !== null) return;
     current.child.kill('SIGTERM');
-    const stopped = await Promise.race([current.exited.then(() => true), delay(STOP_TIMEOUT_MS, false, { ref: false })]);
+    const stopped = await Promise.race([
+      current.exited.then(() => true),
+      delay(STOP_TIMEOUT_MS, false, { ref: false }),
+    ]);
     if (!stopped) {
       current.child.kill('SIGKILL');
       await current.exited;
@@ -78,9 +81,13 @@ function createTestRedis(port: number): TestRedis {
 
   const start = async () => {
     if (running) throw new Error(`redis on port ${port} is already running`);
-    const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      REDIS_SERVER,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const exited = new Promise<number | string | null>((resolve) => {
       child.once('error', (error) => resolve(error.message)); // e.g. ENOENT
       child.once('exit', (code, signal) => resolve(code ?? signal));
@@ -106,11 +113,18 @@ function createTestRedis(port: number): TestRedis {
     try {
       const timeout = delay(START_TIMEOUT_MS, 'timeout', { ref: false });
       if ((await Promise.race([readyLogged, failure, timeout])) === 'timeout') {
-        throw new Error(`redis-server did not log "Ready to accept connections" within ${START_TIMEOUT_MS} ms; output:\n${output}`);
+        throw new Error(
+          `redis-server did not log "Ready to accept connections" within ${START_TIMEOUT_MS} ms; output:\n${output}`,
+        );
       }
       const answers = async () => (await command(['PING'])) === 'PONG';
       const timeoutMs = Math.max(0, deadline - Date.now());
-      await waitFor(answers, { timeoutMs, intervalMs: 50, message: () => `redis-server on 127.0.0.1:${port} to answer PING; output:\n${output}`, failOn: failure });
+      await waitFor(answers, {
+        timeoutMs,
+        intervalMs: 50,
+        message: () => `redis-server on 127.0.0.1:${port} to answer PING; output:\n${output}`,
+        failOn: failure,
+      });
     } catch (error) {
       await stop();
       throw error;

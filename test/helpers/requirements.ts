@@ -5,7 +5,12 @@ import { delimiter, isAbsolute, join } from 'node:path';
 
 /** Absolute path of an executable, looked up on PATH unless `name` is already a path. */
 export function findCommand(name: string): string | undefined {
-  const candidates = isAbsolute(name) ? [name] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name));
+  const candidates = isAbsolute(name)
+    ? [name]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, name));
   return candidates.find((candidate) => {
     try {
       accessSync(candidate, constants.X_OK);

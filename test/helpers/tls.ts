@@ -13,7 +13,9 @@ export interface TestCertificate {
 }
 
 /** A self-signed server certificate for localhost/127.0.0.1/::1 in a fresh temp folder. */
-export async function makeTestCertificate(options: { keyType?: 'ec' | 'rsa'; commonName?: string } = {}): Promise<TestCertificate> {
+export async function makeTestCertificate(
+  options: { keyType?: 'ec' | 'rsa'; commonName?: string } = {},
+): Promise<TestCertificate> {
   const dir = mkdtempSync(join(tmpdir(), 'promgate-cert-'));
   const material = await generateCertificate({
     commonName: options.commonName ?? 'localhost',

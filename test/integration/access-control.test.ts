@@ -7,7 +7,7 @@ import { createLogger, createServer } from '../../src/index.ts';
 import { basicAuth, httpsRequest } from '../helpers/client.ts';
 import { useGatewayWithUpstream } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
-import { scrape, valueOf } from '../helpers/metrics.ts';
+import { scrape, sampleValue } from '../helpers/metrics.ts';
 import { issueClientCertificate, makeCa } from '../helpers/pki.ts';
 import { makeTestCertificate } from '../helpers/tls.ts';
 import { startUpstream } from '../helpers/upstream.ts';
@@ -60,20 +60,40 @@ describe('access control (read-only by default)', () => {
   }
 
   it('answers 403 with Prometheus error JSON under /api/, naming the rule', async () => {
-    const response = await setup.gateway.request('/prometheus/api/v1/admin/tsdb/snapshot', { method: 'POST', headers: bob });
+    const response = await setup.gateway.request('/prometheus/api/v1/admin/tsdb/snapshot', {
+      method: 'POST',
+      headers: bob,
+    });
     assert.equal(response.status, 403);
     assert.equal(response.headers['content-type'], 'application/json');
-    assert.deepEqual(JSON.parse(response.text), { status: 'error', errorType: 'forbidden', error: 'forbidden by viewer.deny.admin-api' });
+    assert.deepEqual(JSON.parse(response.text), {
+      status: 'error',
+      errorType: 'forbidden',
+      error: 'forbidden by viewer.deny.admin-api',
+    });
   });
 
   it('lets a viewer read, including queries sent as POST', async () => {
     assert.equal((await setup.gateway.request('/prometheus/api/v1/query?query=up', { headers: bob })).status, 200);
-    assert.equal((await setup.gateway.request('/prometheus/api/v1/query', { method: 'POST', headers: { ...bob, 'content-type': 'application/x-www-form-urlencoded' }, body: 'query=up' })).status, 200);
+    assert.equal(
+      (
+        await setup.gateway.request('/prometheus/api/v1/query', {
+          method: 'POST',
+          headers: { ...bob, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'query=up',
+        })
+      ).status,
+      200,
+    );
     assert.equal((await setup.gateway.request('/prometheus/graph', { headers: bob })).status, 200);
   });
 
   it('lets the admin role use the admin, lifecycle and write endpoints', async () => {
-    for (const [method, path] of [['POST', '/prometheus/api/v1/admin/tsdb/snapshot'], ['POST', '/prometheus/-/reload'], ['POST', '/prometheus/api/v1/write']] as const) {
+    for (const [method, path] of [
+      ['POST', '/prometheus/api/v1/admin/tsdb/snapshot'],
+      ['POST', '/prometheus/-/reload'],
+      ['POST', '/prometheus/api/v1/write'],
+    ] as const) {
       const before = setup.upstream.requests.length;
       assert.equal((await setup.gateway.request(path, { method, headers: alice })).status, 200, path);
       assert.equal(setup.upstream.requests.length, before + 1);
@@ -90,15 +110,22 @@ describe('access control (read-only by default)', () => {
     await setup.gateway.request('/prometheus/-/quit', { method: 'POST', headers: bob });
     await setup.gateway.request('/prometheus/api/v1/query?query=up', { headers: bob });
     const after = await scrape(setup.gateway.handle.metricsAddress);
-    const delta = (series: string) => valueOf(after, series) - valueOf(before, series);
+    const delta = (series: string) => sampleValue(after, series) - sampleValue(before, series);
     assert.equal(delta('promgate_access_decisions_total{decision="denied",rule="viewer.deny.lifecycle"}'), 1);
     assert.equal(delta('promgate_access_decisions_total{decision="allowed",rule="viewer.allow.read"}'), 1);
-    await waitFor(() => log.some((line) => line.includes('"rule":"viewer.deny.lifecycle"') && line.includes('"msg":"request"')), { message: 'the access line of the denied request' });
-    const denied = log.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'access denied' && line.rule === 'viewer.deny.lifecycle');
+    await waitFor(
+      () => log.some((line) => line.includes('"rule":"viewer.deny.lifecycle"') && line.includes('"msg":"request"')),
+      { message: 'the access line of the denied request' },
+    );
+    const denied = log
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.msg === 'access denied' && line.rule === 'viewer.deny.lifecycle');
     assert.ok(denied, 'an "access denied" line');
     assert.equal(denied.user, 'bob');
     assert.equal(denied.roles, 'viewer');
-    const accessLine = log.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'request' && line.rule === 'viewer.deny.lifecycle');
+    const accessLine = log
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.msg === 'request' && line.rule === 'viewer.deny.lifecycle');
     assert.equal(accessLine?.status, 403, 'the access log line carries the rule');
   });
 });
@@ -106,10 +133,16 @@ describe('access control (read-only by default)', () => {
 describe('access control by client certificate', () => {
   it('gives a verified client certificate its role by CN or SAN', async () => {
     const ca = await makeCa('access-control-ca');
-    const [ops, grafana] = await Promise.all([issueClientCertificate(ca, 'ops-robot'), issueClientCertificate(ca, 'grafana', [{ type: 'dns', value: 'grafana.example' }])]);
+    const [ops, grafana] = await Promise.all([
+      issueClientCertificate(ca, 'ops-robot'),
+      issueClientCertificate(ca, 'grafana', [{ type: 'dns', value: 'grafana.example' }]),
+    ]);
     const serverCert = await makeTestCertificate();
     const webConfig = join(mkdtempSync(join(tmpdir(), 'promgate-access-')), 'web.yml');
-    writeFileSync(webConfig, `tls_server_config:\n  cert_file: ${serverCert.certFile}\n  key_file: ${serverCert.keyFile}\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${ca.certFile}\n`);
+    writeFileSync(
+      webConfig,
+      `tls_server_config:\n  cert_file: ${serverCert.certFile}\n  key_file: ${serverCert.keyFile}\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${ca.certFile}\n`,
+    );
     const upstream = await startUpstream();
     const handle = await createServer({
       upstream: upstream.url,
@@ -118,11 +151,19 @@ describe('access control by client certificate', () => {
     });
     const origin = `https://127.0.0.1:${handle.address.port}`;
     const snapshot = (client: { certPem: string; keyPem: string }) =>
-      httpsRequest(origin, '/prometheus/api/v1/admin/tsdb/snapshot', { method: 'POST', ca: serverCert.cert, cert: client.certPem, key: client.keyPem });
+      httpsRequest(origin, '/prometheus/api/v1/admin/tsdb/snapshot', {
+        method: 'POST',
+        ca: serverCert.cert,
+        cert: client.certPem,
+        key: client.keyPem,
+      });
     try {
       assert.equal((await snapshot(ops)).status, 200, 'CN ops-robot is admin');
       assert.equal((await snapshot(grafana)).status, 403, 'SAN grafana.example is viewer');
-      assert.deepEqual(upstream.requests.map((request) => request.url), ['/api/v1/admin/tsdb/snapshot']);
+      assert.deepEqual(
+        upstream.requests.map((request) => request.url),
+        ['/api/v1/admin/tsdb/snapshot'],
+      );
     } finally {
       await handle.close();
       await upstream.close();

@@ -34,7 +34,11 @@ const authorization = basicAuth('alice', PASSWORD);
 describe('access log', () => {
   const log = collectingLogger();
   const htpasswdFile = writeHtpasswd([{ user: 'alice', password: PASSWORD, flag: '-B' }]);
-  const setup = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, auth: { htpasswdFile }, logger: log.logger }));
+  const setup = useGatewayWithUpstream((upstream) => ({
+    upstream: upstream.url,
+    auth: { htpasswdFile },
+    logger: log.logger,
+  }));
 
   it('writes one JSON line per request with method, path, status, duration, bytes, user and address', async () => {
     const before = log.requests().length;
@@ -48,39 +52,63 @@ describe('access log', () => {
     assert.equal(line.path, '/prometheus/api/v1/query', 'the path, without the query string');
     assert.equal(line.status, 200);
     assert.equal(typeof line.duration_ms, 'number');
-    assert.ok((line.bytes_sent as number) > response.body.length, `bytes_sent ${line.bytes_sent} counts headers and body (${response.body.length})`);
+    assert.ok(
+      (line.bytes_sent as number) > response.body.length,
+      `bytes_sent ${line.bytes_sent} counts headers and body (${response.body.length})`,
+    );
     assert.equal(line.user, 'alice');
     assert.equal(line.remote_address, '127.0.0.1');
     assert.ok(line.request_id !== undefined);
     assert.match(String(line.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
-  it('writes its lines without pino\'s generic serializer, at info and at warn', async (t) => {
+  it("writes its lines without pino's generic serializer, at info and at warn", async (t) => {
     const pinoCalls = [t.mock.method(log.logger, 'info'), t.mock.method(log.logger, 'warn')];
     const before = log.requests().length;
     setup.upstream.handle((req) => req.socket.destroy());
     try {
-      assert.equal((await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization } })).status, 502);
+      assert.equal(
+        (await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization } })).status,
+        502,
+      );
     } finally {
-      setup.upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}'));
+      setup.upstream.handle((_req, res) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}'),
+      );
     }
     await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization } });
     const lines = (await nextRequestLines(log.requests, before + 2)).slice(before);
-    assert.deepEqual(lines.map((line) => [line.status, line.level, line.user]), [[502, 'warn', 'alice'], [200, 'info', 'alice']]);
+    assert.deepEqual(
+      lines.map((line) => [line.status, line.level, line.user]),
+      [
+        [502, 'warn', 'alice'],
+        [200, 'info', 'alice'],
+      ],
+    );
     const accessCalls = pinoCalls.flatMap((call) => call.mock.calls).filter((call) => call.arguments[1] === 'request');
-    assert.equal(accessCalls.length, 0, 'the access lines were written by the logger\'s flat line writer');
+    assert.equal(accessCalls.length, 0, "the access lines were written by the logger's flat line writer");
   });
 
   it('never writes Authorization, cookies or passwords, whatever the outcome', async () => {
     const before = log.raw.length;
     const cookie = 'grafana_session=c00kie-value-123';
     await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization, cookie } });
-    await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('alice', `wrong-${PASSWORD}`), cookie } });
+    await setup.gateway.request('/prometheus/api/v1/query', {
+      headers: { authorization: basicAuth('alice', `wrong-${PASSWORD}`), cookie },
+    });
     await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth(PASSWORD, 'x') } });
-    const written = (await nextRequestLines(() => log.raw.slice(before).map((line) => JSON.parse(line) as Line).filter((line) => line.msg === 'request'), 3))
-      && log.raw.slice(before).join('');
+    const written =
+      (await nextRequestLines(
+        () =>
+          log.raw
+            .slice(before)
+            .map((line) => JSON.parse(line) as Line)
+            .filter((line) => line.msg === 'request'),
+        3,
+      )) && log.raw.slice(before).join('');
     assert.ok(written.includes('"status":401'), 'the failures were logged');
-    for (const secret of [PASSWORD, authorization.slice(6), 'c00kie-value-123', 'grafana_session']) assert.ok(!written.includes(secret), `"${secret}" must not be logged`);
+    for (const secret of [PASSWORD, authorization.slice(6), 'c00kie-value-123', 'grafana_session'])
+      assert.ok(!written.includes(secret), `"${secret}" must not be logged`);
     assert.doesNotMatch(written, /authorization|cookie/i);
   });
 
@@ -89,15 +117,23 @@ describe('access log', () => {
     await setup.gateway.request('/not-prometheus/');
     setup.upstream.handle((req) => req.socket.destroy());
     try {
-      assert.equal((await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization } })).status, 502);
+      assert.equal(
+        (await setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization } })).status,
+        502,
+      );
     } finally {
-      setup.upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}'));
+      setup.upstream.handle((_req, res) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}'),
+      );
     }
     const lines = (await nextRequestLines(log.requests, before + 2)).slice(before);
-    assert.deepEqual(lines.map((line) => [line.path, line.status, line.level]), [
-      ['/not-prometheus/', 404, 'info'],
-      ['/prometheus/api/v1/query', 502, 'warn'],
-    ]);
+    assert.deepEqual(
+      lines.map((line) => [line.path, line.status, line.level]),
+      [
+        ['/not-prometheus/', 404, 'info'],
+        ['/prometheus/api/v1/query', 502, 'warn'],
+      ],
+    );
   });
 
   it('marks a request the client abandoned', async () => {
@@ -106,7 +142,10 @@ describe('access log', () => {
     try {
       const controller = new AbortController();
       const reached = setup.upstream.nextRequest();
-      const pending = setup.gateway.request('/prometheus/api/v1/query', { headers: { authorization }, signal: controller.signal });
+      const pending = setup.gateway.request('/prometheus/api/v1/query', {
+        headers: { authorization },
+        signal: controller.signal,
+      });
       await reached;
       controller.abort();
       await assert.rejects(pending);
@@ -114,7 +153,9 @@ describe('access log', () => {
       assert.equal(line?.aborted, true);
       assert.equal(line?.path, '/prometheus/api/v1/query');
     } finally {
-      setup.upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}'));
+      setup.upstream.handle((_req, res) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}'),
+      );
     }
   });
 });
@@ -147,12 +188,20 @@ describe('access log settings', () => {
     );
     const log = collectingLogger();
     const upstream = await startUpstream();
-    const handle = await createServer({ upstream: upstream.url, logger: log.logger, web: { listenAddress: '127.0.0.1:0', config: { file: webConfig } } }).catch(async (error: unknown) => {
+    const handle = await createServer({
+      upstream: upstream.url,
+      logger: log.logger,
+      web: { listenAddress: '127.0.0.1:0', config: { file: webConfig } },
+    }).catch(async (error: unknown) => {
       await upstream.close();
       throw error;
     });
     try {
-      const response = await httpsRequest(`https://127.0.0.1:${handle.address.port}`, '/prometheus/x', { ca: serverCert.cert, cert: client.certPem, key: client.keyPem });
+      const response = await httpsRequest(`https://127.0.0.1:${handle.address.port}`, '/prometheus/x', {
+        ca: serverCert.cert,
+        cert: client.certPem,
+        key: client.keyPem,
+      });
       assert.equal(response.status, 200);
       const [line] = await nextRequestLines(log.requests, 1);
       assert.match(String(line?.client_subject), /CN=scraper-1/);
@@ -165,13 +214,21 @@ describe('access log settings', () => {
 
   it('hands the lines to a logger that is not pino, in its call shape', async () => {
     const calls: Array<[string, Record<string, unknown>, string]> = [];
-    const method = (level: string) => (fields: Record<string, unknown>, message: string) => void calls.push([level, fields, message]);
-    const logger: Logger = { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error') };
+    const method = (level: string) => (fields: Record<string, unknown>, message: string) =>
+      void calls.push([level, fields, message]);
+    const logger: Logger = {
+      debug: method('debug'),
+      info: method('info'),
+      warn: method('warn'),
+      error: method('error'),
+    };
     const upstream = await startUpstream();
     const gateway = await startTestGateway({ upstream: upstream.url, logger });
     try {
       await gateway.request('/prometheus/x');
-      await waitFor(() => calls.some((call) => call[2] === 'request'), { message: () => `the access line; calls: ${JSON.stringify(calls)}` });
+      await waitFor(() => calls.some((call) => call[2] === 'request'), {
+        message: () => `the access line; calls: ${JSON.stringify(calls)}`,
+      });
       const request = calls.find((call) => call[2] === 'request');
       assert.ok(request, JSON.stringify(calls));
       assert.equal(request[0], 'info');

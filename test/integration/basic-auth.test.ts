@@ -26,7 +26,12 @@ describe('basic auth from an htpasswd file made by Apache htpasswd', { skip: req
   let file: string;
   const seenUsers: Array<string | undefined> = [];
   const logs: string[] = [];
-  const logger: Logger = { debug() {}, info: (_f, m) => void logs.push(m), warn: (_f, m) => void logs.push(m), error: (f, m) => void logs.push(`${m} ${JSON.stringify(f)}`) };
+  const logger: Logger = {
+    debug() {},
+    info: (_f, m) => void logs.push(m),
+    warn: (_f, m) => void logs.push(m),
+    error: (f, m) => void logs.push(`${m} ${JSON.stringify(f)}`),
+  };
 
   before(async () => {
     upstream = await startUpstream();
@@ -34,11 +39,17 @@ describe('basic auth from an htpasswd file made by Apache htpasswd', { skip: req
     appendSshaUser(file, 'ssha-user', 'salted secret');
     gateway = await startTestGateway({
       upstream: upstream.url,
-      auth: { htpasswdFile: file, realm: 'Prometheus at example', unauthenticatedPaths: ['/-/healthy', '/-/ready', '/static/*'] },
+      auth: {
+        htpasswdFile: file,
+        realm: 'Prometheus at example',
+        unauthenticatedPaths: ['/-/healthy', '/-/ready', '/static/*'],
+      },
       // Hundreds of wrong passwords from one address are this suite's subject; the throttle has its own tests.
       rateLimit: { failedAuthPerClient: { requests: 0 }, failedAuthPerUser: { requests: 0 } },
       logger,
-      middleware: { afterAuth: (req: Request, _res: Response, next: NextFunction) => (seenUsers.push(req.promgate?.user), next()) },
+      middleware: {
+        afterAuth: (req: Request, _res: Response, next: NextFunction) => (seenUsers.push(req.promgate?.user), next()),
+      },
     });
   });
   after(async () => {
@@ -48,11 +59,15 @@ describe('basic auth from an htpasswd file made by Apache htpasswd', { skip: req
 
   for (const { user, password, flag } of [...USERS, { user: 'ssha-user', password: 'salted secret', flag: '{SSHA}' }]) {
     it(`lets ${user} (${flag}) in with the right password only`, async () => {
-      const ok = await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth(user, password) } });
+      const ok = await gateway.request('/prometheus/api/v1/query', {
+        headers: { authorization: basicAuth(user, password) },
+      });
       assert.equal(ok.status, 200);
       assert.equal(seenUsers.at(-1), user, 'later stages see the user');
       // DES crypt reads only 8 bytes, so the wrong password differs at the start.
-      const wrong = await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth(user, `x${password}`) } });
+      const wrong = await gateway.request('/prometheus/api/v1/query', {
+        headers: { authorization: basicAuth(user, `x${password}`) },
+      });
       assert.equal(wrong.status, 401);
     });
   }
@@ -61,7 +76,11 @@ describe('basic auth from an htpasswd file made by Apache htpasswd', { skip: req
     const response = await gateway.request('/prometheus/api/v1/query');
     assert.equal(response.status, 401);
     assert.equal(response.headers['www-authenticate'], 'Basic realm="Prometheus at example", charset="UTF-8"');
-    assert.deepEqual(JSON.parse(response.text), { status: 'error', errorType: 'unauthorized', error: 'authentication required' });
+    assert.deepEqual(JSON.parse(response.text), {
+      status: 'error',
+      errorType: 'unauthorized',
+      error: 'authentication required',
+    });
     const ui = await gateway.request('/prometheus/graph');
     assert.equal(ui.status, 401);
     assert.equal(ui.headers['content-type'], 'text/plain; charset=utf-8');
@@ -85,10 +104,16 @@ describe('basic auth from an htpasswd file made by Apache htpasswd', { skip: req
   });
 
   it('does not forward the credentials to Prometheus, nor log the password', async () => {
-    await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('bcrypt-user', 'correct horse') } });
+    await gateway.request('/prometheus/api/v1/query', {
+      headers: { authorization: basicAuth('bcrypt-user', 'correct horse') },
+    });
     assert.equal(upstream.requests.at(-1)?.headers.authorization, undefined);
-    await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('bcrypt-user', 'a-wrong-secret') } });
-    await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('typed-my-password-as-user', 'x') } });
+    await gateway.request('/prometheus/api/v1/query', {
+      headers: { authorization: basicAuth('bcrypt-user', 'a-wrong-secret') },
+    });
+    await gateway.request('/prometheus/api/v1/query', {
+      headers: { authorization: basicAuth('typed-my-password-as-user', 'x') },
+    });
     assert.ok(logs.length > 0);
     assert.ok(!logs.join('\n').includes('typed-my-password-as-user'), 'unknown user names are not logged');
     assert.ok(!logs.join('\n').includes('a-wrong-secret'));
@@ -98,7 +123,14 @@ describe('basic auth from an htpasswd file made by Apache htpasswd', { skip: req
   it('skips auth only on the configured paths, not on look-alikes', async () => {
     assert.equal((await gateway.request('/prometheus/-/healthy')).status, 200);
     assert.equal((await gateway.request('/prometheus/static/app.js')).status, 200);
-    for (const path of ['/prometheus/-/healthy/../../api/v1/query', '/prometheus/-/healthyx', '/prometheus/static/..%2fapi/v1/query', '/prometheus/static/%2e%2e/api', '/prometheus/-/healthy#/../../api/v1/query', '/prometheus/static/x#/../../api']) {
+    for (const path of [
+      '/prometheus/-/healthy/../../api/v1/query',
+      '/prometheus/-/healthyx',
+      '/prometheus/static/..%2fapi/v1/query',
+      '/prometheus/static/%2e%2e/api',
+      '/prometheus/-/healthy#/../../api/v1/query',
+      '/prometheus/static/x#/../../api',
+    ]) {
       // Dot segments are refused (400) before auth (test/security/path-traversal-dot-segments.test.ts).
       assert.equal((await gateway.request(path)).status, /\/\.|%2e/i.test(path) ? 400 : 401, path);
     }
@@ -109,7 +141,9 @@ describe('basic auth from an htpasswd file made by Apache htpasswd', { skip: req
     const statuses = await Promise.all(
       attempts.map((right) =>
         gateway
-          .request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('bcrypt-user', right ? 'correct horse' : 'wrong horse') } })
+          .request('/prometheus/api/v1/query', {
+            headers: { authorization: basicAuth('bcrypt-user', right ? 'correct horse' : 'wrong horse') },
+          })
           .then((response) => [right, response.status] as const),
       ),
     );
@@ -123,15 +157,42 @@ describe('basic auth from an htpasswd file made by Apache htpasswd', { skip: req
     renameSync(staged, file);
     const started = performance.now();
     // Each try is a failed login until the reload: slow enough to stay under the per-user limit (10).
-    await waitFor(async () => (await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('new-user', 'new pass') } })).status === 200, { intervalMs: 250, message: 'the new user' });
+    await waitFor(
+      async () =>
+        (
+          await gateway.request('/prometheus/api/v1/query', {
+            headers: { authorization: basicAuth('new-user', 'new pass') },
+          })
+        ).status === 200,
+      { intervalMs: 250, message: 'the new user' },
+    );
     const took = performance.now() - started;
     assert.ok(took <= 2000, `took ${took} ms`);
-    assert.equal((await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('bcrypt-user', 'correct horse') } })).status, 401, 'old users are gone');
+    assert.equal(
+      (
+        await gateway.request('/prometheus/api/v1/query', {
+          headers: { authorization: basicAuth('bcrypt-user', 'correct horse') },
+        })
+      ).status,
+      401,
+      'old users are gone',
+    );
 
     writeFileSync(staged, 'this line is broken\n');
     renameSync(staged, file);
-    await waitFor(async () => logs.some((line) => line.includes(`${file}:1: expected user:hash; keeping the previous users`)), { message: 'the error log' });
-    assert.equal((await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('new-user', 'new pass') } })).status, 200, 'last good users stay');
+    await waitFor(
+      async () => logs.some((line) => line.includes(`${file}:1: expected user:hash; keeping the previous users`)),
+      { message: 'the error log' },
+    );
+    assert.equal(
+      (
+        await gateway.request('/prometheus/api/v1/query', {
+          headers: { authorization: basicAuth('new-user', 'new pass') },
+        })
+      ).status,
+      200,
+      'last good users stay',
+    );
   });
 });
 
@@ -147,7 +208,12 @@ describe('credentials accepted on a keep-alive connection', { skip: requireComma
     const connections = new Set<unknown>();
     gateway.handle.server.on('secureConnection', (socket) => connections.add(socket));
     const status = async (user: string, password: string) =>
-      (await gateway.request('/prometheus/api/v1/query', { agent, headers: { authorization: basicAuth(user, password) } })).status;
+      (
+        await gateway.request('/prometheus/api/v1/query', {
+          agent,
+          headers: { authorization: basicAuth(user, password) },
+        })
+      ).status;
     try {
       assert.equal(await status('alice', 'alice pw'), 200);
       assert.equal(await status('alice', 'alice pw'), 200);
@@ -157,8 +223,14 @@ describe('credentials accepted on a keep-alive connection', { skip: requireComma
       assert.equal(await status('bob', 'bob pw'), 200);
       writeHtpasswd([{ user: 'bob', password: 'bob new pw', flag: '-B' }], `${file}.next`);
       renameSync(`${file}.next`, file);
-      await waitFor(async () => (await status('alice', 'alice pw')) === 401, { message: 'alice (removed) to be refused on the same connection' });
-      assert.equal(await status('bob', 'bob pw'), 401, "bob's old password, accepted on this connection before, no longer counts");
+      await waitFor(async () => (await status('alice', 'alice pw')) === 401, {
+        message: 'alice (removed) to be refused on the same connection',
+      });
+      assert.equal(
+        await status('bob', 'bob pw'),
+        401,
+        "bob's old password, accepted on this connection before, no longer counts",
+      );
       assert.equal(await status('bob', 'bob new pw'), 200);
       assert.equal(connections.size, 1, 'all requests used one connection');
     } finally {
@@ -182,17 +254,24 @@ describe('htpasswd in a Kubernetes-style secret folder', { skip: requireCommands
     symlinkSync('..v1', join(secret, '..data'));
     symlinkSync('..data/.htpasswd', join(secret, '.htpasswd'));
     const upstream = await startUpstream();
-    const gateway = await startTestGateway({ upstream: upstream.url, auth: { htpasswdFile: join(secret, '.htpasswd') } });
+    const gateway = await startTestGateway({
+      upstream: upstream.url,
+      auth: { htpasswdFile: join(secret, '.htpasswd') },
+    });
     try {
       const status = async (user: string, password: string) =>
-        (await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth(user, password) } })).status;
+        (await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth(user, password) } }))
+          .status;
       assert.equal(await status('v1-user', 'one'), 200);
       symlinkSync('..v2', join(secret, '..data_tmp'));
       renameSync(join(secret, '..data_tmp'), join(secret, '..data'));
       rmSync(v1, { recursive: true });
       const started = performance.now();
       // Each try is a failed login until the reload: slow enough to stay under the per-user limit (10).
-      await waitFor(async () => (await status('v2-user', 'two')) === 200, { intervalMs: 250, message: 'the swapped-in user' });
+      await waitFor(async () => (await status('v2-user', 'two')) === 200, {
+        intervalMs: 250,
+        message: 'the swapped-in user',
+      });
       const took = performance.now() - started;
       assert.ok(took <= 2000, `took ${took} ms`);
       assert.equal(await status('v1-user', 'one'), 401);
@@ -218,13 +297,22 @@ describe('htpasswd startup errors', () => {
     });
   });
 
-  it('accepts htpasswd -p plain-text users only with auth.allowPlaintext', { skip: requireCommands('htpasswd') }, async () => {
+  it('accepts htpasswd -p plain-text users only with auth.allowPlaintext', {
+    skip: requireCommands('htpasswd'),
+  }, async () => {
     const file = writeHtpasswd([{ user: 'plain-user', password: 'plain pass', flag: '-p' }]);
-    await assert.rejects(startTestGateway({ auth: { htpasswdFile: file } }), { message: /plain-text passwords need auth\.allowPlaintext/ });
+    await assert.rejects(startTestGateway({ auth: { htpasswdFile: file } }), {
+      message: /plain-text passwords need auth\.allowPlaintext/,
+    });
     const upstream = await startUpstream();
-    const gateway = await startTestGateway({ upstream: upstream.url, auth: { htpasswdFile: file, allowPlaintext: true } });
+    const gateway = await startTestGateway({
+      upstream: upstream.url,
+      auth: { htpasswdFile: file, allowPlaintext: true },
+    });
     try {
-      const ok = await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('plain-user', 'plain pass') } });
+      const ok = await gateway.request('/prometheus/api/v1/query', {
+        headers: { authorization: basicAuth('plain-user', 'plain pass') },
+      });
       assert.equal(ok.status, 200);
     } finally {
       await gateway.close();

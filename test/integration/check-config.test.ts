@@ -31,17 +31,22 @@ const CASES: Case[] = [
       );
       return `web:\n  config:\n    file: ${join(dir, 'web.yml')}\n`;
     },
-    error: (dir) => new RegExp(`^promgate: ${esc(join(dir, 'missing-ca.pem'))}: tls_server_config\\.client_ca_file: cannot read: file does not exist\\n$`),
+    error: (dir) =>
+      new RegExp(
+        `^promgate: ${esc(join(dir, 'missing-ca.pem'))}: tls_server_config\\.client_ca_file: cannot read: file does not exist\\n$`,
+      ),
   },
   {
     name: 'a certificate file that does not exist',
     config: (dir, cert) => `tls:\n  certFile: ${join(dir, 'missing.crt')}\n  keyFile: ${cert.keyFile}\n`,
-    error: (dir) => new RegExp(`^promgate: ${esc(join(dir, 'missing.crt'))}: tls\\.certFile: cannot read: file does not exist\\n$`),
+    error: (dir) =>
+      new RegExp(`^promgate: ${esc(join(dir, 'missing.crt'))}: tls\\.certFile: cannot read: file does not exist\\n$`),
   },
   {
     name: 'a key file that does not exist',
     config: (dir, cert) => `tls:\n  certFile: ${cert.certFile}\n  keyFile: ${join(dir, 'missing.key')}\n`,
-    error: (dir) => new RegExp(`^promgate: ${esc(join(dir, 'missing.key'))}: tls\\.keyFile: cannot read: file does not exist\\n$`),
+    error: (dir) =>
+      new RegExp(`^promgate: ${esc(join(dir, 'missing.key'))}: tls\\.keyFile: cannot read: file does not exist\\n$`),
   },
   {
     name: 'a key that does not match the certificate',
@@ -63,13 +68,15 @@ const CASES: Case[] = [
   },
   {
     name: "a route's upstream that is not a URL",
-    config: (_dir, cert) => `${tlsKeys(cert)}routes:\n  - basePath: /a\n    upstream:\n      url: http://127.0.0.1:9\n  - basePath: /b\n    upstream:\n      url: not-a-url\n`,
+    config: (_dir, cert) =>
+      `${tlsKeys(cert)}routes:\n  - basePath: /a\n    upstream:\n      url: http://127.0.0.1:9\n  - basePath: /b\n    upstream:\n      url: not-a-url\n`,
     error: () => /^promgate: routes\.1 \(\/b\): upstream\.url: must be an http/,
   },
   {
     name: 'a plugin module that does not exist',
     config: (_dir, cert) => `${tlsKeys(cert)}plugins:\n  - module: ./no-such-plugin.ts\n    stage: beforeAuth\n`,
-    error: (dir) => new RegExp(`^promgate: ${esc(join(dir, 'no-such-plugin.ts'))}: plugins\\.0: cannot load the plugin`),
+    error: (dir) =>
+      new RegExp(`^promgate: ${esc(join(dir, 'no-such-plugin.ts'))}: plugins\\.0: cannot load the plugin`),
   },
   {
     name: 'a web config header promgate cannot set',
@@ -77,18 +84,27 @@ const CASES: Case[] = [
       writeFileSync(join(dir, 'web.yml'), `http_server_config:\n  headers:\n    Content-Type: text/html\n`);
       return `${tlsKeys(cert)}web:\n  config:\n    file: ${join(dir, 'web.yml')}\n`;
     },
-    error: (dir) => new RegExp(`^promgate: ${esc(join(dir, 'web.yml'))}:3: http_server_config\\.headers\\.Content-Type: HTTP header "Content-Type" can not be configured`),
+    error: (dir) =>
+      new RegExp(
+        `^promgate: ${esc(join(dir, 'web.yml'))}:3: http_server_config\\.headers\\.Content-Type: HTTP header "Content-Type" can not be configured`,
+      ),
   },
   {
     name: 'a role name with a typo, at its line, with a suggestion',
     config: (_dir, cert) => `${tlsKeys(cert)}accessControl:\n  users:\n    alice: admn\n`,
-    error: (dir) => new RegExp(`^promgate: ${esc(join(dir, 'config.yml'))}:6: accessControl\\.users\\.alice: unknown role "admn" \\(did you mean "admin"\\?\\)\\n$`),
+    error: (dir) =>
+      new RegExp(
+        `^promgate: ${esc(join(dir, 'config.yml'))}:6: accessControl\\.users\\.alice: unknown role "admn" \\(did you mean "admin"\\?\\)\\n$`,
+      ),
   },
   {
     name: "a route's role typo, at the route's line",
     config: (_dir, cert) =>
       `${tlsKeys(cert)}routes:\n  - basePath: /a\n    upstream:\n      url: http://127.0.0.1:9\n    accessControl:\n      defaultRole: veiwer\n`,
-    error: (dir) => new RegExp(`^promgate: ${esc(join(dir, 'config.yml'))}:9: routes\\.0\\.accessControl\\.defaultRole: unknown role "veiwer" \\(did you mean "viewer"\\?\\)\\n$`),
+    error: (dir) =>
+      new RegExp(
+        `^promgate: ${esc(join(dir, 'config.yml'))}:9: routes\\.0\\.accessControl\\.defaultRole: unknown role "veiwer" \\(did you mean "viewer"\\?\\)\\n$`,
+      ),
   },
 ];
 
@@ -121,7 +137,10 @@ describe('check-config refuses what a start refuses', () => {
       const dir = mkdtempSync(join(tmpdir(), 'promgate-check-'));
       const file = join(dir, 'config.yml');
       // The same port as upstream and as Redis: any contact shows as a connection.
-      writeFileSync(file, `${tlsKeys(cert)}upstream:\n  url: http://127.0.0.1:${port}\n  readyInterval: 10ms\nrateLimit:\n  redis:\n    url: redis://127.0.0.1:${port}/0\n`);
+      writeFileSync(
+        file,
+        `${tlsKeys(cert)}upstream:\n  url: http://127.0.0.1:${port}\n  readyInterval: 10ms\nrateLimit:\n  redis:\n    url: redis://127.0.0.1:${port}/0\n`,
+      );
       const result = await runCli(['check-config', '--config.file', file]);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /^config OK/);
@@ -138,6 +157,11 @@ describe('check-config refuses what a start refuses', () => {
     writeFileSync(file, `${tlsKeys(cert)}accessControl:\n  users:\n    alice: admin\n`);
     const result = await runCli(['check-config', '--config.file', file]);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, new RegExp(`^config OK \\(${esc(file)}\\): http://localhost:9090 under /prometheus, certificate ${esc(cert.certFile)} \\(SHA-256 `));
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `^config OK \\(${esc(file)}\\): http://localhost:9090 under /prometheus, certificate ${esc(cert.certFile)} \\(SHA-256 `,
+      ),
+    );
   });
 });

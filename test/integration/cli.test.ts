@@ -38,7 +38,10 @@ describe('promgate CLI', () => {
   it('fails with one line and a suggestion on an unknown flag or command', async () => {
     const flag = await runCli(['--upstream.ulr=http://x']);
     assert.equal(flag.code, 1);
-    assert.equal(flag.stderr, 'promgate: unknown flag --upstream.ulr (did you mean "--upstream.url"?); see promgate --help\n');
+    assert.equal(
+      flag.stderr,
+      'promgate: unknown flag --upstream.ulr (did you mean "--upstream.url"?); see promgate --help\n',
+    );
     const command = await runCli(['chek-config']);
     assert.equal(command.code, 1);
     assert.match(command.stderr, /did you mean "check-config"/);
@@ -48,7 +51,10 @@ describe('promgate CLI', () => {
     const cert = await makeTestCertificate();
     const dir = temp('check');
     const good = join(dir, 'good.yml');
-    writeFileSync(good, `upstream:\n  url: http://prometheus:9090\ntls:\n  certFile: ${cert.certFile}\n  keyFile: ${cert.keyFile}\n`);
+    writeFileSync(
+      good,
+      `upstream:\n  url: http://prometheus:9090\ntls:\n  certFile: ${cert.certFile}\n  keyFile: ${cert.keyFile}\n`,
+    );
     const ok = await runCli(['check-config', '--config.file', good]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /^config OK .*http:\/\/prometheus:9090 under \/prometheus, certificate /);
@@ -66,12 +72,37 @@ describe('promgate CLI', () => {
   });
 
   for (const keyType of ['ec', 'rsa'] as const) {
-    it(`gen-cert writes a ${keyType} certificate with the SANs, as openssl reads it`, { skip: requireCommands('openssl') }, async () => {
+    it(`gen-cert writes a ${keyType} certificate with the SANs, as openssl reads it`, {
+      skip: requireCommands('openssl'),
+    }, async () => {
       const out = temp('gencert');
-      const result = await runCli(['gen-cert', '--cn', 'prom.example.com', '--san', 'prom.internal', '--san', '10.1.2.3', '--days', '30', '--key-type', keyType, '--out', out]);
+      const result = await runCli([
+        'gen-cert',
+        '--cn',
+        'prom.example.com',
+        '--san',
+        'prom.internal',
+        '--san',
+        '10.1.2.3',
+        '--days',
+        '30',
+        '--key-type',
+        keyType,
+        '--out',
+        out,
+      ]);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(statSync(join(out, 'tls.key')).mode & 0o777, 0o600);
-      const { stdout } = await exec('openssl', ['x509', '-in', join(out, 'tls.crt'), '-noout', '-subject', '-ext', 'subjectAltName', '-enddate']);
+      const { stdout } = await exec('openssl', [
+        'x509',
+        '-in',
+        join(out, 'tls.crt'),
+        '-noout',
+        '-subject',
+        '-ext',
+        'subjectAltName',
+        '-enddate',
+      ]);
       assert.match(stdout, /subject=CN = prom\.example\.com/);
       assert.match(stdout, /DNS:prom\.example\.com, DNS:prom\.internal, IP Address:10\.1\.2\.3/);
       const notAfter = new Date(/notAfter=(.*)/.exec(stdout)?.[1] ?? '');
@@ -82,7 +113,9 @@ describe('promgate CLI', () => {
     });
   }
 
-  it('hash-password prints a bcrypt htpasswd line that Apache htpasswd verifies', { skip: requireCommands('htpasswd') }, async () => {
+  it('hash-password prints a bcrypt htpasswd line that Apache htpasswd verifies', {
+    skip: requireCommands('htpasswd'),
+  }, async () => {
     const result = await runCli(['hash-password', '--user', 'bob'], { input: 'pässwörd 1\n' });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^bob:\$2y\$10\$[./A-Za-z0-9]{53}\n$/);
@@ -95,13 +128,18 @@ describe('promgate CLI', () => {
     assert.match(low.stderr, /--cost must be a whole number from 10 to 31/);
   });
 
-  it('hash-password asks twice at a hidden prompt on a terminal, without echoing', { skip: requireCommands('script', 'htpasswd') }, async () => {
+  it('hash-password asks twice at a hidden prompt on a terminal, without echoing', {
+    skip: requireCommands('script', 'htpasswd'),
+  }, async () => {
     // `script` gives the CLI a real pseudo-terminal, as a person at a shell has.
-    const child = spawn('script', ['-qec', `${process.execPath} ${CLI} hash-password --user ttyuser`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qec', `${process.execPath} ${CLI} hash-password --user ttyuser`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let screen = '';
     const waitFor = (text: string, from: number) =>
       new Promise<void>((resolve, reject) => {
-        const check = () => (screen.indexOf(text, from) >= 0 ? (child.stdout.off('data', onData), resolve()) : undefined);
+        const check = () =>
+          screen.indexOf(text, from) >= 0 ? (child.stdout.off('data', onData), resolve()) : undefined;
         const onData = (chunk: Buffer) => ((screen += chunk.toString()), check());
         child.stdout.on('data', onData);
         child.once('exit', () => reject(new Error(`exited before "${text}": ${screen}`)));
@@ -117,7 +155,7 @@ describe('promgate CLI', () => {
     assert.equal(await exited, 0, screen);
     assert.ok(!screen.includes('tty secret'), `the password was echoed: ${JSON.stringify(screen)}`);
     const file = join(temp('ttyhash'), '.htpasswd');
-    writeFileSync(file, /ttyuser:\S+/.exec(screen)![0] + '\n');
+    writeFileSync(file, `${/ttyuser:\S+/.exec(screen)![0]}\n`);
     await exec('htpasswd', ['-vb', file, 'ttyuser', 'tty secret']);
   });
 
@@ -155,7 +193,10 @@ describe('promgate CLI', () => {
           assert.equal(result.code, 0, result.stderr);
         } else {
           assert.equal(result.code, 1);
-          assert.match(result.stderr, new RegExp(`^promgate: --san ${JSON.stringify(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+          assert.match(
+            result.stderr,
+            new RegExp(`^promgate: --san ${JSON.stringify(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `),
+          );
           assert.equal(existsSync(join(out, 'tls.crt')), false, 'nothing written');
         }
       });
@@ -176,9 +217,13 @@ describe('promgate CLI', () => {
         for (const file of files) writeFileSync(join(out, file), `old ${file}\n`);
         const result = await runCli(['gen-cert', '--cn', 'prom.example.com', '--out', out]);
         assert.equal(result.code, 1);
-        assert.equal(result.stderr, `promgate: ${files.map((file) => join(out, file)).join(' and ')} already ${files.length > 1 ? 'exist' : 'exists'}; pass --force to replace, or choose another --out\n`);
+        assert.equal(
+          result.stderr,
+          `promgate: ${files.map((file) => join(out, file)).join(' and ')} already ${files.length > 1 ? 'exist' : 'exists'}; pass --force to replace, or choose another --out\n`,
+        );
         for (const file of files) assert.equal(readFileSync(join(out, file), 'utf8'), `old ${file}\n`);
-        for (const file of ['tls.crt', 'tls.key'].filter((name) => !files.includes(name))) assert.equal(existsSync(join(out, file)), false, `${file} not written`);
+        for (const file of ['tls.crt', 'tls.key'].filter((name) => !files.includes(name)))
+          assert.equal(existsSync(join(out, file)), false, `${file} not written`);
       });
     }
 
@@ -198,8 +243,12 @@ describe('promgate CLI', () => {
     assert.match((await runCli(['gen-cert', '--cn', 'x', '--key-type', 'dsa'])).stderr, /--key-type must be rsa or ec/);
   });
 
-  it('serves Prometheus JSON to curl --cacert, configured by env vars and flags, and stops on SIGTERM', { skip: requireCommands('curl') }, async () => {
-    const upstream = await startUpstream((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"status":"success","data":["${req.url}"]}`));
+  it('serves Prometheus JSON to curl --cacert, configured by env vars and flags, and stops on SIGTERM', {
+    skip: requireCommands('curl'),
+  }, async () => {
+    const upstream = await startUpstream((req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`{"status":"success","data":["${req.url}"]}`),
+    );
     const cert = await makeTestCertificate();
     const port = 20000 + Math.floor(Math.random() * 20000);
     const cli = startCli(['--web.listen-address', `127.0.0.1:${port}`, '--tls.cert-file', cert.certFile], {
@@ -207,11 +256,24 @@ describe('promgate CLI', () => {
     });
     try {
       await cli.listening;
-      const { stdout } = await exec('curl', ['-sS', '--cacert', cert.certFile, `https://localhost:${port}/prometheus/api/v1/label/job/values`, '--resolve', `localhost:${port}:127.0.0.1`]);
+      const { stdout } = await exec('curl', [
+        '-sS',
+        '--cacert',
+        cert.certFile,
+        `https://localhost:${port}/prometheus/api/v1/label/job/values`,
+        '--resolve',
+        `localhost:${port}:127.0.0.1`,
+      ]);
       assert.equal(stdout, '{"status":"success","data":["/api/v1/label/job/values"]}');
       // Access lines are written a buffer at a time, but reach the log within about a second.
-      await waitFor(() => cli.logs().includes('"path":"/prometheus/api/v1/label/job/values"'), { message: 'the access line' });
-      assert.match(cli.logs(), /"path":"\/prometheus\/api\/v1\/label\/job\/values","status":200/, 'the access line, while the gateway still runs');
+      await waitFor(() => cli.logs().includes('"path":"/prometheus/api/v1/label/job/values"'), {
+        message: 'the access line',
+      });
+      assert.match(
+        cli.logs(),
+        /"path":"\/prometheus\/api\/v1\/label\/job\/values","status":200/,
+        'the access line, while the gateway still runs',
+      );
     } finally {
       const code = await cli.stop('SIGTERM');
       await upstream.close();

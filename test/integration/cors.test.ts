@@ -12,11 +12,20 @@ const GRAFANA = 'https://grafana.example.com';
 const OTHER_SITE = 'https://evil.example.net';
 const QUERY = '/prometheus/api/v1/query';
 const CREDENTIALS = { authorization: basicAuth('alice', 'secret') };
-const withAuth = (): Pick<ServerOptions, 'auth'> => ({ auth: { htpasswdFile: writeHtpasswd([{ user: 'alice', password: 'secret', flag: '-B' }]) } });
+const withAuth = (): Pick<ServerOptions, 'auth'> => ({
+  auth: { htpasswdFile: writeHtpasswd([{ user: 'alice', password: 'secret', flag: '-B' }]) },
+});
 
 /** What a browser sends before a cross-origin POST with basic auth: never any credentials. */
 function preflight(origin = GRAFANA) {
-  return { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } };
+  return {
+    method: 'OPTIONS',
+    headers: {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type',
+    },
+  };
 }
 
 function corsHeaderNames(headers: IncomingHttpHeaders): string[] {
@@ -44,11 +53,17 @@ describe('CORS not configured', { skip: requireCommands('htpasswd') }, () => {
   it('drops the CORS headers Prometheus sends by default, so none reach the browser', async () => {
     setup.upstream.handle(prometheusApi);
     try {
-      const response = await setup.gateway.request(`${QUERY}?query=1`, { headers: { origin: GRAFANA, ...CREDENTIALS } });
+      const response = await setup.gateway.request(`${QUERY}?query=1`, {
+        headers: { origin: GRAFANA, ...CREDENTIALS },
+      });
       assert.equal(response.status, 200);
       assert.deepEqual(corsHeaderNames(response.headers), []);
     } finally {
-      setup.upstream.handle((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', url: req.url })));
+      setup.upstream.handle((req, res) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: 'success', url: req.url })),
+      );
     }
   });
 
@@ -82,7 +97,11 @@ describe('CORS not configured, without auth', () => {
 });
 
 describe('CORS for listed origins, with basic auth', { skip: requireCommands('htpasswd') }, () => {
-  const setup = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, ...withAuth(), cors: { allowedOrigins: [GRAFANA] } }));
+  const setup = useGatewayWithUpstream((upstream) => ({
+    upstream: upstream.url,
+    ...withAuth(),
+    cors: { allowedOrigins: [GRAFANA] },
+  }));
 
   it('answers a preflight without credentials, 204, and never forwards it (exporter-toolkit#71)', async () => {
     const forwardedBefore = setup.upstream.requests.length;
@@ -90,10 +109,20 @@ describe('CORS for listed origins, with basic auth', { skip: requireCommands('ht
     assert.equal(response.status, 204);
     assert.equal(response.body.length, 0);
     assert.equal(response.headers['access-control-allow-origin'], GRAFANA);
-    assert.ok(response.headers['access-control-allow-methods']?.split(',').includes('POST'), response.headers['access-control-allow-methods']);
-    assert.ok(response.headers['access-control-allow-headers']?.split(',').includes('Authorization'), response.headers['access-control-allow-headers']);
+    assert.ok(
+      response.headers['access-control-allow-methods']?.split(',').includes('POST'),
+      response.headers['access-control-allow-methods'],
+    );
+    assert.ok(
+      response.headers['access-control-allow-headers']?.split(',').includes('Authorization'),
+      response.headers['access-control-allow-headers'],
+    );
     assert.equal(response.headers['access-control-max-age'], '600', 'maxAge 10m by default');
-    assert.equal(response.headers['access-control-allow-credentials'], undefined, 'allowCredentials is false by default');
+    assert.equal(
+      response.headers['access-control-allow-credentials'],
+      undefined,
+      'allowCredentials is false by default',
+    );
     assert.equal(response.headers.vary, 'Origin');
     assert.equal(response.headers['www-authenticate'], undefined);
     assert.equal(response.headers['x-content-type-options'], 'nosniff', 'the security headers apply');
@@ -133,7 +162,11 @@ describe('CORS for listed origins, with basic auth', { skip: requireCommands('ht
 });
 
 describe('CORS for any origin', { skip: requireCommands('htpasswd') }, () => {
-  const setup = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, ...withAuth(), cors: { allowedOrigins: ['*'] } }));
+  const setup = useGatewayWithUpstream((upstream) => ({
+    upstream: upstream.url,
+    ...withAuth(),
+    cors: { allowedOrigins: ['*'] },
+  }));
 
   it('allows "*" in preflights and responses, without credentials', async () => {
     const answered = await setup.gateway.request(QUERY, preflight(OTHER_SITE));
@@ -174,12 +207,18 @@ describe('CORS with credentials for a listed origin', { skip: requireCommands('h
     assert.equal(allowed.status, 200);
     assert.equal(allowed.headers['access-control-allow-origin'], GRAFANA, 'browsers refuse "*" with credentials');
     const other = await setup.gateway.request(`${QUERY}?query=1`, { headers: { origin: OTHER_SITE, ...CREDENTIALS } });
-    assert.equal(other.headers['access-control-allow-origin'], undefined, 'an origin that is not listed is not allowed');
+    assert.equal(
+      other.headers['access-control-allow-origin'],
+      undefined,
+      'an origin that is not listed is not allowed',
+    );
   });
 
   // Found in review, same copy: a cache keyed without Origin could hand one origin's answer to another.
   it('keeps Vary: Origin when the upstream sends a Vary of its own', async () => {
-    setup.upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'application/json', vary: 'Accept-Encoding' }).end('{}'));
+    setup.upstream.handle((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json', vary: 'Accept-Encoding' }).end('{}'),
+    );
     const response = await setup.gateway.request(`${QUERY}?query=1`, { headers: { origin: GRAFANA, ...CREDENTIALS } });
     assert.equal(response.headers['access-control-allow-origin'], GRAFANA);
     assert.match(response.headers.vary ?? '', /\bOrigin\b/);
@@ -199,7 +238,10 @@ describe('CORS settings that are refused', () => {
   });
 
   it('refuses an origin without a scheme or with a path, naming cors.allowedOrigins.N', async () => {
-    await refuses({ allowedOrigins: ['grafana.example.com'] }, /cors\.allowedOrigins\.0: must be an origin such as https:\/\/grafana\.example\.com/);
+    await refuses(
+      { allowedOrigins: ['grafana.example.com'] },
+      /cors\.allowedOrigins\.0: must be an origin such as https:\/\/grafana\.example\.com/,
+    );
     await refuses({ allowedOrigins: [GRAFANA, 'https://grafana.example.com/'] }, /cors\.allowedOrigins\.1: /);
   });
 });

@@ -18,25 +18,48 @@ describe('user middleware in the standalone server', () => {
       ],
       middleware: {
         beforeAuth: (req: Request, res: Response, next: NextFunction) => {
-          seen.push({ ip: req.ip, path: req.path, query: { ...req.query }, baseUrl: req.baseUrl, originalUrl: req.originalUrl, secure: req.secure, accepts: req.accepts('json') });
+          seen.push({
+            ip: req.ip,
+            path: req.path,
+            query: { ...req.query },
+            baseUrl: req.baseUrl,
+            originalUrl: req.originalUrl,
+            secure: req.secure,
+            accepts: req.accepts('json'),
+          });
           res.locals.team = req.get('x-team');
-          if (req.get('x-deny') === 'yes') return void res.status(403).json({ status: 'error', error: `denied for ${req.ip}` });
+          if (req.get('x-deny') === 'yes')
+            return void res.status(403).json({ status: 'error', error: `denied for ${req.ip}` });
           if (req.get('x-fail') === 'yes') return next(Object.assign(new Error('quota store down'), { status: 503 }));
           next();
         },
-        beforeProxy: (req: Request, res: Response, next: NextFunction) => {
+        beforeProxy: (_req: Request, res: Response, next: NextFunction) => {
           res.set('x-team-seen', String(res.locals.team));
           next();
         },
       },
     });
     try {
-      const denied = await gateway.request('/alertmanager/api/v2/status?x=1&y=2', { headers: { 'x-deny': 'yes', accept: 'application/json' } });
+      const denied = await gateway.request('/alertmanager/api/v2/status?x=1&y=2', {
+        headers: { 'x-deny': 'yes', accept: 'application/json' },
+      });
       assert.equal(denied.status, 403);
       assert.deepEqual(JSON.parse(denied.body.toString()), { status: 'error', error: 'denied for 127.0.0.1' });
       assert.match(String(denied.headers['content-type']), /^application\/json/);
-      assert.equal(denied.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains', 'security headers come first');
-      assert.deepEqual(seen.at(-1), { ip: '127.0.0.1', path: '/api/v2/status', query: { x: '1', y: '2' }, baseUrl: '/alertmanager', originalUrl: '/alertmanager/api/v2/status?x=1&y=2', secure: true, accepts: 'json' });
+      assert.equal(
+        denied.headers['strict-transport-security'],
+        'max-age=31536000; includeSubDomains',
+        'security headers come first',
+      );
+      assert.deepEqual(seen.at(-1), {
+        ip: '127.0.0.1',
+        path: '/api/v2/status',
+        query: { x: '1', y: '2' },
+        baseUrl: '/alertmanager',
+        originalUrl: '/alertmanager/api/v2/status?x=1&y=2',
+        secure: true,
+        accepts: 'json',
+      });
 
       const passed = await gateway.request('/prometheus/api/v1/query', { headers: { 'x-team': 'platform' } });
       assert.equal(passed.status, 200);
@@ -53,7 +76,15 @@ describe('user middleware in the standalone server', () => {
   });
 
   it('holds the security headers until the head goes out: a proxied answer sets no header one by one', async () => {
-    const upstream = await startUpstream((_req, res) => res.writeHead(200, { 'content-type': 'application/json', vary: 'Accept-Encoding, Origin, accept-encoding', 'x-frame-options': 'ALLOWALL' }).end('{}'));
+    const upstream = await startUpstream((_req, res) =>
+      res
+        .writeHead(200, {
+          'content-type': 'application/json',
+          vary: 'Accept-Encoding, Origin, accept-encoding',
+          'x-frame-options': 'ALLOWALL',
+        })
+        .end('{}'),
+    );
     let setHeaderCalls = -1;
     const gateway = await startTestGateway({
       upstream: upstream.url,
@@ -74,7 +105,11 @@ describe('user middleware in the standalone server', () => {
       const response = await gateway.request('/prometheus/api/v1/query');
       assert.equal(response.status, 200);
       assert.equal(setHeaderCalls, 0, 'status, security and upstream headers go out in one writeHead');
-      assert.equal(response.headers['x-frame-options'], 'SAMEORIGIN', "the gateway's only (a second one would be joined in)");
+      assert.equal(
+        response.headers['x-frame-options'],
+        'SAMEORIGIN',
+        "the gateway's only (a second one would be joined in)",
+      );
       assert.equal(response.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
       assert.match(String(response.headers['content-security-policy']), /^default-src 'self'/);
       assert.equal(response.headers['content-type'], 'application/json');
@@ -93,7 +128,13 @@ describe('user middleware in the standalone server', () => {
       middleware: {
         beforeProxy: (req: Request, res: Response, next: NextFunction) => {
           const action = req.get('x-action');
-          if (action === 'read') seen.push({ frame: res.get('X-Frame-Options'), has: res.hasHeader('referrer-policy'), names: res.getHeaderNames().length, all: Object.keys(res.getHeaders()).length });
+          if (action === 'read')
+            seen.push({
+              frame: res.get('X-Frame-Options'),
+              has: res.hasHeader('referrer-policy'),
+              names: res.getHeaderNames().length,
+              all: Object.keys(res.getHeaders()).length,
+            });
           if (action === 'replace') res.setHeader('X-Frame-Options', 'DENY');
           if (action === 'remove') res.removeHeader('Referrer-Policy');
           if (action === 'append') res.appendHeader('X-Content-Type-Options', 'nosniff');
@@ -106,7 +147,12 @@ describe('user middleware in the standalone server', () => {
       assert.deepEqual(seen, [{ frame: 'SAMEORIGIN', has: true, names: seen[0]?.names, all: seen[0]?.names }]);
       assert.ok(Number(seen[0]?.names) >= 12, `the preset's headers are all there: ${String(seen[0]?.names)}`);
       assert.equal(read.headers['referrer-policy'], 'no-referrer');
-      assert.equal((await gateway.request('/prometheus/api/v1/query', { headers: { 'x-action': 'replace' } })).headers['x-frame-options'], 'DENY');
+      assert.equal(
+        (await gateway.request('/prometheus/api/v1/query', { headers: { 'x-action': 'replace' } })).headers[
+          'x-frame-options'
+        ],
+        'DENY',
+      );
       const removed = await gateway.request('/prometheus/api/v1/query', { headers: { 'x-action': 'remove' } });
       assert.equal(removed.headers['referrer-policy'], undefined);
       assert.equal(removed.headers['x-frame-options'], 'SAMEORIGIN', 'the others stay');

@@ -37,7 +37,14 @@ describe('request header hygiene', () => {
 
   it('removes hop-by-hop headers and those the client lists in Connection', async () => {
     await env.gateway.request('/prometheus/api/v1/query', {
-      headers: { connection: 'keep-alive, x-hop', 'x-hop': 'secret', 'keep-alive': 'timeout=5', 'proxy-authorization': 'Basic eDp5', te: 'trailers', 'x-end-to-end': 'kept' },
+      headers: {
+        connection: 'keep-alive, x-hop',
+        'x-hop': 'secret',
+        'keep-alive': 'timeout=5',
+        'proxy-authorization': 'Basic eDp5',
+        te: 'trailers',
+        'x-end-to-end': 'kept',
+      },
     });
     const { headers } = env.upstream.requests.at(-1)!;
     assert.equal(headers['x-hop'], undefined);
@@ -59,10 +66,18 @@ describe('request header hygiene', () => {
 describe('trusted proxies and forwarded Authorization', () => {
   it('extends X-Forwarded-For and keeps the proxy-given host and proto from a trusted peer', async () => {
     const upstream = await startUpstream();
-    const gateway = await startTestGateway({ upstream: { url: upstream.url, forwardAuthorization: true }, trustProxy: ['127.0.0.0/8'] });
+    const gateway = await startTestGateway({
+      upstream: { url: upstream.url, forwardAuthorization: true },
+      trustProxy: ['127.0.0.0/8'],
+    });
     try {
       await gateway.request('/prometheus/api/v1/query', {
-        headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-host': 'outer.example.com', 'x-forwarded-proto': 'https', authorization: 'Bearer t' },
+        headers: {
+          'x-forwarded-for': '203.0.113.7',
+          'x-forwarded-host': 'outer.example.com',
+          'x-forwarded-proto': 'https',
+          authorization: 'Bearer t',
+        },
       });
       const { headers } = upstream.requests.at(-1)!;
       assert.equal(headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
@@ -80,7 +95,13 @@ describe('headers a trusted proxy names in Connection', () => {
     const upstream = await startUpstream();
     const gateway = await startTestGateway({ upstream: upstream.url, trustProxy: ['127.0.0.0/8'] });
     try {
-      await gateway.request('/prometheus/api/v1/query', { headers: { connection: 'keep-alive, X-Forwarded-For', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-host': 'outer.example.com' } });
+      await gateway.request('/prometheus/api/v1/query', {
+        headers: {
+          connection: 'keep-alive, X-Forwarded-For',
+          'x-forwarded-for': '203.0.113.7',
+          'x-forwarded-host': 'outer.example.com',
+        },
+      });
       const { headers } = upstream.requests.at(-1)!;
       assert.equal(headers['x-forwarded-for'], '127.0.0.1');
       assert.equal(headers['x-forwarded-host'], 'outer.example.com');
@@ -117,7 +138,13 @@ describe('upstream responses', () => {
   it('keeps end-to-end headers, drops hop-by-hop ones, and the gateway security headers win', async () => {
     env.upstream.handle((_req, res) =>
       res
-        .writeHead(200, { 'content-type': 'application/json', 'x-prometheus-api': 'v1', 'x-frame-options': 'ALLOWALL', connection: 'x-internal', 'x-internal': 'no' })
+        .writeHead(200, {
+          'content-type': 'application/json',
+          'x-prometheus-api': 'v1',
+          'x-frame-options': 'ALLOWALL',
+          connection: 'x-internal',
+          'x-internal': 'no',
+        })
         .end('{}'),
     );
     const response = await env.gateway.request('/prometheus/api/v1/status/config');
@@ -130,9 +157,13 @@ describe('upstream responses', () => {
 
   it('adds the hash of the inline script of a gzipped HTML page to its CSP, body untouched', async () => {
     const script = '\n var PATH_PREFIX = "\\/prometheus";\n';
-    const html = Buffer.from(`<!DOCTYPE html><html><head><script src="/static/a.js"></script><script>${script}</script></head><body></body></html>`);
+    const html = Buffer.from(
+      `<!DOCTYPE html><html><head><script src="/static/a.js"></script><script>${script}</script></head><body></body></html>`,
+    );
     const compressed = gzipSync(html);
-    env.upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip' }).end(compressed));
+    env.upstream.handle((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip' }).end(compressed),
+    );
     const response = await env.gateway.request('/prometheus/classic/graph', { headers: { 'accept-encoding': 'gzip' } });
     assert.deepEqual(response.body, compressed, 'the compressed bytes pass through unchanged');
     const hash = createHash('sha256').update(script).digest('base64');
@@ -141,18 +172,26 @@ describe('upstream responses', () => {
   });
 
   it('keeps the fixed CSP on non-HTML responses', async () => {
-    env.upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}'));
+    env.upstream.handle((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}'),
+    );
     const response = await env.gateway.request('/prometheus/api/v1/query');
     assert.doesNotMatch(String(response.headers['content-security-policy']), /sha256-/);
   });
 });
 
 describe('header overrides', () => {
-  it('replaces or removes preset headers and leaves HTML alone when the CSP is the user\'s', async () => {
-    const upstream = await startUpstream((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<script>x()</script>'));
+  it("replaces or removes preset headers and leaves HTML alone when the CSP is the user's", async () => {
+    const upstream = await startUpstream((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<script>x()</script>'),
+    );
     const gateway = await startTestGateway({
       upstream: upstream.url,
-      headers: { 'Content-Security-Policy': "default-src 'self' 'unsafe-inline'", 'X-Frame-Options': 'DENY', 'Referrer-Policy': '' },
+      headers: {
+        'Content-Security-Policy': "default-src 'self' 'unsafe-inline'",
+        'X-Frame-Options': 'DENY',
+        'Referrer-Policy': '',
+      },
     });
     try {
       const response = await gateway.request('/prometheus/graph');

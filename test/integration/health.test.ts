@@ -10,28 +10,41 @@ import { makeTestCertificate } from '../helpers/tls.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /** An upstream whose /-/ready answer the test switches, counting the polls. */
-async function startSwitchableUpstream(): Promise<{ url: string; polls: () => number; setReady(status: number): void; releaseSlow(): void; close(): Promise<void> }> {
+async function startSwitchableUpstream(): Promise<{
+  url: string;
+  polls: () => number;
+  setReady(status: number): void;
+  releaseSlow(): void;
+  close(): Promise<void>;
+}> {
   let status = 200;
   let polls = 0;
   const held: Array<() => void> = [];
   const server: Server = createHttpServer((req, res) => {
     if (req.url === '/slow') return void held.push(() => res.writeHead(200).end('slow answer\n'));
     if (req.url === '/-/ready') polls++;
-    res.writeHead(req.url === '/-/ready' ? status : 200).end(status === 200 ? 'Prometheus Server is Ready.\n' : 'Service Unavailable');
+    res
+      .writeHead(req.url === '/-/ready' ? status : 200)
+      .end(status === 200 ? 'Prometheus Server is Ready.\n' : 'Service Unavailable');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     polls: () => polls,
     setReady: (next) => void (status = next),
-    releaseSlow: () => held.splice(0).forEach((release) => release()),
+    releaseSlow: () => {
+      for (const release of held.splice(0)) release();
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 
 describe('health endpoints', () => {
   const htpasswdFile = writeHtpasswd([{ user: 'alice', password: 'secret', flag: '-B' }]);
-  const setup = useGatewayWithUpstream((upstream) => ({ upstream: { url: upstream.url, readyInterval: '100ms' }, auth: { htpasswdFile } }));
+  const setup = useGatewayWithUpstream((upstream) => ({
+    upstream: { url: upstream.url, readyInterval: '100ms' },
+    auth: { htpasswdFile },
+  }));
 
   it('answers /-/promgate/healthy without credentials, at the root and under the base path', async () => {
     for (const path of ['/-/promgate/healthy', '/prometheus/-/promgate/healthy']) {
@@ -42,13 +55,22 @@ describe('health endpoints', () => {
       assert.equal(response.headers['cache-control'], 'no-store');
     }
     assert.equal(setup.upstream.requests.length, 0, 'answered by the gateway itself');
-    assert.equal((await setup.gateway.request('/prometheus/api/v1/query')).status, 401, 'everything else still needs auth');
+    assert.equal(
+      (await setup.gateway.request('/prometheus/api/v1/query')).status,
+      401,
+      'everything else still needs auth',
+    );
   });
 
   it('ignores a query string, and only the exact paths are health paths', async () => {
     assert.equal((await setup.gateway.request('/-/promgate/healthy?probe=kubelet')).text, 'promgate is Healthy.\n');
     assert.equal((await setup.gateway.request('/prometheus/-/promgate/healthy?')).text, 'promgate is Healthy.\n');
-    for (const path of ['/prometheus/-/promgate/healthyx', '/prometheus/-/promgate/healthy/', '/prometheus/-/promgate/read', '/prometheus/-/promgate/readyz?x']) {
+    for (const path of [
+      '/prometheus/-/promgate/healthyx',
+      '/prometheus/-/promgate/healthy/',
+      '/prometheus/-/promgate/read',
+      '/prometheus/-/promgate/readyz?x',
+    ]) {
       assert.equal((await setup.gateway.request(path)).status, 401, `${path}: not a health path, so it needs auth`);
     }
   });
@@ -80,7 +102,10 @@ describe('readiness follows the upstream', () => {
       await waitFor(async () => (await ready()) === 200, { message: 'ready' });
       upstream.setReady(503);
       await waitFor(async () => (await ready()) === 503, { message: 'not ready after the upstream answered 503' });
-      assert.match((await gateway.request('/-/promgate/ready')).text, /^promgate is not ready: upstream ready path answered 503\.\n$/);
+      assert.match(
+        (await gateway.request('/-/promgate/ready')).text,
+        /^promgate is not ready: upstream ready path answered 503\.\n$/,
+      );
       assert.equal((await gateway.request('/-/promgate/healthy')).status, 200, 'still healthy: the process is fine');
       upstream.setReady(200);
       await waitFor(async () => (await ready()) === 200, { message: 'ready again' });
@@ -94,7 +119,9 @@ describe('readiness follows the upstream', () => {
   });
 
   it('is ready without polling when upstream.readyPath is ""', async () => {
-    const gateway = await startTestGateway({ upstream: { url: `http://127.0.0.1:${await freePort()}`, readyPath: '' } });
+    const gateway = await startTestGateway({
+      upstream: { url: `http://127.0.0.1:${await freePort()}`, readyPath: '' },
+    });
     try {
       assert.equal((await gateway.request('/-/promgate/ready')).status, 200);
     } finally {
@@ -104,12 +131,23 @@ describe('readiness follows the upstream', () => {
 
   it('reports not ready once shutdown began, while an in-flight request finishes', async () => {
     const upstream = await startSwitchableUpstream();
-    const gateway = await startTestGateway({ upstream: { url: upstream.url, readyInterval: '100ms' }, metrics: { listenAddress: '127.0.0.1:0' } });
-    const readyOnMetricsPort = async () => (await fetch(`http://127.0.0.1:${gateway.handle.metricsAddress!.port}/-/promgate/ready`)).status;
+    const gateway = await startTestGateway({
+      upstream: { url: upstream.url, readyInterval: '100ms' },
+      metrics: { listenAddress: '127.0.0.1:0' },
+    });
+    const readyOnMetricsPort = async () =>
+      (await fetch(`http://127.0.0.1:${gateway.handle.metricsAddress!.port}/-/promgate/ready`)).status;
     try {
       await waitFor(async () => (await readyOnMetricsPort()) === 200, { message: 'ready' });
       const inFlight = gateway.request('/prometheus/slow');
-      await waitFor(async () => upstream.polls() > 0 && (await fetch(`http://127.0.0.1:${gateway.handle.metricsAddress!.port}/metrics`).then((r) => r.text())).includes('promgate_http_requests_in_flight 1'), { message: 'the request in flight' });
+      await waitFor(
+        async () =>
+          upstream.polls() > 0 &&
+          (
+            await fetch(`http://127.0.0.1:${gateway.handle.metricsAddress!.port}/metrics`).then((r) => r.text())
+          ).includes('promgate_http_requests_in_flight 1'),
+        { message: 'the request in flight' },
+      );
       const closed = gateway.close();
       assert.equal(await readyOnMetricsPort(), 503);
       upstream.releaseSlow();
@@ -138,7 +176,10 @@ describe('promgate healthcheck', () => {
       assert.equal(healthy.stdout, `https://127.0.0.1:${port}/-/promgate/healthy: 200 promgate is Healthy.\n`);
       const ready = await runCli(['healthcheck', '--ready', ...flags], { env });
       assert.equal(ready.code, 1);
-      assert.match(ready.stdout, /\/-\/promgate\/ready: 503 promgate is not ready: (upstream unreachable: ECONNREFUSED|upstream not checked yet)/);
+      assert.match(
+        ready.stdout,
+        /\/-\/promgate\/ready: 503 promgate is not ready: (upstream unreachable: ECONNREFUSED|upstream not checked yet)/,
+      );
     } finally {
       await gateway.stop();
     }
@@ -147,7 +188,11 @@ describe('promgate healthcheck', () => {
   it('uses the metrics listener when there is one (it needs no TLS client certificate)', async () => {
     const cert = await makeTestCertificate();
     const metricsPort = await freePort();
-    const env = cleanEnv({ PROMGATE_TLS_CERT_FILE: cert.certFile, PROMGATE_TLS_KEY_FILE: cert.keyFile, PROMGATE_METRICS_LISTEN_ADDRESS: `127.0.0.1:${metricsPort}` });
+    const env = cleanEnv({
+      PROMGATE_TLS_CERT_FILE: cert.certFile,
+      PROMGATE_TLS_KEY_FILE: cert.keyFile,
+      PROMGATE_METRICS_LISTEN_ADDRESS: `127.0.0.1:${metricsPort}`,
+    });
     const flags = [`--web.listen-address=127.0.0.1:${await freePort()}`];
     const gateway = startCli(flags, { env });
     try {
@@ -164,6 +209,9 @@ describe('promgate healthcheck', () => {
     const port = await freePort();
     const result = await runCli(['healthcheck', `--web.listen-address=0.0.0.0:${port}`]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, new RegExp(`^promgate healthcheck: https://127\\.0\\.0\\.1:${port}/-/promgate/healthy: connect ECONNREFUSED`));
+    assert.match(
+      result.stderr,
+      new RegExp(`^promgate healthcheck: https://127\\.0\\.0\\.1:${port}/-/promgate/healthy: connect ECONNREFUSED`),
+    );
   });
 });

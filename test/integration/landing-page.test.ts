@@ -5,7 +5,6 @@ import { startTestGateway } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { startUpstream, type RecordingUpstream } from '../helpers/upstream.ts';
 
-
 describe('landing page', () => {
   it('is off by default: / is a 404', async () => {
     const gateway = await startTestGateway({ upstream: 'http://127.0.0.1:9' });
@@ -20,12 +19,22 @@ describe('landing page', () => {
     const upstreams: RecordingUpstream[] = await Promise.all([startUpstream(), startUpstream(), startUpstream()]);
     const gateway = await startTestGateway({
       landingPage: true,
-      auth: { htpasswdFile: writeHtpasswd([{ user: 'alice', password: 'alice-pw', flag: '-B' }, { user: 'bob', password: 'bob-pw', flag: '-B' }]) },
+      auth: {
+        htpasswdFile: writeHtpasswd([
+          { user: 'alice', password: 'alice-pw', flag: '-B' },
+          { user: 'bob', password: 'bob-pw', flag: '-B' },
+        ]),
+      },
       rateLimit: { failedAuthPerClient: { requests: 2, window: '1m' } },
       accessControl: { users: { alice: 'admin' }, roles: { nobody: { allow: [] } } },
       routes: [
         { basePath: '/prometheus', upstream: { url: upstreams[0]!.url } },
-        { basePath: '/alertmanager', preset: 'alertmanager', upstream: { url: upstreams[1]!.url }, accessControl: { defaultRole: 'nobody' } },
+        {
+          basePath: '/alertmanager',
+          preset: 'alertmanager',
+          upstream: { url: upstreams[1]!.url },
+          accessControl: { defaultRole: 'nobody' },
+        },
         { basePath: '/node', preset: 'generic', upstream: { url: upstreams[2]!.url }, auth: { off: true } },
       ],
     });
@@ -43,9 +52,16 @@ describe('landing page', () => {
       assert.deepEqual(links(bob.text), ['/prometheus/', '/node/'], 'bob is "nobody" on /alertmanager');
       // Wrong passwords here count like anywhere else: the page is no way around the throttle.
       const statuses = [];
-      for (let i = 0; i < 3; i++) statuses.push((await gateway.request('/', { headers: { authorization: basicAuth('bob', `guess-${i}`) } })).status);
+      for (let i = 0; i < 3; i++)
+        statuses.push(
+          (await gateway.request('/', { headers: { authorization: basicAuth('bob', `guess-${i}`) } })).status,
+        );
       assert.deepEqual(statuses, [401, 401, 429]);
-      assert.equal(upstreams.reduce((sum, upstream) => sum + upstream.requests.length, 0), 0, 'the page asks no upstream');
+      assert.equal(
+        upstreams.reduce((sum, upstream) => sum + upstream.requests.length, 0),
+        0,
+        'the page asks no upstream',
+      );
     } finally {
       await gateway.close();
       await Promise.all(upstreams.map((upstream) => upstream.close()));
@@ -53,6 +69,8 @@ describe('landing page', () => {
   });
 
   it('cannot be combined with a route at /', async () => {
-    await assert.rejects(startTestGateway({ landingPage: true, basePath: '/', upstream: 'http://127.0.0.1:9' }), { message: /landingPage: needs every route under a base path other than "\/"/ });
+    await assert.rejects(startTestGateway({ landingPage: true, basePath: '/', upstream: 'http://127.0.0.1:9' }), {
+      message: /landingPage: needs every route under a base path other than "\/"/,
+    });
   });
 });

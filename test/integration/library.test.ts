@@ -8,7 +8,9 @@ import { startUpstream, type RecordingUpstream } from '../helpers/upstream.ts';
 describe('createGateway mounted in an existing Express app', () => {
   let upstream: RecordingUpstream;
   const gateways: Gateway[] = [];
-  const mount = (app: express.Express, path: string, gateway: Gateway) => (gateways.push(gateway), app.use(path, gateway));
+  const mount = (app: express.Express, path: string, gateway: Gateway) => (
+    gateways.push(gateway), app.use(path, gateway)
+  );
   before(async () => {
     upstream = await startUpstream();
   });
@@ -50,14 +52,19 @@ describe('createGateway mounted in an existing Express app', () => {
   });
 
   it('works under any mount path: prefix header, redirect and Location follow it', async () => {
-    upstream.handle((req, res) => (req.url === '/redirect' ? res.writeHead(302, { location: '/graph' }).end() : res.end('{}')));
+    upstream.handle((req, res) =>
+      req.url === '/redirect' ? res.writeHead(302, { location: '/graph' }).end() : res.end('{}'),
+    );
     const app = express();
     mount(app, '/monitoring/prometheus', createGateway({ upstream: upstream.url }));
     await request(app).get('/monitoring/prometheus/api/v1/query');
     assert.equal(upstream.requests.at(-1)?.url, '/api/v1/query');
     assert.equal(upstream.requests.at(-1)?.headers['x-forwarded-prefix'], '/monitoring/prometheus');
     assert.equal((await request(app).get('/monitoring/prometheus')).headers.location, '/monitoring/prometheus/');
-    assert.equal((await request(app).get('/monitoring/prometheus/redirect')).headers.location, '/monitoring/prometheus/graph');
+    assert.equal(
+      (await request(app).get('/monitoring/prometheus/redirect')).headers.location,
+      '/monitoring/prometheus/graph',
+    );
     upstream.handle((_req, res) => res.end('{}'));
   });
 
@@ -72,7 +79,8 @@ describe('createGateway mounted in an existing Express app', () => {
         middleware: {
           beforeAuth: (req: Request, res: Response, next: NextFunction) => {
             order.push('beforeAuth');
-            if (req.get('x-deny') === 'yes') return void res.status(403).json({ status: 'error', error: `denied for ${req.ip}` });
+            if (req.get('x-deny') === 'yes')
+              return void res.status(403).json({ status: 'error', error: `denied for ${req.ip}` });
             next();
           },
           beforeProxy: [
@@ -88,7 +96,11 @@ describe('createGateway mounted in an existing Express app', () => {
     const denied = await request(app).get('/prometheus/api/v1/query').set('x-deny', 'yes');
     assert.equal(denied.status, 403);
     assert.match(denied.body.error, /^denied for /);
-    assert.equal(denied.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains', 'security headers come first');
+    assert.equal(
+      denied.headers['strict-transport-security'],
+      'max-age=31536000; includeSubDomains',
+      'security headers come first',
+    );
     const before = upstream.requests.length;
     await request(app).get('/prometheus/api/v1/query');
     assert.equal(upstream.requests.length, before + 1);
@@ -98,8 +110,17 @@ describe('createGateway mounted in an existing Express app', () => {
 
   it('passes errors from user middleware to the host app', async () => {
     const app = express();
-    mount(app, '/prometheus', createGateway({ upstream: upstream.url, middleware: { beforeProxy: async () => Promise.reject(new Error('boom')) } }));
-    app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => void res.status(599).send(error.message));
+    mount(
+      app,
+      '/prometheus',
+      createGateway({
+        upstream: upstream.url,
+        middleware: { beforeProxy: async () => Promise.reject(new Error('boom')) },
+      }),
+    );
+    app.use(
+      (error: Error, _req: Request, res: Response, _next: NextFunction) => void res.status(599).send(error.message),
+    );
     const response = await request(app).get('/prometheus/api/v1/query');
     assert.equal(response.status, 599);
     assert.equal(response.text, 'boom');
@@ -113,7 +134,10 @@ describe('createGateway mounted in an existing Express app', () => {
       '/prometheus',
       createGateway({
         upstream: upstream.url,
-        on: { proxyReq: (_proxyReq, req) => void seen.push(`req ${req.url}`), proxyRes: (proxyRes) => void seen.push(`res ${proxyRes.statusCode}`) },
+        on: {
+          proxyReq: (_proxyReq, req) => void seen.push(`req ${req.url}`),
+          proxyRes: (proxyRes) => void seen.push(`res ${proxyRes.statusCode}`),
+        },
       }),
     );
     await request(app).get('/prometheus/api/v1/labels');
@@ -142,20 +166,51 @@ describe('createGateway mounted in an existing Express app', () => {
 
   // Options as plain JavaScript passes them: no type checker catches the typo.
   for (const [name, options, message] of [
-    ['a misspelled hook', { middleware: { beforeProxyy: () => {} } }, /middleware\.beforeProxyy: unknown hook \(did you mean "beforeProxy"\?\)/],
-    ['a hook of another case', { middleware: { BeforeAuth: () => {} } }, /middleware\.BeforeAuth: unknown hook \(did you mean "beforeAuth"\?\)/],
-    ['a hook that is not a function', { middleware: { afterAuth: 'log' } }, /middleware\.afterAuth: must be a middleware function or an array of them/],
-    ['an array with a non-function', { middleware: { afterAuth: [() => {}, null] } }, /middleware\.afterAuth: must be a middleware function/],
-    ['middleware as an array', { middleware: [() => {}] }, /middleware: must be an object with keys beforeAuth, afterAuth, beforeProxy/],
-    ['a misspelled proxy event', { on: { proxyRequest: () => {} } }, /on\.proxyRequest: unknown event.*known: proxyReq, proxyRes, error/],
-    ['two problems at once', { middleware: { beforeProxyy: () => {} }, on: { eror: () => {} } }, /beforeProxyy[^\n]*\n[^\n]*on\.eror: unknown event \(did you mean "error"\?\)/],
+    [
+      'a misspelled hook',
+      { middleware: { beforeProxyy: () => {} } },
+      /middleware\.beforeProxyy: unknown hook \(did you mean "beforeProxy"\?\)/,
+    ],
+    [
+      'a hook of another case',
+      { middleware: { BeforeAuth: () => {} } },
+      /middleware\.BeforeAuth: unknown hook \(did you mean "beforeAuth"\?\)/,
+    ],
+    [
+      'a hook that is not a function',
+      { middleware: { afterAuth: 'log' } },
+      /middleware\.afterAuth: must be a middleware function or an array of them/,
+    ],
+    [
+      'an array with a non-function',
+      { middleware: { afterAuth: [() => {}, null] } },
+      /middleware\.afterAuth: must be a middleware function/,
+    ],
+    [
+      'middleware as an array',
+      { middleware: [() => {}] },
+      /middleware: must be an object with keys beforeAuth, afterAuth, beforeProxy/,
+    ],
+    [
+      'a misspelled proxy event',
+      { on: { proxyRequest: () => {} } },
+      /on\.proxyRequest: unknown event.*known: proxyReq, proxyRes, error/,
+    ],
+    [
+      'two problems at once',
+      { middleware: { beforeProxyy: () => {} }, on: { eror: () => {} } },
+      /beforeProxyy[^\n]*\n[^\n]*on\.eror: unknown event \(did you mean "error"\?\)/,
+    ],
   ] as const) {
     it(`refuses ${name} in the options`, () => {
-      assert.throws(() => createGateway({ upstream: upstream.url, ...(options as object) }), (error: Error) => {
-        assert.equal(error.name, 'ConfigError');
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => createGateway({ upstream: upstream.url, ...(options as object) }),
+        (error: Error) => {
+          assert.equal(error.name, 'ConfigError');
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     });
   }
 });

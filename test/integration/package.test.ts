@@ -16,10 +16,17 @@ import { waitFor } from '../helpers/wait.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const exec = promisify(execFile);
-const npm = (args: string[], cwd: string) => exec('npm', args, { cwd, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' }, maxBuffer: 16 << 20 });
+const npm = (args: string[], cwd: string) =>
+  exec('npm', args, {
+    cwd,
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+    maxBuffer: 16 << 20,
+  });
 
 function lockedVersion(name: string): string {
-  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version: string }>;
+  };
   const version = lock.packages[`node_modules/${name}`]?.version;
   assert.ok(version, `${name} is in package-lock.json`);
   return version;
@@ -43,7 +50,13 @@ describe('the packed package in a consumer project', () => {
     mkdirSync(join(stage, 'certs'), { recursive: true });
     cpSync(join(root, 'package.json'), join(stage, 'package.json'));
     cpSync(join(root, 'certs/README.md'), join(stage, 'certs/README.md'));
-    await exec(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')]);
+    await exec(process.execPath, [
+      join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(root, 'tsconfig.build.json'),
+      '--outDir',
+      join(stage, 'dist'),
+    ]);
     chmodSync(join(stage, 'dist/src/cli.js'), 0o755);
     const { stdout } = await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work], stage);
     tarball = join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
@@ -56,12 +69,27 @@ describe('the packed package in a consumer project', () => {
         private: true,
         type: 'module',
         dependencies: { promgate: `file:${tarball}`, express: lockedVersion('express') },
-        devDependencies: { typescript: lockedVersion('typescript'), '@types/express': lockedVersion('@types/express'), '@types/node': lockedVersion('@types/node') },
+        devDependencies: {
+          typescript: lockedVersion('typescript'),
+          '@types/express': lockedVersion('@types/express'),
+          '@types/node': lockedVersion('@types/node'),
+        },
       }),
     );
     writeFileSync(
       join(consumer, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'es2023', module: 'nodenext', moduleResolution: 'nodenext', strict: true, outDir: 'out', skipLibCheck: false, types: ['node'] }, include: ['*.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'es2023',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          outDir: 'out',
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        include: ['*.ts'],
+      }),
     );
     writeFileSync(join(consumer, 'example.ts'), libraryExample());
     // The registry's packages are in npm's cache after `npm ci`; --prefer-offline takes them from there.
@@ -72,20 +100,44 @@ describe('the packed package in a consumer project', () => {
   it('ships the compiled code and declarations, and no sources or tests', async () => {
     const { stdout } = await exec('tar', ['-tzf', tarball]);
     const files = stdout.trim().split('\n');
-    for (const file of ['package/dist/src/index.js', 'package/dist/src/index.d.ts', 'package/dist/src/cli.js', 'package/dist/plugins/tenant-header.js', 'package/dist/src/kernel/request-state.d.ts']) {
+    for (const file of [
+      'package/dist/src/index.js',
+      'package/dist/src/index.d.ts',
+      'package/dist/src/cli.js',
+      'package/dist/plugins/tenant-header.js',
+      'package/dist/src/kernel/request-state.d.ts',
+    ]) {
       assert.ok(files.includes(file), `${file} is in the tarball`);
     }
-    assert.deepEqual(files.filter((file) => /\.ts$/.test(file) && !file.endsWith('.d.ts')), [], 'no TypeScript sources');
-    assert.deepEqual(files.filter((file) => file.includes('/test/') || file.includes('/bench/')), [], 'no tests or benchmarks');
+    assert.deepEqual(
+      files.filter((file) => /\.ts$/.test(file) && !file.endsWith('.d.ts')),
+      [],
+      'no TypeScript sources',
+    );
+    assert.deepEqual(
+      files.filter((file) => file.includes('/test/') || file.includes('/bench/')),
+      [],
+      'no tests or benchmarks',
+    );
   });
 
   it('type-checks the README library example under strict, req.promgate included', async () => {
-    await exec(process.execPath, [join(consumer, 'node_modules/typescript/bin/tsc'), '-p', consumer]).catch((error: { stdout?: string }) => {
-      assert.fail(`tsc in the consumer project failed:\n${error.stdout}`);
-    });
+    await exec(process.execPath, [join(consumer, 'node_modules/typescript/bin/tsc'), '-p', consumer]).catch(
+      (error: { stdout?: string }) => {
+        assert.fail(`tsc in the consumer project failed:\n${error.stdout}`);
+      },
+    );
     // The augmentation must be what makes it compile: a typo in the property is an error.
-    writeFileSync(join(consumer, 'typo.ts'), "import type { Request } from 'express';\nimport 'promgate';\nexport const user = (req: Request) => req.promgate?.usr;\n");
-    const typo = await exec(process.execPath, [join(consumer, 'node_modules/typescript/bin/tsc'), '-p', consumer, '--noEmit']).then(
+    writeFileSync(
+      join(consumer, 'typo.ts'),
+      "import type { Request } from 'express';\nimport 'promgate';\nexport const user = (req: Request) => req.promgate?.usr;\n",
+    );
+    const typo = await exec(process.execPath, [
+      join(consumer, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      consumer,
+      '--noEmit',
+    ]).then(
       () => '',
       (error: { stdout?: string }) => error.stdout ?? '',
     );
@@ -96,11 +148,19 @@ describe('the packed package in a consumer project', () => {
   it('runs the compiled example: the gateway forwards, the hooks answer and tag', async () => {
     const upstream = await startUpstream();
     const port = await freePort();
-    const child = spawn(process.execPath, [join(consumer, 'out/example.js')], { cwd: consumer, env: { ...process.env, PORT: String(port), PROMETHEUS_URL: upstream.url }, stdio: 'inherit' });
+    const child = spawn(process.execPath, [join(consumer, 'out/example.js')], {
+      cwd: consumer,
+      env: { ...process.env, PORT: String(port), PROMETHEUS_URL: upstream.url },
+      stdio: 'inherit',
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       const base = `http://127.0.0.1:${port}/prometheus`;
-      const serves = () => fetch(`${base}/api/v1/query?query=up`).then((response) => response.ok, () => false);
+      const serves = () =>
+        fetch(`${base}/api/v1/query?query=up`).then(
+          (response) => response.ok,
+          () => false,
+        );
       const died = exited.then((code) => Promise.reject(new Error(`the example exited with ${code}`)));
       await waitFor(serves, { timeoutMs: 10_000, message: 'the example to serve', failOn: died });
       assert.equal(upstream.requests.at(-1)?.headers['x-requested-by'], 'ops-portal');
@@ -113,7 +173,9 @@ describe('the packed package in a consumer project', () => {
   });
 
   it('starts the packed CLI from node_modules/.bin', async () => {
-    const { stdout } = await exec(join(consumer, 'node_modules/.bin/promgate'), ['--version'], { env: { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH}` } });
+    const { stdout } = await exec(join(consumer, 'node_modules/.bin/promgate'), ['--version'], {
+      env: { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH}` },
+    });
     assert.match(stdout, /^promgate \d+\.\d+\.\d+$/m);
   });
 });

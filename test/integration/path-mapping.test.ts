@@ -8,7 +8,10 @@ import { BUFFERED_BODY_SIZE } from '../../middleware/proxy/request-body.ts';
 describe('path mapping under /prometheus', () => {
   // Forwarding of every method is what is tested here, so the policy lets everything through (the
   // read-only default has its own tests).
-  const env = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, accessControl: { defaultRole: 'admin' } }));
+  const env = useGatewayWithUpstream((upstream) => ({
+    upstream: upstream.url,
+    accessControl: { defaultRole: 'admin' },
+  }));
 
   it('redirects /prometheus to /prometheus/, keeping the query', async () => {
     const plain = await env.gateway.request('/prometheus');
@@ -58,7 +61,9 @@ describe('path mapping under /prometheus', () => {
   for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'HEAD']) {
     it(`forwards ${method} with its body`, async () => {
       const body = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? undefined : 'query=up&time=1';
-      const headers = body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) } : {};
+      const headers = body
+        ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) }
+        : {};
       const response = await env.gateway.request('/prometheus/api/v1/query', { method, headers, body });
       assert.equal(response.status, 200);
       const seen = env.upstream.requests.at(-1);
@@ -102,7 +107,13 @@ describe('path mapping under /prometheus', () => {
     });
     const firstBytes = await new Promise<string>((resolve, reject) => {
       const req = request(
-        { hostname: '127.0.0.1', port: env.gateway.handle.address.port, path: '/prometheus/api/v1/slow', ca: env.gateway.cert.cert, servername: 'localhost' },
+        {
+          hostname: '127.0.0.1',
+          port: env.gateway.handle.address.port,
+          path: '/prometheus/api/v1/slow',
+          ca: env.gateway.cert.cert,
+          servername: 'localhost',
+        },
         (res) => res.once('data', (chunk: Buffer) => resolve(chunk.toString())).on('end', () => undefined),
       );
       req.on('error', reject);
@@ -153,9 +164,14 @@ describe('absolute-form request targets', () => {
     try {
       const { connect } = await import('node:tls');
       const raw = await new Promise<string>((resolve, reject) => {
-        const socket = connect({ host: '127.0.0.1', port: gateway.handle.address.port, ca: gateway.cert.cert, servername: 'localhost' }, () => {
-          socket.write('GET https://elsewhere.example/prometheus/api/v1/query?query=up HTTP/1.1\r\nHost: elsewhere.example\r\nConnection: close\r\n\r\n');
-        });
+        const socket = connect(
+          { host: '127.0.0.1', port: gateway.handle.address.port, ca: gateway.cert.cert, servername: 'localhost' },
+          () => {
+            socket.write(
+              'GET https://elsewhere.example/prometheus/api/v1/query?query=up HTTP/1.1\r\nHost: elsewhere.example\r\nConnection: close\r\n\r\n',
+            );
+          },
+        );
         let data = '';
         socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
         socket.on('end', () => resolve(data));

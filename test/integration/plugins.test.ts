@@ -37,17 +37,37 @@ describe('plugins from the config file', () => {
   },
 };
 `);
-    writeFileSync(join(dir, 'promgate.yml'), `plugins:\n  - module: ./plugin.mjs\n    stage: afterAuth\n    options: { value: hello }\n`);
+    writeFileSync(
+      join(dir, 'promgate.yml'),
+      `plugins:\n  - module: ./plugin.mjs\n    stage: afterAuth\n    options: { value: hello }\n`,
+    );
     const { config } = loadConfig({ configFile: join(dir, 'promgate.yml') });
     assert.equal(config.plugins[0]?.module, join(dir, 'plugin.mjs'), 'resolved against the config file');
     const upstream = await startUpstream();
-    const gateway = await startTestGateway({ upstream: upstream.url, auth: { htpasswdFile: users() }, plugins: config.plugins });
+    const gateway = await startTestGateway({
+      upstream: upstream.url,
+      auth: { htpasswdFile: users() },
+      plugins: config.plugins,
+    });
     try {
-      const response = await gateway.request('/prometheus/x', { headers: { authorization: basicAuth('alice', 'alice-pw') } });
+      const response = await gateway.request('/prometheus/x', {
+        headers: { authorization: basicAuth('alice', 'alice-pw') },
+      });
       assert.equal(response.status, 200);
-      assert.equal(response.headers['x-stamp'], 'hello:/prometheus:alice', 'ran after auth, with the route in its context');
-      assert.equal((await gateway.request('/prometheus/x')).headers['x-stamp'], undefined, 'not before auth: a 401 never reaches it');
-      assert.deepEqual(gateway.handle.gateway.stages.filter((name) => name.startsWith('afterAuth')), ['afterAuth[0]']);
+      assert.equal(
+        response.headers['x-stamp'],
+        'hello:/prometheus:alice',
+        'ran after auth, with the route in its context',
+      );
+      assert.equal(
+        (await gateway.request('/prometheus/x')).headers['x-stamp'],
+        undefined,
+        'not before auth: a 401 never reaches it',
+      );
+      assert.deepEqual(
+        gateway.handle.gateway.stages.filter((name) => name.startsWith('afterAuth')),
+        ['afterAuth[0]'],
+      );
     } finally {
       await gateway.close();
       await upstream.close();
@@ -61,10 +81,18 @@ describe('plugins from the config file', () => {
       message: new RegExp(`^${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: plugins\\.0: cannot load the plugin: `),
     });
     const { file } = writePlugin('export default { hello: 1 };\n');
-    await assert.rejects(startTestGateway({ plugins: [{ module: file, stage: 'beforeProxy' }] }), { message: /plugins\.0: not a plugin: its default export must be definePlugin/ });
-    await assert.rejects(startTestGateway({ plugins: [{ module: TENANT_HEADER, stage: 'beforeProxy', options: { users: { alice: 'not a tenant/' } } }] }), {
-      message: /tenant-header\.ts: plugins\.0: plugin "tenant-header": options\.users\.alice: must be a Mimir tenant ID/,
+    await assert.rejects(startTestGateway({ plugins: [{ module: file, stage: 'beforeProxy' }] }), {
+      message: /plugins\.0: not a plugin: its default export must be definePlugin/,
     });
+    await assert.rejects(
+      startTestGateway({
+        plugins: [{ module: TENANT_HEADER, stage: 'beforeProxy', options: { users: { alice: 'not a tenant/' } } }],
+      }),
+      {
+        message:
+          /tenant-header\.ts: plugins\.0: plugin "tenant-header": options\.users\.alice: must be a Mimir tenant ID/,
+      },
+    );
   });
 });
 
@@ -77,9 +105,18 @@ describe('tenant-header plugin', () => {
       plugins: [{ module: TENANT_HEADER, stage: 'beforeProxy', options: { users: { alice: 'team-a' } } }],
     });
     try {
-      assert.equal((await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('alice', 'alice-pw'), 'x-scope-orgid': 'team-b' } })).status, 200);
+      assert.equal(
+        (
+          await gateway.request('/prometheus/api/v1/query', {
+            headers: { authorization: basicAuth('alice', 'alice-pw'), 'x-scope-orgid': 'team-b' },
+          })
+        ).status,
+        200,
+      );
       assert.equal(upstream.requests.at(-1)?.headers['x-scope-orgid'], 'team-a');
-      const refused = await gateway.request('/prometheus/api/v1/query', { headers: { authorization: basicAuth('bob', 'bob-pw'), 'x-scope-orgid': 'team-a' } });
+      const refused = await gateway.request('/prometheus/api/v1/query', {
+        headers: { authorization: basicAuth('bob', 'bob-pw'), 'x-scope-orgid': 'team-a' },
+      });
       assert.equal(refused.status, 403, 'bob has no tenant and no default: refused, not passed with his own header');
       assert.equal(upstream.requests.length, 1);
     } finally {
@@ -90,7 +127,10 @@ describe('tenant-header plugin', () => {
 
   it('uses the default tenant for requests no mapping names', async () => {
     const upstream = await startUpstream();
-    const gateway = await startTestGateway({ upstream: upstream.url, plugins: [{ module: TENANT_HEADER, stage: 'beforeProxy', options: { default: 'anonymous' } }] });
+    const gateway = await startTestGateway({
+      upstream: upstream.url,
+      plugins: [{ module: TENANT_HEADER, stage: 'beforeProxy', options: { default: 'anonymous' } }],
+    });
     try {
       await gateway.request('/prometheus/x', { headers: { 'x-scope-orgid': 'someone-else' } });
       assert.equal(upstream.requests.at(-1)?.headers['x-scope-orgid'], 'anonymous');
@@ -118,14 +158,30 @@ describe('audit-log plugin', () => {
       ],
     });
     try {
-      await gateway.request('/prometheus/api/v1/admin/tsdb/snapshot', { method: 'POST', headers: { authorization: basicAuth('alice', 'alice-pw') } });
-      await gateway.request('/prometheus/-/quit', { method: 'POST', headers: { authorization: basicAuth('bob', 'bob-pw') } });
-      await gateway.request('/prometheus/api/v1/query?query=up', { headers: { authorization: basicAuth('bob', 'bob-pw') } });
-      await gateway.request('/prometheus/api/v1/write', { method: 'POST', headers: { authorization: basicAuth('mallory', 'guess') } });
+      await gateway.request('/prometheus/api/v1/admin/tsdb/snapshot', {
+        method: 'POST',
+        headers: { authorization: basicAuth('alice', 'alice-pw') },
+      });
+      await gateway.request('/prometheus/-/quit', {
+        method: 'POST',
+        headers: { authorization: basicAuth('bob', 'bob-pw') },
+      });
+      await gateway.request('/prometheus/api/v1/query?query=up', {
+        headers: { authorization: basicAuth('bob', 'bob-pw') },
+      });
+      await gateway.request('/prometheus/api/v1/write', {
+        method: 'POST',
+        headers: { authorization: basicAuth('mallory', 'guess') },
+      });
       // Audit lines are written once each answer has ended, after the client has it.
-      const audited = () => readFileSync(file, 'utf8').trim().split('\n').length >= 3 && log.filter((line) => line.includes('"msg":"audit"')).length >= 3;
+      const audited = () =>
+        readFileSync(file, 'utf8').trim().split('\n').length >= 3 &&
+        log.filter((line) => line.includes('"msg":"audit"')).length >= 3;
       await waitFor(audited, { message: 'three audit lines in the file and in the log' });
-      const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       assert.deepEqual(
         lines.map((line) => [line.method, line.path, line.status, line.user, line.rule]),
         [
@@ -134,7 +190,11 @@ describe('audit-log plugin', () => {
           ['POST', '/prometheus/api/v1/write', 401, undefined, undefined],
         ],
       );
-      assert.equal(log.filter((line) => line.includes('"msg":"audit"')).length, 3, 'the second instance writes to the log');
+      assert.equal(
+        log.filter((line) => line.includes('"msg":"audit"')).length,
+        3,
+        'the second instance writes to the log',
+      );
     } finally {
       await gateway.close();
       await upstream.close();

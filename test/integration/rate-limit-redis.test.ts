@@ -7,7 +7,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { cleanEnv, startCli, type RunningCli } from '../helpers/cli.ts';
 import { httpsRequest, type ClientResponse } from '../helpers/client.ts';
-import { scrape, valueOf } from '../helpers/metrics.ts';
+import { scrape, sampleValue } from '../helpers/metrics.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { requireCommands } from '../helpers/requirements.ts';
@@ -37,7 +37,11 @@ interface LogLine {
 }
 
 /** A promgate process as users run it: its own certificate and ports, settings from the environment. */
-async function startGateway(t: TestContext, upstream: RecordingUpstream, settings: Record<string, string>): Promise<CliGateway> {
+async function startGateway(
+  t: TestContext,
+  upstream: RecordingUpstream,
+  settings: Record<string, string>,
+): Promise<CliGateway> {
   const cert = await makeTestCertificate();
   t.after(() => rmSync(cert.dir, { recursive: true, force: true }));
   const [port, metricsPort] = [await freePort(), await freePort()];
@@ -101,7 +105,11 @@ function assertLimited(answer: ClientResponse): void {
   assert.equal(answer.status, 429);
   const retryAfter = Number(answer.headers['retry-after']);
   assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After: ${answer.headers['retry-after']}`);
-  assert.deepEqual(JSON.parse(answer.text), { status: 'error', errorType: 'too_many_requests', error: 'too many requests' });
+  assert.deepEqual(JSON.parse(answer.text), {
+    status: 'error',
+    errorType: 'too_many_requests',
+    error: 'too many requests',
+  });
 }
 
 async function useRedis(t: TestContext): Promise<TestRedis> {
@@ -130,9 +138,17 @@ describe('per-client limits shared through Redis', { skip: requireCommands('redi
     assertLimited(answers[6]!); // from the first gateway
     assertLimited(answers[7]!); // from the second
     assert.equal(upstream.requests.length, 6, 'refused requests never reach the upstream');
-    assert.deepEqual(await redis.command(['KEYS', '*']), ['promgate:per-client:127.0.0.1'], '<prefix><limit>:<client address>');
-    assert.equal(await redis.command(['GET', 'promgate:per-client:127.0.0.1']), '8', 'both processes count in the one key');
-    for (const gateway of gateways) assert.equal(valueOf(await scrape(gateway.metrics), LIMITED), 1);
+    assert.deepEqual(
+      await redis.command(['KEYS', '*']),
+      ['promgate:per-client:127.0.0.1'],
+      '<prefix><limit>:<client address>',
+    );
+    assert.equal(
+      await redis.command(['GET', 'promgate:per-client:127.0.0.1']),
+      '8',
+      'both processes count in the one key',
+    );
+    for (const gateway of gateways) assert.equal(sampleValue(await scrape(gateway.metrics), LIMITED), 1);
   });
 
   it('counts per process without Redis (so the test above measures sharing)', async (t) => {
@@ -147,24 +163,38 @@ describe('per-client limits shared through Redis', { skip: requireCommands('redi
 
   it('lets requests through while Redis is down (fail open), logs and counts it, and limits again once Redis is back', async (t) => {
     const [redis, upstream] = await Promise.all([useRedis(t), useUpstream(t)]);
-    const gateway = await startGateway(t, upstream, { PROMGATE_RATE_LIMIT_REDIS_URL: redis.url, PROMGATE_RATE_LIMIT_PER_CLIENT_REQUESTS: '3' });
+    const gateway = await startGateway(t, upstream, {
+      PROMGATE_RATE_LIMIT_REDIS_URL: redis.url,
+      PROMGATE_RATE_LIMIT_PER_CLIENT_REQUESTS: '3',
+    });
     await gateway.logged(CONNECTED);
     assert.equal((await gateway.request()).status, 200);
 
     await redis.stop();
-    assert.deepEqual(statuses(await alternate([gateway], 5)), [200, 200, 200, 200, 200], 'more than the limit, as nothing counts');
+    assert.deepEqual(
+      statuses(await alternate([gateway], 5)),
+      [200, 200, 200, 200, 200],
+      'more than the limit, as nothing counts',
+    );
     assert.equal(upstream.requests.length, 6);
-    assert.equal(valueOf(await scrape(gateway.metrics), STORE_ERRORS), 5, 'one store error per uncounted request');
+    assert.equal(sampleValue(await scrape(gateway.metrics), STORE_ERRORS), 5, 'one store error per uncounted request');
     const errors = gateway.logLines().filter((line) => line.level === 'error');
     assert.ok(
       errors.some((line) => line.limit === 'rate-limit.per-client' && /store/.test(line.msg)),
       `an error line from the per-client limit's store; errors logged: ${JSON.stringify(errors)}`,
     );
-    assert.ok(errors.some((line) => /Redis/.test(line.msg)), `an error line about Redis; errors logged: ${JSON.stringify(errors)}`);
+    assert.ok(
+      errors.some((line) => /Redis/.test(line.msg)),
+      `an error line about Redis; errors logged: ${JSON.stringify(errors)}`,
+    );
 
     await redis.start(); // empty: no persistence
     await gateway.logged(CONNECTED, 2);
-    assert.deepEqual(statuses(await alternate([gateway], 4)), [200, 200, 200, 429], 'counted from scratch in the new Redis');
+    assert.deepEqual(
+      statuses(await alternate([gateway], 4)),
+      [200, 200, 200, 429],
+      'counted from scratch in the new Redis',
+    );
   });
 
   it('refuses requests with 503 while Redis is down when fail-open is off, and serves again once it is back', async (t) => {
@@ -180,11 +210,19 @@ describe('per-client limits shared through Redis', { skip: requireCommands('redi
     await redis.stop();
     const refused = await alternate([gateway], 3);
     assert.deepEqual(statuses(refused), [503, 503, 503]);
-    assert.deepEqual(JSON.parse(refused[0]!.text), { status: 'error', errorType: 'unavailable', error: 'rate limit store unavailable' });
+    assert.deepEqual(JSON.parse(refused[0]!.text), {
+      status: 'error',
+      errorType: 'unavailable',
+      error: 'rate limit store unavailable',
+    });
     assert.equal((await gateway.request('/prometheus/graph')).status, 503, 'outside the API too');
     assert.equal(upstream.requests.length, 1, 'nothing reached the upstream while Redis was down');
     // The metric's help: "the request passed or got 503 as rateLimit.redis.failOpen says".
-    assert.equal(valueOf(await scrape(gateway.metrics), STORE_ERRORS), 4, 'each refused request counts as a store error');
+    assert.equal(
+      sampleValue(await scrape(gateway.metrics), STORE_ERRORS),
+      4,
+      'each refused request counts as a store error',
+    );
 
     await redis.start();
     await gateway.logged(CONNECTED, 2);

@@ -11,7 +11,9 @@ import { waitFor } from '../helpers/wait.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const readme = readFileSync(`${root}README.md`, 'utf8');
-const docs = readdirSync(`${root}docs`).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`);
+const docs = readdirSync(`${root}docs`)
+  .filter((name) => name.endsWith('.md'))
+  .map((name) => `docs/${name}`);
 const exec = promisify(execFile);
 
 function exampleBlock(name: string, text = readme, file = 'README'): string {
@@ -25,7 +27,11 @@ function exampleBlock(name: string, text = readme, file = 'README'): string {
 
 /** GitHub's anchor for a heading: lowercased, punctuation dropped, spaces as dashes. */
 function anchorOf(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 }
 
 function anchorsIn(text: string): Set<string> {
@@ -43,7 +49,10 @@ describe('README', () => {
   });
 
   it('the library example in docs/library.md is the one the README shows and this test runs', () => {
-    assert.equal(exampleBlock('library', readFileSync(`${root}docs/library.md`, 'utf8'), 'docs/library.md'), exampleBlock('library'));
+    assert.equal(
+      exampleBlock('library', readFileSync(`${root}docs/library.md`, 'utf8'), 'docs/library.md'),
+      exampleBlock('library'),
+    );
   });
 
   it('every relative link in the README and docs/ points at a file and heading that exist', () => {
@@ -55,7 +64,8 @@ describe('README', () => {
         const [path, anchor] = target!.split('#');
         const resolved = path ? fileURLToPath(new URL(path, new URL(file, `file://${root}`))) : `${root}${file}`;
         if (!existsSync(resolved)) broken.push(`${file}: ${target} (no such file)`);
-        else if (anchor && resolved.endsWith('.md') && !anchorsIn(readFileSync(resolved, 'utf8')).has(anchor)) broken.push(`${file}: ${target} (no such heading)`);
+        else if (anchor && resolved.endsWith('.md') && !anchorsIn(readFileSync(resolved, 'utf8')).has(anchor))
+          broken.push(`${file}: ${target} (no such heading)`);
       }
     }
     assert.deepEqual(broken, []);
@@ -68,11 +78,23 @@ describe('README', () => {
   it('no internal issue code appears in the docs, the code, the tests or the deploy files', () => {
     const sources = (dir: string): string[] =>
       readdirSync(`${root}${dir}`, { withFileTypes: true }).flatMap((entry) =>
-        entry.isDirectory() ? (entry.name === 'results' ? [] : sources(`${dir}/${entry.name}`)) : /\.(ts|md|sh|yaml|yml)$/.test(entry.name) ? [`${dir}/${entry.name}`] : [],
+        entry.isDirectory()
+          ? entry.name === 'results'
+            ? []
+            : sources(`${dir}/${entry.name}`)
+          : /\.(ts|md|sh|yaml|yml)$/.test(entry.name)
+            ? [`${dir}/${entry.name}`]
+            : [],
       );
-    const files = ['README.md', 'Dockerfile', ...['docs', 'src', 'middleware', 'plugins', 'test', 'bench', 'deploy', 'scripts'].flatMap(sources)];
+    const files = [
+      'README.md',
+      'Dockerfile',
+      ...['docs', 'src', 'middleware', 'plugins', 'test', 'bench', 'deploy', 'scripts'].flatMap(sources),
+    ];
     assert.ok(files.length > 100, `found ${files.length} files`);
-    const offenders = files.filter((file) => /\b(issue )?[FH][1-9]\b(?![-.\w])/.test(readFileSync(`${root}${file}`, 'utf8')));
+    const offenders = files.filter((file) =>
+      /\b(issue )?[FH][1-9]\b(?![-.\w])/.test(readFileSync(`${root}${file}`, 'utf8')),
+    );
     assert.deepEqual(offenders, []);
   });
 
@@ -81,23 +103,36 @@ describe('README', () => {
     mkdirSync(dir, { recursive: true });
     const file = `${dir}/readme-library.ts`;
     writeFileSync(file, exampleBlock('library').replace("from 'promgate'", "from '../src/index.ts'"));
-    writeFileSync(`${dir}/tsconfig.json`, JSON.stringify({ extends: '../tsconfig.json', include: ['readme-library.ts'] }));
+    writeFileSync(
+      `${dir}/tsconfig.json`,
+      JSON.stringify({ extends: '../tsconfig.json', include: ['readme-library.ts'] }),
+    );
     await exec(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${dir}/tsconfig.json`, '--noEmit']);
 
     const upstream = await startUpstream();
     const port = await freePort();
-    const child = spawn(process.execPath, [file], { env: { ...process.env, PORT: String(port), PROMETHEUS_URL: upstream.url }, stdio: 'inherit' });
+    const child = spawn(process.execPath, [file], {
+      env: { ...process.env, PORT: String(port), PROMETHEUS_URL: upstream.url },
+      stdio: 'inherit',
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       const base = `http://127.0.0.1:${port}/prometheus`;
-      const serves = () => fetch(`${base}/api/v1/query?query=up`).then((response) => response.ok, () => false);
+      const serves = () =>
+        fetch(`${base}/api/v1/query?query=up`).then(
+          (response) => response.ok,
+          () => false,
+        );
       const died = exited.then((code) => Promise.reject(new Error(`the example exited with ${code}`)));
       await waitFor(serves, { timeoutMs: 10_000, message: 'the example to serve', failOn: died });
       assert.equal(upstream.requests.at(-1)?.headers['x-requested-by'], 'ops-portal');
       const denied = await fetch(`${base}/api/v1/admin/tsdb/delete_series`, { method: 'DELETE' });
       assert.equal(denied.status, 403);
       assert.deepEqual(await denied.json(), { status: 'error', error: 'read-only' });
-      const form = await fetch(`${base}/api/v1/series`, { method: 'POST', body: new URLSearchParams([['match[]', 'up']]) });
+      const form = await fetch(`${base}/api/v1/series`, {
+        method: 'POST',
+        body: new URLSearchParams([['match[]', 'up']]),
+      });
       assert.equal(form.status, 200);
       assert.equal(new URLSearchParams(upstream.requests.at(-1)?.body.toString()).get('match[]'), 'up');
     } finally {

@@ -15,7 +15,12 @@ const NOISE_MS = 1000;
 async function captureClientHello(ca: string): Promise<Buffer> {
   const listener = createNetServer();
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const client = tlsConnect({ host: '127.0.0.1', port: (listener.address() as AddressInfo).port, servername: 'localhost', ca });
+  const client = tlsConnect({
+    host: '127.0.0.1',
+    port: (listener.address() as AddressInfo).port,
+    servername: 'localhost',
+    ca,
+  });
   client.on('error', () => undefined); // nobody ever answers it
   try {
     const [serverSide] = (await once(listener, 'connection')) as [Socket];
@@ -29,7 +34,10 @@ async function captureClientHello(ca: string): Promise<Buffer> {
 }
 
 describe('web.headersTimeout: slow clients are cut off (slowloris)', () => {
-  const setup = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', headersTimeout: '1s' } }));
+  const setup = useGatewayWithUpstream((upstream) => ({
+    upstream: upstream.url,
+    web: { listenAddress: '127.0.0.1:0', headersTimeout: '1s' },
+  }));
 
   it('disconnects a client that trickles its request head, while other clients are served promptly', async (t) => {
     const { gateway, upstream } = setup;
@@ -54,11 +62,19 @@ describe('web.headersTimeout: slow clients are cut off (slowloris)', () => {
       }
       const outcome = await closed;
       const slowest = Math.max(...others.map(({ ms }) => ms));
-      t.diagnostic(`slow client closed after ${Math.round(outcome.afterMs)} ms, ${sent} bytes; ${others.length} parallel requests, slowest ${Math.round(slowest)} ms`);
-      assert.ok(outcome.afterMs >= 900 && outcome.afterMs < 1000 + 1000 + NOISE_MS, `slow client closed after ${Math.round(outcome.afterMs)} ms`);
+      t.diagnostic(
+        `slow client closed after ${Math.round(outcome.afterMs)} ms, ${sent} bytes; ${others.length} parallel requests, slowest ${Math.round(slowest)} ms`,
+      );
+      assert.ok(
+        outcome.afterMs >= 900 && outcome.afterMs < 1000 + 1000 + NOISE_MS,
+        `slow client closed after ${Math.round(outcome.afterMs)} ms`,
+      );
       assert.ok(sent >= 3, `only ${sent} bytes trickled: the test did not trickle`);
       assert.match(outcome.received, /^HTTP\/1\.1 408 /);
-      assert.ok(!upstream.requests.some((request) => request.url.includes('slowloris')), 'the unfinished request reached the upstream');
+      assert.ok(
+        !upstream.requests.some((request) => request.url.includes('slowloris')),
+        'the unfinished request reached the upstream',
+      );
       assert.ok(others.length >= 8, `only ${others.length} requests ran during the trickle`);
       assert.deepEqual(new Set(others.map(({ status }) => status)), new Set([200]));
       assert.ok(slowest < 1000, `a parallel request took ${Math.round(slowest)} ms`);
@@ -74,7 +90,10 @@ describe('web.headersTimeout: slow clients are cut off (slowloris)', () => {
     const outcome = await whenClosed(silent, started);
     t.diagnostic(`closed after ${Math.round(outcome.afterMs)} ms`);
     // A TLS handshakeTimeout: its own timer, not the connections check.
-    assert.ok(outcome.afterMs >= 900 && outcome.afterMs < 1000 + NOISE_MS, `closed after ${Math.round(outcome.afterMs)} ms`);
+    assert.ok(
+      outcome.afterMs >= 900 && outcome.afterMs < 1000 + NOISE_MS,
+      `closed after ${Math.round(outcome.afterMs)} ms`,
+    );
     assert.equal(outcome.received, '');
   });
 
@@ -89,7 +108,10 @@ describe('web.headersTimeout: slow clients are cut off (slowloris)', () => {
     try {
       const outcome = await closed;
       t.diagnostic(`closed after ${Math.round(outcome.afterMs)} ms, ${sent} of ${hello.length} ClientHello bytes`);
-      assert.ok(outcome.afterMs >= 900 && outcome.afterMs < 1000 + NOISE_MS, `closed after ${Math.round(outcome.afterMs)} ms`);
+      assert.ok(
+        outcome.afterMs >= 900 && outcome.afterMs < 1000 + NOISE_MS,
+        `closed after ${Math.round(outcome.afterMs)} ms`,
+      );
       assert.ok(sent >= 3, `only ${sent} bytes trickled`);
       assert.equal(outcome.received, '');
     } finally {
@@ -100,15 +122,25 @@ describe('web.headersTimeout: slow clients are cut off (slowloris)', () => {
 });
 
 describe('web.maxHeaderSize', () => {
-  const setup = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', maxHeaderSize: 4096 } }));
+  const setup = useGatewayWithUpstream((upstream) => ({
+    upstream: upstream.url,
+    web: { listenAddress: '127.0.0.1:0', maxHeaderSize: 4096 },
+  }));
 
   it('answers 431 to a request head over the limit without forwarding it, and forwards one just under', async () => {
     const { gateway, upstream } = setup;
-    const tooLarge = await gateway.request('/prometheus/api/v1/query?head=large', { headers: { 'x-padding': 'a'.repeat(8192) } });
+    const tooLarge = await gateway.request('/prometheus/api/v1/query?head=large', {
+      headers: { 'x-padding': 'a'.repeat(8192) },
+    });
     assert.equal(tooLarge.status, 431);
-    assert.ok(!upstream.requests.some((request) => request.url.includes('head=large')), 'the oversized request reached the upstream');
+    assert.ok(
+      !upstream.requests.some((request) => request.url.includes('head=large')),
+      'the oversized request reached the upstream',
+    );
     // About 3.8 KiB of head in all, under 4096 with the client's own headers.
-    const underLimit = await gateway.request('/prometheus/api/v1/query?head=small', { headers: { 'x-padding': 'a'.repeat(3700) } });
+    const underLimit = await gateway.request('/prometheus/api/v1/query?head=small', {
+      headers: { 'x-padding': 'a'.repeat(3700) },
+    });
     assert.equal(underLimit.status, 200);
     const forwarded = upstream.requests.find((request) => request.url.includes('head=small'));
     assert.equal(forwarded?.headers['x-padding'], 'a'.repeat(3700));
@@ -116,7 +148,10 @@ describe('web.maxHeaderSize', () => {
 });
 
 describe('web.maxConnections', () => {
-  const setup = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', maxConnections: 2 } }));
+  const setup = useGatewayWithUpstream((upstream) => ({
+    upstream: upstream.url,
+    web: { listenAddress: '127.0.0.1:0', maxConnections: 2 },
+  }));
 
   it('at the limit, serves a new connection in place of the idle one used longest ago', async () => {
     const { gateway } = setup;
@@ -143,7 +178,10 @@ describe('web.maxConnections', () => {
 });
 
 describe('web.keepAliveTimeout', () => {
-  const setup = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', keepAliveTimeout: '1s' } }));
+  const setup = useGatewayWithUpstream((upstream) => ({
+    upstream: upstream.url,
+    web: { listenAddress: '127.0.0.1:0', keepAliveTimeout: '1s' },
+  }));
 
   it('announces keepAliveTimeout and closes an idle connection one second after it', async (t) => {
     const socket = await openTls(setup.gateway);
@@ -157,7 +195,10 @@ describe('web.keepAliveTimeout', () => {
       assert.equal(outcome.error, undefined);
       // Node keeps the socket keepAliveTimeoutBuffer (1 s) past the announced timeout, so a client
       // reusing it at the last moment does not race the close.
-      assert.ok(outcome.afterMs >= 1900 && outcome.afterMs < 2000 + NOISE_MS, `closed after ${Math.round(outcome.afterMs)} ms`);
+      assert.ok(
+        outcome.afterMs >= 1900 && outcome.afterMs < 2000 + NOISE_MS,
+        `closed after ${Math.round(outcome.afterMs)} ms`,
+      );
     } finally {
       socket.destroy();
     }
@@ -175,18 +216,26 @@ describe('web.requestTimeout', () => {
     const socket = await openTls(gateway);
     const started = performance.now();
     const closed = whenClosed(socket, started);
-    socket.write('POST /prometheus/api/v1/query?body=trickled HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n');
+    socket.write(
+      'POST /prometheus/api/v1/query?body=trickled HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n',
+    );
     let sent = 0;
     const trickle = setInterval(() => void (sent < 99 && socket.write('q', () => sent++)), 200);
     try {
       const outcome = await closed;
       t.diagnostic(`closed after ${Math.round(outcome.afterMs)} ms, ${sent} body bytes`);
       // Past headersTimeout (500ms): the headers came at once, it is the whole request that took too long.
-      assert.ok(outcome.afterMs >= 900 && outcome.afterMs < 1000 + 500 + NOISE_MS, `closed after ${Math.round(outcome.afterMs)} ms`);
+      assert.ok(
+        outcome.afterMs >= 900 && outcome.afterMs < 1000 + 500 + NOISE_MS,
+        `closed after ${Math.round(outcome.afterMs)} ms`,
+      );
       assert.match(outcome.received, /^HTTP\/1\.1 408 /);
       assert.ok(sent >= 3 && sent < 100, `${sent} body bytes trickled`);
       await delay(200); // nothing may arrive late either
-      assert.ok(!upstream.requests.some((request) => request.url.includes('body=trickled')), 'the upstream got the whole request');
+      assert.ok(
+        !upstream.requests.some((request) => request.url.includes('body=trickled')),
+        'the upstream got the whole request',
+      );
     } finally {
       clearInterval(trickle);
       socket.destroy();
@@ -195,13 +244,19 @@ describe('web.requestTimeout', () => {
 
   it('refuses a headersTimeout longer than requestTimeout', async () => {
     await assert.rejects(
-      startTestGateway({ upstream: 'http://127.0.0.1:1', web: { listenAddress: '127.0.0.1:0', headersTimeout: '10s', requestTimeout: '5s' } }).then((gateway) => gateway.close()),
+      startTestGateway({
+        upstream: 'http://127.0.0.1:1',
+        web: { listenAddress: '127.0.0.1:0', headersTimeout: '10s', requestTimeout: '5s' },
+      }).then((gateway) => gateway.close()),
       /web\.headersTimeout: headersTimeout must not be longer than requestTimeout/,
     );
   });
 
   it('accepts any headersTimeout when requestTimeout is 0s (off)', async () => {
-    const gateway = await startTestGateway({ upstream: 'http://127.0.0.1:1', web: { listenAddress: '127.0.0.1:0', headersTimeout: '10s', requestTimeout: '0s' } });
+    const gateway = await startTestGateway({
+      upstream: 'http://127.0.0.1:1',
+      web: { listenAddress: '127.0.0.1:0', headersTimeout: '10s', requestTimeout: '0s' },
+    });
     try {
       assert.equal(gateway.handle.server.requestTimeout, 0);
       assert.equal(gateway.handle.server.headersTimeout, 10_000);

@@ -12,10 +12,13 @@ function hangingRequest(port: number, ca: string): { sent: Promise<void>; outcom
   let markSent!: () => void;
   const sent = new Promise<void>((resolve) => (markSent = resolve));
   const outcome = new Promise<string>((resolve) => {
-    const req = request({ hostname: '127.0.0.1', port, path: '/prometheus/api/v1/query_range', ca, servername: 'localhost' }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(`status ${res.statusCode}`));
-    });
+    const req = request(
+      { hostname: '127.0.0.1', port, path: '/prometheus/api/v1/query_range', ca, servername: 'localhost' },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(`status ${res.statusCode}`));
+      },
+    );
     req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
     req.end(() => markSent());
   });
@@ -27,7 +30,10 @@ describe('shutdown', () => {
     const upstream = await startUpstream(() => {
       /* a query that never finishes */
     });
-    const gateway = await startTestGateway({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '400ms' } });
+    const gateway = await startTestGateway({
+      upstream: upstream.url,
+      web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '400ms' },
+    });
     try {
       const inFlight = hangingRequest(gateway.handle.address.port, gateway.cert.cert);
       await upstream.nextRequest();
@@ -45,7 +51,10 @@ describe('shutdown', () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const upstream = await startUpstream((_req, res) => void released.then(() => res.end('{"status":"success"}')));
-    const gateway = await startTestGateway({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '5s' } });
+    const gateway = await startTestGateway({
+      upstream: upstream.url,
+      web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '5s' },
+    });
     try {
       const inFlight = hangingRequest(gateway.handle.address.port, gateway.cert.cert);
       await upstream.nextRequest();
@@ -65,7 +74,16 @@ describe('shutdown', () => {
     const cert = await makeTestCertificate();
     const port = await freePort();
     const cli = startCli(
-      ['--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace-period', '500ms', '--tls.cert-file', cert.certFile, '--tls.key-file', cert.keyFile],
+      [
+        '--web.listen-address',
+        `127.0.0.1:${port}`,
+        '--web.shutdown-grace-period',
+        '500ms',
+        '--tls.cert-file',
+        cert.certFile,
+        '--tls.key-file',
+        cert.keyFile,
+      ],
       { env: cleanEnv({ PROMGATE_UPSTREAM_URL: upstream.url }) },
     );
     try {
@@ -87,7 +105,10 @@ describe('shutdown', () => {
 
 describe('shutdown with slow or idle clients (found in review)', () => {
   it('does not wait past the grace period for a connection stuck before its TLS handshake', async () => {
-    const gateway = await startTestGateway({ upstream: 'http://127.0.0.1:1', web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '300ms' } });
+    const gateway = await startTestGateway({
+      upstream: 'http://127.0.0.1:1',
+      web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '300ms' },
+    });
     const { connect } = await import('node:net');
     const idle = connect(gateway.handle.address.port, '127.0.0.1');
     idle.on('error', () => undefined);
@@ -101,8 +122,13 @@ describe('shutdown with slow or idle clients (found in review)', () => {
   it('tells keep-alive clients to go elsewhere once shutdown began', async () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const upstream = await startUpstream((req, res) => void (req.url?.includes('slow') ? released : Promise.resolve()).then(() => res.end('{}')));
-    const gateway = await startTestGateway({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '5s' } });
+    const upstream = await startUpstream(
+      (req, res) => void (req.url?.includes('slow') ? released : Promise.resolve()).then(() => res.end('{}')),
+    );
+    const gateway = await startTestGateway({
+      upstream: upstream.url,
+      web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '5s' },
+    });
     const { Agent } = await import('node:https');
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
@@ -154,25 +180,37 @@ interface Outcome {
 /** One GET on a keep-alive agent to an echoing upstream; never rejects, resolves how it ended. */
 function timedRequest(port: number, ca: string, agent: Agent, path: string): Promise<Outcome> {
   const started = performance.now();
-  const outcome = (rest: Omit<Outcome, 'started' | 'ended'>): Outcome => ({ started, ended: performance.now(), ...rest });
+  const outcome = (rest: Omit<Outcome, 'started' | 'ended'>): Outcome => ({
+    started,
+    ended: performance.now(),
+    ...rest,
+  });
   return new Promise((resolve) => {
     const req = request({ hostname: '127.0.0.1', port, path, ca, servername: 'localhost', agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', (error: NodeJS.ErrnoException) => resolve(outcome({ status: res.statusCode, error: error.code ?? error.message, afterHeaders: true })));
+      res.on('error', (error: NodeJS.ErrnoException) =>
+        resolve(outcome({ status: res.statusCode, error: error.code ?? error.message, afterHeaders: true })),
+      );
       res.on('end', () => {
         const query = path.slice(path.indexOf('?'));
-        const intact = Buffer.concat(chunks).toString() === JSON.stringify({ status: 'success', data: { url: `/api/v1/query${query}` } });
+        const intact =
+          Buffer.concat(chunks).toString() ===
+          JSON.stringify({ status: 'success', data: { url: `/api/v1/query${query}` } });
         resolve(outcome({ status: res.statusCode, intact }));
       });
     });
-    req.on('error', (error: NodeJS.ErrnoException) => resolve(outcome({ error: error.code ?? error.message, afterHeaders: false })));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve(outcome({ error: error.code ?? error.message, afterHeaders: false })),
+    );
     req.end();
   });
 }
 
 describe('shutdown under load', () => {
-  it('SIGTERM during a stream of requests: none fails except those arriving after close', { timeout: 30_000 }, async (t) => {
+  it('SIGTERM during a stream of requests: none fails except those arriving after close', {
+    timeout: 30_000,
+  }, async (t) => {
     const STREAMS = 8;
     // The signal goes out once every stream has a request at the upstream, none between two requests.
     let allBusy!: () => void;
@@ -181,15 +219,27 @@ describe('shutdown under load', () => {
     const upstream = await startUpstream((req, res) => {
       const body = JSON.stringify({ status: 'success', data: { url: req.url } });
       if (++atUpstream === STREAMS && upstream.requests.length >= 40) allBusy();
-      setTimeout(() => {
-        atUpstream--;
-        res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-      }, 100 + Math.random() * 200);
+      setTimeout(
+        () => {
+          atUpstream--;
+          res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+        },
+        100 + Math.random() * 200,
+      );
     });
     const cert = await makeTestCertificate();
     const port = await freePort();
     const cli = startCli(
-      ['--web.listen-address', `127.0.0.1:${port}`, '--web.shutdown-grace-period', '5s', '--tls.cert-file', cert.certFile, '--tls.key-file', cert.keyFile],
+      [
+        '--web.listen-address',
+        `127.0.0.1:${port}`,
+        '--web.shutdown-grace-period',
+        '5s',
+        '--tls.cert-file',
+        cert.certFile,
+        '--tls.key-file',
+        cert.keyFile,
+      ],
       { env: cleanEnv({ PROMGATE_UPSTREAM_URL: upstream.url }) },
     );
     const agent = new Agent({ keepAlive: true, maxSockets: STREAMS });
@@ -217,18 +267,30 @@ describe('shutdown under load', () => {
       const before = outcomes.filter((outcome) => outcome.started < signalAt);
       const after = outcomes.filter((outcome) => outcome.started >= signalAt);
       const inFlight = before.filter((outcome) => outcome.ended >= signalAt);
-      t.diagnostic(`${before.length} requests before the signal (${inFlight.length} in flight), ${after.length} after; exit ${Math.round(exitedAfter)} ms after SIGTERM`);
-      t.diagnostic(`after the signal: ${JSON.stringify(after.map(({ started, status, error }) => `+${Math.round(started - signalAt)}ms ${status ?? error}`))}`);
+      t.diagnostic(
+        `${before.length} requests before the signal (${inFlight.length} in flight), ${after.length} after; exit ${Math.round(exitedAfter)} ms after SIGTERM`,
+      );
+      t.diagnostic(
+        `after the signal: ${JSON.stringify(after.map(({ started, status, error }) => `+${Math.round(started - signalAt)}ms ${status ?? error}`))}`,
+      );
 
       assert.equal(code, 0, cli.logs());
       assert.ok(exitedAfter < 5000, `exited ${Math.round(exitedAfter)} ms after SIGTERM`);
       assert.doesNotMatch(cli.logs(), /shutdown grace period over/);
       assert.equal(inFlight.length, STREAMS, 'requests in flight at the signal');
-      assert.deepEqual(before.filter((outcome) => outcome.status !== 200 || !outcome.intact), [], 'a request started before SIGTERM failed');
+      assert.deepEqual(
+        before.filter((outcome) => outcome.status !== 200 || !outcome.intact),
+        [],
+        'a request started before SIGTERM failed',
+      );
       const connectionErrors = new Set(['ECONNREFUSED', 'ECONNRESET']); // ECONNRESET: also "socket hang up"
       const served = (outcome: Outcome) => outcome.status === 200 && outcome.intact;
       const refused = (outcome: Outcome) => outcome.afterHeaders === false && connectionErrors.has(outcome.error ?? '');
-      assert.deepEqual(after.filter((outcome) => !served(outcome) && !refused(outcome)), [], 'a request after SIGTERM got neither a 200 nor a connection error');
+      assert.deepEqual(
+        after.filter((outcome) => !served(outcome) && !refused(outcome)),
+        [],
+        'a request after SIGTERM got neither a 200 nor a connection error',
+      );
     } finally {
       agent.destroy();
       await cli.stop('SIGKILL');
@@ -240,17 +302,32 @@ describe('shutdown under load', () => {
 describe('shutdown and keep-alive races (found in review)', () => {
   it('answers a request written on an idle keep-alive connection just before shutdown began', async () => {
     const upstream = await startUpstream();
-    const gateway = await startTestGateway({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '5s' } });
+    const gateway = await startTestGateway({
+      upstream: upstream.url,
+      web: { listenAddress: '127.0.0.1:0', shutdownGracePeriod: '5s' },
+    });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       assert.equal((await gateway.request('/prometheus/api/v1/query?n=1', { agent })).headers.connection, 'keep-alive');
       let closing: Promise<void> | undefined;
       const second = await new Promise<string>((resolve) => {
-        const req = request({ hostname: '127.0.0.1', port: gateway.handle.address.port, path: '/prometheus/api/v1/query?n=2', ca: gateway.cert.cert, servername: 'localhost', agent }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(`${res.statusCode} ${res.headers.connection}`));
-        });
-        req.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code}; reused socket: ${req.reusedSocket}`));
+        const req = request(
+          {
+            hostname: '127.0.0.1',
+            port: gateway.handle.address.port,
+            path: '/prometheus/api/v1/query?n=2',
+            ca: gateway.cert.cert,
+            servername: 'localhost',
+            agent,
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(`${res.statusCode} ${res.headers.connection}`));
+          },
+        );
+        req.on('error', (error: NodeJS.ErrnoException) =>
+          resolve(`error ${error.code}; reused socket: ${req.reusedSocket}`),
+        );
         req.on('finish', () => (closing = gateway.close())); // written to the idle connection; then shutdown begins
         req.end();
       });

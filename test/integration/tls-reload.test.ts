@@ -49,10 +49,23 @@ describe('certificate hot reload', () => {
     const worker = async (agent: Agent | false) => {
       while (running) {
         await new Promise<void>((resolve) => {
-          const req = request({ hostname: '127.0.0.1', port, path: '/prometheus/api/v1/query', servername: 'localhost', ca: ca.certPem, agent }, (res) => {
-            res.resume();
-            res.on('end', () => (res.statusCode === 200 ? ok++ : failures.push(`status ${res.statusCode}`), resolve()));
-          });
+          const req = request(
+            {
+              hostname: '127.0.0.1',
+              port,
+              path: '/prometheus/api/v1/query',
+              servername: 'localhost',
+              ca: ca.certPem,
+              agent,
+            },
+            (res) => {
+              res.resume();
+              res.on(
+                'end',
+                () => (res.statusCode === 200 ? ok++ : failures.push(`status ${res.statusCode}`), resolve()),
+              );
+            },
+          );
           req.on('error', (error) => (failures.push(error.message), resolve()));
           req.end();
         });
@@ -64,7 +77,9 @@ describe('certificate hot reload', () => {
         install(pair, dir);
         const expected = new X509Certificate(pair.certPem).fingerprint256;
         const started = performance.now();
-        await waitFor(async () => (await servedFingerprint(port, ca.certPem)) === expected, { message: 'the new certificate' });
+        await waitFor(async () => (await servedFingerprint(port, ca.certPem)) === expected, {
+          message: 'the new certificate',
+        });
         const took = performance.now() - started;
         assert.ok(took <= 2000, `took ${took} ms`);
         assert.equal(handle.credentials.fingerprint, expected);
@@ -82,7 +97,11 @@ describe('certificate hot reload', () => {
 
   it('follows the files a changed web config names (found in review: it kept watching the old ones)', async () => {
     const ca = await makeCa('follow CA');
-    const [first, second, third] = await Promise.all([issueServerCertificate(ca), issueServerCertificate(ca), issueServerCertificate(ca)]);
+    const [first, second, third] = await Promise.all([
+      issueServerCertificate(ca),
+      issueServerCertificate(ca),
+      issueServerCertificate(ca),
+    ]);
     const root = mkdtempSync(join(tmpdir(), 'promgate-follow-'));
     const [a, b] = [join(root, 'a'), join(root, 'b')];
     for (const dir of [a, b]) mkdirSync(dir);
@@ -94,8 +113,12 @@ describe('certificate hot reload', () => {
       renameSync(`${file}.new`, file);
     };
     point(a);
-    const handle = await createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, upstream: 'http://127.0.0.1:1' });
-    const served = (pair: IssuedCertificate) => async () => (await servedFingerprint(handle.address.port, ca.certPem)) === new X509Certificate(pair.certPem).fingerprint256;
+    const handle = await createServer({
+      web: { listenAddress: '127.0.0.1:0', config: { file } },
+      upstream: 'http://127.0.0.1:1',
+    });
+    const served = (pair: IssuedCertificate) => async () =>
+      (await servedFingerprint(handle.address.port, ca.certPem)) === new X509Certificate(pair.certPem).fingerprint256;
     try {
       point(b);
       await waitFor(served(second!), { message: "b's certificate" });
@@ -108,23 +131,40 @@ describe('certificate hot reload', () => {
 
   it('keeps the old certificate when the new key does not match, and logs one error', async () => {
     const ca = await makeCa('mismatch CA');
-    const [first, second, third] = await Promise.all([issueServerCertificate(ca), issueServerCertificate(ca), issueServerCertificate(ca)]);
+    const [first, second, third] = await Promise.all([
+      issueServerCertificate(ca),
+      issueServerCertificate(ca),
+      issueServerCertificate(ca),
+    ]);
     const dir = mkdtempSync(join(tmpdir(), 'promgate-mismatch-'));
     install(first!, dir);
     const errors: string[] = [];
     const logger: Logger = { debug() {}, info() {}, warn() {}, error: (_fields, message) => void errors.push(message) };
-    const handle: GatewayServer = await createServer({ web: { listenAddress: '127.0.0.1:0' }, upstream: 'http://127.0.0.1:1', tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') }, logger });
+    const handle: GatewayServer = await createServer({
+      web: { listenAddress: '127.0.0.1:0' },
+      upstream: 'http://127.0.0.1:1',
+      tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
+      logger,
+    });
     try {
       const original = new X509Certificate(first!.certPem).fingerprint256;
       writeFileSync(join(dir, 'tls.crt.new'), second!.certPem);
       renameSync(join(dir, 'tls.crt.new'), join(dir, 'tls.crt')); // the key stays the first one's
       await waitFor(() => errors.length > 0, { message: 'the error' });
-      assert.match(errors[0] ?? '', /TLS reload failed, keeping the previous certificate and settings: .*tls\.key: tls\.keyFile: does not match the certificate/);
+      assert.match(
+        errors[0] ?? '',
+        /TLS reload failed, keeping the previous certificate and settings: .*tls\.key: tls\.keyFile: does not match the certificate/,
+      );
       assert.equal(await servedFingerprint(handle.address.port, ca.certPem), original);
       await new Promise((resolve) => setTimeout(resolve, 1500)); // kept: the test is that checks over several intervals log nothing more
       assert.equal(errors.length, 1, 'one error per bad version, not one per check');
       install(third!, dir);
-      await waitFor(async () => (await servedFingerprint(handle.address.port, ca.certPem)) === new X509Certificate(third!.certPem).fingerprint256, { message: 'the good pair' });
+      await waitFor(
+        async () =>
+          (await servedFingerprint(handle.address.port, ca.certPem)) ===
+          new X509Certificate(third!.certPem).fingerprint256,
+        { message: 'the good pair' },
+      );
     } finally {
       await handle.close();
     }
@@ -151,10 +191,18 @@ function recordingLogger() {
 function tryRequest(port: number, ca: string, client?: IssuedCertificate): Promise<'ok' | 'refused' | number> {
   return new Promise((resolve) => {
     const req = request(
-      { hostname: '127.0.0.1', port, path: '/prometheus/api/v1/query', servername: 'localhost', ca, agent: false, ...(client ? { cert: client.certPem, key: client.keyPem } : {}) },
+      {
+        hostname: '127.0.0.1',
+        port,
+        path: '/prometheus/api/v1/query',
+        servername: 'localhost',
+        ca,
+        agent: false,
+        ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
+      },
       (res) => {
         res.resume();
-        res.on('end', () => resolve(res.statusCode === 200 ? 'ok' : res.statusCode ?? 0));
+        res.on('end', () => resolve(res.statusCode === 200 ? 'ok' : (res.statusCode ?? 0)));
         res.on('error', () => resolve('refused'));
       },
     );
@@ -180,32 +228,87 @@ describe('client certificate settings on reload (client_auth_type, client CA)', 
       writeFileSync(`${path}.new`, text);
       renameSync(`${path}.new`, path);
     };
-    const webConfig = (clientAuth: string) => replace(file, `tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n${clientAuth}`);
+    const webConfig = (clientAuth: string) =>
+      replace(file, `tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n${clientAuth}`);
     webConfig('');
     const { logger, lines, next } = recordingLogger();
     const upstream = await startUpstream();
-    const handle = await createServer({ web: { listenAddress: '127.0.0.1:0', config: { file } }, upstream: upstream.url, logger });
+    const handle = await createServer({
+      web: { listenAddress: '127.0.0.1:0', config: { file } },
+      upstream: upstream.url,
+      logger,
+    });
     const clients = { none: undefined, 'client A': clientA, 'client B': clientB, 'self-signed': selfSigned };
     const outcomes = async () => {
       const results: Record<string, string | number> = {};
-      for (const [name, client] of Object.entries(clients)) results[name] = await tryRequest(handle.address.port, serverCa.certPem, client);
+      for (const [name, client] of Object.entries(clients))
+        results[name] = await tryRequest(handle.address.port, serverCa.certPem, client);
       return results;
     };
     const reloaded = /^reloaded TLS certificate and web config$/;
     const failed = /^TLS reload failed, keeping the previous certificate and settings/;
     // Each step: what changes on disk, the log line that says it was taken (or refused), then who gets in.
     const steps: Array<[string, () => void, RegExp, Record<string, string>]> = [
-      ['NoClientCert to RequireAndVerifyClientCert with CA A', () => (replace(caFile, caA.certPem), webConfig('  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: clients.crt\n')), reloaded,
-        { none: 'refused', 'client A': 'ok', 'client B': 'refused', 'self-signed': 'refused' }],
-      ['the CA file swapped to CA B', () => replace(caFile, caB.certPem), reloaded, { none: 'refused', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' }],
-      ['a CA file with no certificate: kept CA B', () => replace(caFile, 'not a certificate\n'), failed, { none: 'refused', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' }],
-      ['a truncated CA file: kept CA B', () => replace(caFile, caA.certPem.slice(0, 200) + '\n-----END CERTIFICATE-----\n'), failed, { none: 'refused', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' }],
-      ['CA A and B in one file', () => replace(caFile, caA.certPem + caB.certPem), reloaded, { none: 'refused', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'refused' }],
-      ['a missing client_ca_file: kept A and B', () => webConfig('  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: gone.crt\n'), failed, { none: 'refused', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'refused' }],
-      ['RequireAnyClientCert', () => webConfig('  client_auth_type: RequireAnyClientCert\n'), reloaded, { none: 'refused', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'ok' }],
-      ['VerifyClientCertIfGiven with CA B (inline)', () => webConfig(`  client_auth_type: VerifyClientCertIfGiven\n  client_ca: |\n${caB.certPem.trimEnd().replace(/^/gm, '    ')}\n`), reloaded,
-        { none: 'ok', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' }],
-      ['back to NoClientCert', () => webConfig(''), reloaded, { none: 'ok', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'ok' }],
+      [
+        'NoClientCert to RequireAndVerifyClientCert with CA A',
+        () => (
+          replace(caFile, caA.certPem),
+          webConfig('  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: clients.crt\n')
+        ),
+        reloaded,
+        { none: 'refused', 'client A': 'ok', 'client B': 'refused', 'self-signed': 'refused' },
+      ],
+      [
+        'the CA file swapped to CA B',
+        () => replace(caFile, caB.certPem),
+        reloaded,
+        { none: 'refused', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' },
+      ],
+      [
+        'a CA file with no certificate: kept CA B',
+        () => replace(caFile, 'not a certificate\n'),
+        failed,
+        { none: 'refused', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' },
+      ],
+      [
+        'a truncated CA file: kept CA B',
+        () => replace(caFile, `${caA.certPem.slice(0, 200)}\n-----END CERTIFICATE-----\n`),
+        failed,
+        { none: 'refused', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' },
+      ],
+      [
+        'CA A and B in one file',
+        () => replace(caFile, caA.certPem + caB.certPem),
+        reloaded,
+        { none: 'refused', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'refused' },
+      ],
+      [
+        'a missing client_ca_file: kept A and B',
+        () => webConfig('  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: gone.crt\n'),
+        failed,
+        { none: 'refused', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'refused' },
+      ],
+      [
+        'RequireAnyClientCert',
+        () => webConfig('  client_auth_type: RequireAnyClientCert\n'),
+        reloaded,
+        { none: 'refused', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'ok' },
+      ],
+      [
+        'VerifyClientCertIfGiven with CA B (inline)',
+        () =>
+          webConfig(
+            `  client_auth_type: VerifyClientCertIfGiven\n  client_ca: |\n${caB.certPem.trimEnd().replace(/^/gm, '    ')}\n`,
+          ),
+        reloaded,
+        { none: 'ok', 'client A': 'refused', 'client B': 'ok', 'self-signed': 'refused' },
+      ],
+      [
+        'back to NoClientCert',
+        () => webConfig(''),
+        reloaded,
+        { none: 'ok', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'ok' },
+      ],
     ];
     try {
       assert.deepEqual(await outcomes(), { none: 'ok', 'client A': 'ok', 'client B': 'ok', 'self-signed': 'ok' });

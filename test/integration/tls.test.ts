@@ -16,7 +16,13 @@ import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 
-function peerCertificate(port: number, options: { minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2'; maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' } = {}) {
+function peerCertificate(
+  port: number,
+  options: {
+    minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
+    maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  } = {},
+) {
   return new Promise<{ raw: Buffer; protocol: string | null }>((resolve, reject) => {
     const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options }, () => {
       resolve({ raw: socket.getPeerX509Certificate()!.raw, protocol: socket.getProtocol() });
@@ -59,22 +65,37 @@ describe('TLS listener', () => {
   it('refuses to start when a configured certificate is missing, naming the file', async () => {
     const cert = await makeTestCertificate();
     await assert.rejects(
-      createServer({ web: { listenAddress: '127.0.0.1:0' }, tls: { certFile: join(cert.dir, 'missing.crt'), keyFile: cert.keyFile } }),
-      (error: unknown) => error instanceof ConfigError && error.message === `${join(cert.dir, 'missing.crt')}: tls.certFile: cannot read: file does not exist`,
+      createServer({
+        web: { listenAddress: '127.0.0.1:0' },
+        tls: { certFile: join(cert.dir, 'missing.crt'), keyFile: cert.keyFile },
+      }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.message === `${join(cert.dir, 'missing.crt')}: tls.certFile: cannot read: file does not exist`,
     );
   });
 
   it('refuses a key that does not match the certificate', async () => {
     const [a, b] = await Promise.all([makeTestCertificate(), makeTestCertificate({ keyType: 'rsa' })]);
-    await assert.rejects(createServer({ web: { listenAddress: '127.0.0.1:0' }, tls: { certFile: a.certFile, keyFile: b.keyFile } }), {
-      message: `${b.keyFile}: tls.keyFile: does not match the certificate in ${a.certFile}`,
-    });
+    await assert.rejects(
+      createServer({ web: { listenAddress: '127.0.0.1:0' }, tls: { certFile: a.certFile, keyFile: b.keyFile } }),
+      {
+        message: `${b.keyFile}: tls.keyFile: does not match the certificate in ${a.certFile}`,
+      },
+    );
   });
 
   it('exits 1 with one line naming the file, and nothing listening, when the CLI gets a bad certificate', async () => {
     const cert = await makeTestCertificate();
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const cli = startCli(['--web.listen-address', `127.0.0.1:${port}`, '--tls.cert-file', join(cert.dir, 'nope.crt'), '--tls.key-file', cert.keyFile]);
+    const cli = startCli([
+      '--web.listen-address',
+      `127.0.0.1:${port}`,
+      '--tls.cert-file',
+      join(cert.dir, 'nope.crt'),
+      '--tls.key-file',
+      cert.keyFile,
+    ]);
     const code = await cli.exited;
     assert.equal(code, 1);
     assert.equal(cli.logs().trim().split('\n').length, 1);
@@ -87,13 +108,20 @@ describe('TLS listener', () => {
     try {
       assert.equal((await peerCertificate(gateway.handle.address.port)).protocol, 'TLSv1.3');
       assert.equal((await peerCertificate(gateway.handle.address.port, { maxVersion: 'TLSv1.2' })).protocol, 'TLSv1.2');
-      await assert.rejects(peerCertificate(gateway.handle.address.port, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }));
+      await assert.rejects(
+        peerCertificate(gateway.handle.address.port, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }),
+      );
       if (!requireCommands('openssl')) {
         // The real client too: TLS 1.1 is refused, TLS 1.2 gets a forward-secret AEAD suite.
         const sClient = async (...args: string[]) => {
-          const run = exec('openssl', ['s_client', '-connect', `127.0.0.1:${gateway.handle.address.port}`, ...args], { timeout: 10_000 });
+          const run = exec('openssl', ['s_client', '-connect', `127.0.0.1:${gateway.handle.address.port}`, ...args], {
+            timeout: 10_000,
+          });
           run.child.stdin?.end();
-          return run.then(({ stdout }) => stdout, () => 'FAILED');
+          return run.then(
+            ({ stdout }) => stdout,
+            () => 'FAILED',
+          );
         };
         assert.equal(await sClient('-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0'), 'FAILED');
         assert.match(await sClient('-tls1_2'), /Cipher is ECDHE-(ECDSA|RSA)-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)/);

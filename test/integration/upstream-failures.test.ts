@@ -20,7 +20,11 @@ describe('upstream failures', () => {
       const api = await gateway.request('/prometheus/api/v1/query?query=up');
       assert.equal(api.status, 502);
       assert.equal(api.headers['content-type'], 'application/json');
-      assert.deepEqual(JSON.parse(api.text), { status: 'error', errorType: 'unavailable', error: 'upstream unavailable: connection refused' });
+      assert.deepEqual(JSON.parse(api.text), {
+        status: 'error',
+        errorType: 'unavailable',
+        error: 'upstream unavailable: connection refused',
+      });
       const ui = await gateway.request('/prometheus/graph');
       assert.equal(ui.status, 502);
       assert.match(ui.text, /^502 Bad Gateway: upstream unavailable: connection refused/);
@@ -56,7 +60,13 @@ describe('upstream failures', () => {
     try {
       const outcome = await new Promise<string>((resolve) => {
         const req = request(
-          { hostname: '127.0.0.1', port: gateway.handle.address.port, path: '/prometheus/api/v1/query', ca: gateway.cert.cert, servername: 'localhost' },
+          {
+            hostname: '127.0.0.1',
+            port: gateway.handle.address.port,
+            path: '/prometheus/api/v1/query',
+            ca: gateway.cert.cert,
+            servername: 'localhost',
+          },
           (res) => {
             res.on('error', () => resolve('broken'));
             res.on('aborted', () => resolve('broken'));
@@ -84,7 +94,13 @@ describe('upstream failures', () => {
     });
     const gateway = await startTestGateway({ upstream: upstream.url });
     try {
-      const req = request({ hostname: '127.0.0.1', port: gateway.handle.address.port, path: '/prometheus/api/v1/query_range', ca: gateway.cert.cert, servername: 'localhost' });
+      const req = request({
+        hostname: '127.0.0.1',
+        port: gateway.handle.address.port,
+        path: '/prometheus/api/v1/query_range',
+        ca: gateway.cert.cert,
+        servername: 'localhost',
+      });
       req.on('error', () => undefined);
       req.end();
       await upstream.nextRequest();
@@ -122,7 +138,13 @@ describe('requests with Expect: 100-continue', () => {
 describe('hostile or broken upstream responses (found in review)', () => {
   it('a 504 after the upstream sent headers carries none of them', async () => {
     const upstream = await startUpstream((_req, res) => {
-      res.writeHead(200, 'All Good', { 'content-encoding': 'gzip', 'cache-control': 'max-age=3600', etag: '"x"', 'set-cookie': 'a=b', 'content-type': 'application/json' });
+      res.writeHead(200, 'All Good', {
+        'content-encoding': 'gzip',
+        'cache-control': 'max-age=3600',
+        etag: '"x"',
+        'set-cookie': 'a=b',
+        'content-type': 'application/json',
+      });
       res.flushHeaders(); // then stalls
     });
     const gateway = await startTestGateway({ upstream: { url: upstream.url, timeout: '300ms' } });
@@ -130,7 +152,8 @@ describe('hostile or broken upstream responses (found in review)', () => {
       // The timeout fires only before the first byte reaches the client, so headers are still ours to drop.
       const response = await gateway.request('/prometheus/api/v1/query');
       assert.equal(response.status, 504);
-      for (const name of ['content-encoding', 'cache-control', 'etag', 'set-cookie']) assert.equal(response.headers[name], undefined, name);
+      for (const name of ['content-encoding', 'cache-control', 'etag', 'set-cookie'])
+        assert.equal(response.headers[name], undefined, name);
       assert.equal(response.headers['content-type'], 'application/json');
       assert.equal(response.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
       assert.equal(JSON.parse(response.text).errorType, 'timeout');
@@ -142,9 +165,13 @@ describe('hostile or broken upstream responses (found in review)', () => {
 
   it('an invalid reason phrase does not crash the gateway', async () => {
     const { createServer: createNetServer } = await import('node:net');
-    const raw = createNetServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 200 O\x7fK\r\ncontent-length: 2\r\n\r\n{}')));
+    const raw = createNetServer((socket) =>
+      socket.once('data', () => socket.end('HTTP/1.1 200 O\x7fK\r\ncontent-length: 2\r\n\r\n{}')),
+    );
     await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
-    const gateway = await startTestGateway({ upstream: `http://127.0.0.1:${(raw.address() as { port: number }).port}` });
+    const gateway = await startTestGateway({
+      upstream: `http://127.0.0.1:${(raw.address() as { port: number }).port}`,
+    });
     try {
       const response = await gateway.request('/prometheus/api/v1/query');
       assert.equal(response.status, 200);

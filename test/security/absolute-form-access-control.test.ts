@@ -26,15 +26,33 @@ describe('absolute-form request targets and access control', () => {
       const gateway = await startTestGateway({
         upstream: upstream.url,
         basePath,
-        accessControl: { defaultRole: 'ops', roles: { ops: { allow: [{ paths: ['/**'] }], deny: [{ name: 'no-admin', paths: ['/api/v1/admin/**'] }] } } },
+        accessControl: {
+          defaultRole: 'ops',
+          roles: { ops: { allow: [{ paths: ['/**'] }], deny: [{ name: 'no-admin', paths: ['/api/v1/admin/**'] }] } },
+        },
       });
       const prefix = basePath === '/' ? '' : basePath;
       try {
-        for (const target of [`${prefix}/api/v1/admin/tsdb/snapshot`, `http://x${prefix}/api/v1/admin/tsdb/snapshot`, `HTTPS://x:1${prefix}/api/v1/admin/tsdb/snapshot`]) {
-          assert.equal(await statusLine(gateway.handle.address.port, gateway.cert.cert, `POST ${target} HTTP/1.1`), 'HTTP/1.1 403 Forbidden', target);
+        for (const target of [
+          `${prefix}/api/v1/admin/tsdb/snapshot`,
+          `http://x${prefix}/api/v1/admin/tsdb/snapshot`,
+          `HTTPS://x:1${prefix}/api/v1/admin/tsdb/snapshot`,
+        ]) {
+          assert.equal(
+            await statusLine(gateway.handle.address.port, gateway.cert.cert, `POST ${target} HTTP/1.1`),
+            'HTTP/1.1 403 Forbidden',
+            target,
+          );
         }
         assert.equal(upstream.requests.length, 0, 'nothing reached the upstream');
-        assert.equal(await statusLine(gateway.handle.address.port, gateway.cert.cert, `GET http://x${prefix}/api/v1/query HTTP/1.1`), 'HTTP/1.1 200 OK');
+        assert.equal(
+          await statusLine(
+            gateway.handle.address.port,
+            gateway.cert.cert,
+            `GET http://x${prefix}/api/v1/query HTTP/1.1`,
+          ),
+          'HTTP/1.1 200 OK',
+        );
         assert.equal(upstream.requests[0]?.url, '/api/v1/query', 'forwarded in origin form');
       } finally {
         await gateway.close();

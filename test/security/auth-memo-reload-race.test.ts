@@ -14,7 +14,8 @@ import { createBasicAuthenticator } from '../../middleware/basic-auth/index.ts';
 import { silentLogger } from '../../src/index.ts';
 import { basicAuth } from '../helpers/client.ts';
 
-const htpasswdLine = async (user: string, password: string, cost: number) => `${user}:${(await bcrypt.hash(password, cost)).replace(/^\$2b\$/, '$2y$')}\n`;
+const htpasswdLine = async (user: string, password: string, cost: number) =>
+  `${user}:${(await bcrypt.hash(password, cost)).replace(/^\$2b\$/, '$2y$')}\n`;
 
 describe('password rotated during a check on a keep-alive connection', () => {
   it('no longer accepts the old password on that connection', async () => {
@@ -23,9 +24,23 @@ describe('password rotated during a check on a keep-alive connection', () => {
     const rotated = await htpasswdLine('alice', 'new', 10);
     let reloaded!: () => void;
     const rotationApplied = new Promise<void>((resolve) => (reloaded = resolve));
-    const basic = createBasicAuthenticator({ htpasswdFile: file, allowPlaintext: false, cacheSize: 100, cacheTtlMs: 60_000, logger: silentLogger, checkIntervalMs: 50, onReloadResult: (ok) => ok && reloaded() });
+    const basic = createBasicAuthenticator({
+      htpasswdFile: file,
+      allowPlaintext: false,
+      cacheSize: 100,
+      cacheTtlMs: 60_000,
+      logger: silentLogger,
+      checkIntervalMs: 50,
+      onReloadResult: (ok) => ok && reloaded(),
+    });
     basic.start(); // follows the file from now on
-    const stage = createAuthenticationStage({ authenticators: [basic], required: true, realm: 'r', unauthenticatedPaths: [], logger: silentLogger });
+    const stage = createAuthenticationStage({
+      authenticators: [basic],
+      required: true,
+      realm: 'r',
+      unauthenticatedPaths: [],
+      logger: silentLogger,
+    });
     const app = express();
     app.use(stage.handle, (_req, res) => void res.end('in\n'));
     const server = app.listen(0, '127.0.0.1');
@@ -35,7 +50,10 @@ describe('password rotated during a check on a keep-alive connection', () => {
     const status = (password: string) =>
       new Promise<number>((resolve, reject) => {
         const headers = { authorization: basicAuth('alice', password) };
-        get({ host: '127.0.0.1', port, path: '/', agent, headers }, (res) => (res.resume(), res.on('end', () => resolve(res.statusCode ?? 0)))).on('error', reject);
+        get(
+          { host: '127.0.0.1', port, path: '/', agent, headers },
+          (res) => (res.resume(), res.on('end', () => resolve(res.statusCode ?? 0))),
+        ).on('error', reject);
       });
     try {
       const first = status('old');

@@ -11,7 +11,13 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createServer, type GatewayServer } from '../../src/index.ts';
 import { httpsRequest } from '../helpers/client.ts';
-import { issueClientCertificateFor, makeCa, type ClientCertificateRequest, type IssuedCertificate, type TestCa } from '../helpers/pki.ts';
+import {
+  issueClientCertificateFor,
+  makeCa,
+  type ClientCertificateRequest,
+  type IssuedCertificate,
+  type TestCa,
+} from '../helpers/pki.ts';
 import { makeTestCertificate, type TestCertificate } from '../helpers/tls.ts';
 import { startUpstream, type RecordingUpstream } from '../helpers/upstream.ts';
 
@@ -45,10 +51,15 @@ const subjectWithCommonName = (value: Uint8Array) => der(tlv(0x30, tlv(0x31, tlv
 /** A CN that is a BIT STRING, not a string type: OpenSSL (and so Node's subject) prints it as CN=ops-robot. */
 const bitStringCommonName = subjectWithCommonName(tlv(0x03, Buffer.from('\0ops-robot')));
 /** A SAN extension: fleet.example, and an otherName of a type no reader knows (SmtpUTF8Mailbox) saying ops-robot. */
-const smtpUtf8OtherName = der(tlv(0x30, tlv(0x82, Buffer.from(FLEET.value)), tlv(0xa0, oid('1.3.6.1.5.5.7.8.9'), tlv(0xa0, utf8('ops-robot')))));
+const smtpUtf8OtherName = der(
+  tlv(0x30, tlv(0x82, Buffer.from(FLEET.value)), tlv(0xa0, oid('1.3.6.1.5.5.7.8.9'), tlv(0xa0, utf8('ops-robot')))),
+);
 
 const FORGERIES: Array<[string, ClientCertificateRequest]> = [
-  ['an escaped comma before CN= in an OU (the review\'s certificate)', { subject: [{ O: ['Acme'] }, { OU: ['x, CN=ops-robot'] }, { CN: ['alice-laptop'] }] }],
+  [
+    "an escaped comma before CN= in an OU (the review's certificate)",
+    { subject: [{ O: ['Acme'] }, { OU: ['x, CN=ops-robot'] }, { CN: ['alice-laptop'] }] },
+  ],
   ['", CN=ops-robot" inside the CN', { subject: [{ CN: ['alice, CN=ops-robot'] }] }],
   ['", CN=admin" inside the CN', { subject: [{ O: ['Acme'] }, { CN: ['alice, CN=admin'] }] }],
   ['"+CN=" inside the CN', { subject: [{ CN: ['alice+CN=ops-robot'] }] }],
@@ -72,14 +83,32 @@ const FORGERIES: Array<[string, ClientCertificateRequest]> = [
   ['the CN in upper case', { subject: [{ CN: ['OPS-ROBOT'] }] }],
   ['the CN in mixed case', { subject: [{ CN: ['Ops-Robot'] }] }],
   ['a DNS SAN in upper case', { subject: [{ CN: ['alice'] }], sans: [{ type: 'dns', value: 'OPS-ROBOT' }] }],
-  ['a DNS SAN with an embedded comma', { subject: [{ CN: ['alice'] }], sans: [{ type: 'dns', value: 'alice.example, ops-robot' }] }],
-  ['"DNS:" inside a URI SAN', { subject: [{ CN: ['alice'] }], sans: [{ type: 'url', value: 'https://alice.example/DNS:ops-robot' }] }],
+  [
+    'a DNS SAN with an embedded comma',
+    { subject: [{ CN: ['alice'] }], sans: [{ type: 'dns', value: 'alice.example, ops-robot' }] },
+  ],
+  [
+    '"DNS:" inside a URI SAN',
+    { subject: [{ CN: ['alice'] }], sans: [{ type: 'url', value: 'https://alice.example/DNS:ops-robot' }] },
+  ],
   ['"DNS:" inside an email SAN', { subject: [{ CN: ['alice'] }], sans: [{ type: 'email', value: 'DNS:ops-robot' }] }],
-  ['", DNS:" inside an email SAN', { subject: [{ CN: ['alice'] }], sans: [{ type: 'email', value: 'alice@example.com, DNS:ops-robot' }] }],
-  ['a newline inside a DNS SAN', { subject: [{ CN: ['alice'] }], sans: [{ type: 'dns', value: 'alice.example\nops-robot' }] }],
-  ['a directory-name SAN with CN=ops-robot', { subject: [{ CN: ['alice'] }], sans: [{ type: 'dn', value: 'CN=ops-robot' }] }],
+  [
+    '", DNS:" inside an email SAN',
+    { subject: [{ CN: ['alice'] }], sans: [{ type: 'email', value: 'alice@example.com, DNS:ops-robot' }] },
+  ],
+  [
+    'a newline inside a DNS SAN',
+    { subject: [{ CN: ['alice'] }], sans: [{ type: 'dns', value: 'alice.example\nops-robot' }] },
+  ],
+  [
+    'a directory-name SAN with CN=ops-robot',
+    { subject: [{ CN: ['alice'] }], sans: [{ type: 'dn', value: 'CN=ops-robot' }] },
+  ],
   ['a UPN otherName SAN ops-robot', { subject: [{ CN: ['alice'] }], sans: [{ type: 'upn', value: 'ops-robot' }] }],
-  ['an otherName SAN of another type (SmtpUTF8Mailbox) ops-robot', { subject: [{ CN: ['alice'] }], sanDer: smtpUtf8OtherName }],
+  [
+    'an otherName SAN of another type (SmtpUTF8Mailbox) ops-robot',
+    { subject: [{ CN: ['alice'] }], sanDer: smtpUtf8OtherName },
+  ],
 ];
 
 const GENUINE: Array<[string, ClientCertificateRequest]> = [
@@ -98,7 +127,11 @@ describe('client certificate identity forgery (names read from a printed subject
   const issued = new Map<string, IssuedCertificate>();
 
   before(async () => {
-    [serverCert, ca, upstream] = await Promise.all([makeTestCertificate(), makeCa('forgery test clients'), startUpstream()]);
+    [serverCert, ca, upstream] = await Promise.all([
+      makeTestCertificate(),
+      makeCa('forgery test clients'),
+      startUpstream(),
+    ]);
     const webConfig = join(mkdtempSync(join(tmpdir(), 'promgate-forgery-')), 'web.yml');
     writeFileSync(
       webConfig,
@@ -108,7 +141,13 @@ describe('client certificate identity forgery (names read from a printed subject
       upstream: upstream.url,
       web: { listenAddress: '127.0.0.1:0', config: { file: webConfig } },
       accessControl: { clients: { 'ops-robot': 'admin', admin: 'admin' } },
-      plugins: [{ module: TENANT_HEADER, stage: 'beforeProxy', options: { clients: { 'ops-robot': 'team-admin', admin: 'team-admin' }, default: 'anonymous' } }],
+      plugins: [
+        {
+          module: TENANT_HEADER,
+          stage: 'beforeProxy',
+          options: { clients: { 'ops-robot': 'team-admin', admin: 'team-admin' }, default: 'anonymous' },
+        },
+      ],
     });
     await Promise.all(
       [...FORGERIES, ...GENUINE].map(async ([name, request]) => {
@@ -125,8 +164,9 @@ describe('client certificate identity forgery (names read from a printed subject
   /** The role the gateway gave the certificate (by an admin-only request) and the tenant it set. */
   async function probe(client: IssuedCertificate): Promise<{ role: Outcome; tenant?: string }> {
     const origin = `https://127.0.0.1:${gateway.address.port}`;
-    const send = (path: string, method: string) => httpsRequest(origin, path, { method, ca: serverCert.cert, cert: client.certPem, key: client.keyPem });
-    let snapshot;
+    const send = (path: string, method: string) =>
+      httpsRequest(origin, path, { method, ca: serverCert.cert, cert: client.certPem, key: client.keyPem });
+    let snapshot: Awaited<ReturnType<typeof send>>;
     try {
       snapshot = await send('/prometheus/api/v1/admin/tsdb/snapshot', 'POST');
     } catch {
@@ -135,7 +175,10 @@ describe('client certificate identity forgery (names read from a printed subject
     assert.ok([200, 403].includes(snapshot.status), `${snapshot.status} ${snapshot.text}`);
     const read = await send('/prometheus/api/v1/query?query=up', 'GET');
     assert.equal(read.status, 200, read.text);
-    return { role: snapshot.status === 200 ? 'admin' : 'viewer', tenant: upstream.requests.at(-1)?.headers['x-scope-orgid'] as string | undefined };
+    return {
+      role: snapshot.status === 200 ? 'admin' : 'viewer',
+      tenant: upstream.requests.at(-1)?.headers['x-scope-orgid'] as string | undefined,
+    };
   }
 
   for (const [name] of FORGERIES) {

@@ -28,11 +28,18 @@ function holdRequests(upstream: RecordingUpstream): { release(): void } {
     if (req.url?.includes('hold')) return void held.push(res);
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{}}');
   });
-  return { release: () => held.splice(0).forEach((res) => res.end()) };
+  return {
+    release: () => {
+      for (const res of held.splice(0)) res.end();
+    },
+  };
 }
 
 /** A new client: handshake and one request; how long it took, or why it failed. */
-async function newClient(gateway: TestGateway, localAddress?: string): Promise<{ status: number; ms: number; socket: TLSSocket }> {
+async function newClient(
+  gateway: TestGateway,
+  localAddress?: string,
+): Promise<{ status: number; ms: number; socket: TLSSocket }> {
   const started = performance.now();
   const socket = await openTls(gateway, localAddress);
   const { status } = await exchange(socket, HEALTH);
@@ -43,7 +50,13 @@ async function newClient(gateway: TestGateway, localAddress?: string): Promise<{
 async function isRefused(gateway: TestGateway, localAddress?: string): Promise<boolean> {
   const socket = tlsClient(gateway, localAddress);
   const closed = whenClosed(socket, performance.now(), 5000);
-  const fate = await Promise.race([closed.then(() => 'refused'), once(socket, 'secureConnect').then(() => 'accepted', () => 'refused')]);
+  const fate = await Promise.race([
+    closed.then(() => 'refused'),
+    once(socket, 'secureConnect').then(
+      () => 'accepted',
+      () => 'refused',
+    ),
+  ]);
   socket.destroy();
   return fate === 'refused';
 }
@@ -133,7 +146,10 @@ describe(`connection exhaustion: ${LIMIT} idle connections at web.maxConnections
   }
 
   describe('connections with a request in flight', () => {
-    const setup = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', maxConnections: LIMIT } }));
+    const setup = useGatewayWithUpstream((upstream) => ({
+      upstream: upstream.url,
+      web: { listenAddress: '127.0.0.1:0', maxConnections: LIMIT },
+    }));
 
     it('keep their slots: a new connection is refused at once, and is served once one finishes', async () => {
       const { gateway, upstream } = setup;
@@ -146,9 +162,14 @@ describe(`connection exhaustion: ${LIMIT} idle connections at web.maxConnections
           held.push(socket);
           answers.push(exchange(socket, `/prometheus/api/v1/query?hold=${index}`));
         }
-        while (upstream.requests.filter((request) => request.url.includes('hold')).length < LIMIT) await upstream.nextRequest();
+        while (upstream.requests.filter((request) => request.url.includes('hold')).length < LIMIT)
+          await upstream.nextRequest();
         const started = performance.now();
-        assert.equal(await isRefused(gateway), true, 'a connection beyond the limit was accepted while every slot was busy');
+        assert.equal(
+          await isRefused(gateway),
+          true,
+          'a connection beyond the limit was accepted while every slot was busy',
+        );
         assert.ok(performance.now() - started < SERVED_WITHIN_MS);
         holding.release();
         assert.deepEqual(new Set((await Promise.all(answers)).map(({ status }) => status)), new Set([200]));
@@ -163,7 +184,10 @@ describe(`connection exhaustion: ${LIMIT} idle connections at web.maxConnections
   });
 
   describe('TCP connections that never start their TLS handshake', () => {
-    const setup = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', maxConnections: LIMIT, headersTimeout: '1s' } }));
+    const setup = useGatewayWithUpstream((upstream) => ({
+      upstream: upstream.url,
+      web: { listenAddress: '127.0.0.1:0', maxConnections: LIMIT, headersTimeout: '1s' },
+    }));
 
     it('are cut at web.headersTimeout (the handshake timeout), and new clients are served then', async (t) => {
       const { gateway } = setup;
@@ -213,12 +237,19 @@ describe('connection exhaustion from one address: web.maxConnectionsPerAddress',
       async run() {
         const held = await busyFrom('127.0.0.2', PER_ADDRESS);
         try {
-          assert.equal(await isRefused(setup.gateway, '127.0.0.2'), true, 'a fifth connection from 127.0.0.2 was accepted');
+          assert.equal(
+            await isRefused(setup.gateway, '127.0.0.2'),
+            true,
+            'a fifth connection from 127.0.0.2 was accepted',
+          );
           const other = await newClient(setup.gateway, '127.0.0.1');
           other.socket.destroy();
           assert.equal(other.status, 200);
           assert.ok(other.ms < SERVED_WITHIN_MS);
-          assert.ok(held.every((socket) => !socket.destroyed), 'a busy connection was closed');
+          assert.ok(
+            held.every((socket) => !socket.destroyed),
+            'a busy connection was closed',
+          );
         } finally {
           for (const socket of held) socket.destroy();
         }
@@ -236,7 +267,8 @@ describe('connection exhaustion from one address: web.maxConnectionsPerAddress',
           held.push(client.socket);
           assert.equal(client.status, 200);
           await closedOf([held[1]!], 1);
-          for (const index of [0, 2, 3]) assert.equal((await exchange(held[index]!, HEALTH)).status, 200, `connection ${index} was closed`);
+          for (const index of [0, 2, 3])
+            assert.equal((await exchange(held[index]!, HEALTH)).status, 200, `connection ${index} was closed`);
         } finally {
           for (const socket of held) socket.destroy();
         }

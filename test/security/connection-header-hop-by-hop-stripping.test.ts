@@ -41,13 +41,28 @@ const CONNECTION_LINES = [
 ];
 
 /** Sends the head as written (node's client would merge or refuse some of these) and waits for the answer's status line. */
-function send(gateway: TestGateway, upstream: RecordingUpstream, connectionLines: string): Promise<[string, RecordedRequest]> {
+function send(
+  gateway: TestGateway,
+  upstream: RecordingUpstream,
+  connectionLines: string,
+): Promise<[string, RecordedRequest]> {
   const reached = upstream.nextRequest();
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: gateway.handle.address.port, ca: gateway.cert.cert, servername: 'localhost' }, () =>
-      socket.write(
-        ['GET /prometheus/api/v1/query HTTP/1.1', 'Host: localhost', 'X-Scope-OrgID: chosen-by-client', 'X-Client-Hop: 1', 'Authorization: Basic Y2xpZW50OnB3', connectionLines, '', ''].join('\r\n'),
-      ),
+    const socket = connect(
+      { host: '127.0.0.1', port: gateway.handle.address.port, ca: gateway.cert.cert, servername: 'localhost' },
+      () =>
+        socket.write(
+          [
+            'GET /prometheus/api/v1/query HTTP/1.1',
+            'Host: localhost',
+            'X-Scope-OrgID: chosen-by-client',
+            'X-Client-Hop: 1',
+            'Authorization: Basic Y2xpZW50OnB3',
+            connectionLines,
+            '',
+            '',
+          ].join('\r\n'),
+        ),
     );
     let data = '';
     socket.on('data', (chunk: Buffer) => {
@@ -93,7 +108,11 @@ describe('Connection cannot remove headers that promgate or a plugin sets', () =
       assert.equal(headers['x-forwarded-prefix'], '/prometheus');
       assert.equal(headers.connection, 'keep-alive', "undici's own, not the client's");
       if (/x-client-hop/i.test(lines)) {
-        assert.equal(headers['x-client-hop'], undefined, 'a header the client named in Connection does not go upstream');
+        assert.equal(
+          headers['x-client-hop'],
+          undefined,
+          'a header the client named in Connection does not go upstream',
+        );
         assert.equal(headers['x-hook-saw-client-hop'], 'false', '... and no stage or plugin sees it');
       } else {
         assert.equal(headers['x-client-hop'], '1');

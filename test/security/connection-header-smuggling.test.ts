@@ -24,7 +24,11 @@ function rawRequest(port: number, ca: string, head: string, body: string): Promi
 
 describe('request smuggling through the Connection header', () => {
   for (const [name, head, body] of [
-    ['Connection: content-length', `GET /prometheus/-/healthy HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive, content-length\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n`, SMUGGLED],
+    [
+      'Connection: content-length',
+      `GET /prometheus/-/healthy HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive, content-length\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n`,
+      SMUGGLED,
+    ],
     [
       'Connection: transfer-encoding',
       'GET /prometheus/-/healthy HTTP/1.1\r\nHost: localhost\r\nConnection: transfer-encoding\r\nTransfer-Encoding: chunked\r\n\r\n',
@@ -33,12 +37,19 @@ describe('request smuggling through the Connection header', () => {
   ] as const) {
     it(`keeps the body framed when the client sends ${name}`, async () => {
       const upstream = await startUpstream();
-      const gateway = await startTestGateway({ upstream: upstream.url, auth: { unauthenticatedPaths: ['/-/healthy'] } });
+      const gateway = await startTestGateway({
+        upstream: upstream.url,
+        auth: { unauthenticatedPaths: ['/-/healthy'] },
+      });
       try {
         const response = await rawRequest(gateway.handle.address.port, gateway.cert.cert, head, body);
         assert.match(response, /^HTTP\/1\.1 200/);
         await new Promise((resolve) => setTimeout(resolve, 200)); // kept: the test is that no second request arrives
-        assert.deepEqual(upstream.requests.map((request) => `${request.method} ${request.url}`), ['GET /-/healthy'], 'exactly one request reached the upstream');
+        assert.deepEqual(
+          upstream.requests.map((request) => `${request.method} ${request.url}`),
+          ['GET /-/healthy'],
+          'exactly one request reached the upstream',
+        );
         assert.equal(upstream.requests[0]?.body.toString(), SMUGGLED, 'the body arrived as the body');
       } finally {
         await gateway.close();

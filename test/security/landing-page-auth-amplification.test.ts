@@ -14,7 +14,6 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { requireCommands } from '../helpers/requirements.ts';
 import { startUpstream, type RecordingUpstream } from '../helpers/upstream.ts';
 
-
 function htpasswdFile(user: string, password: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'promgate-landing-')), '.htpasswd');
   writeFileSync(file, '');
@@ -30,7 +29,9 @@ describe('landing page: bcrypt work per request', { skip: requireCommands('htpas
   let upstream: RecordingUpstream;
   before(async () => {
     upstream = await startUpstream();
-    bcrypt.compare = ((password: string, hash: string) => (compares++, compare(password, hash))) as typeof bcrypt.compare;
+    bcrypt.compare = ((password: string, hash: string) => (
+      compares++, compare(password, hash)
+    )) as typeof bcrypt.compare;
   });
   after(async () => {
     bcrypt.compare = compare;
@@ -38,13 +39,24 @@ describe('landing page: bcrypt work per request', { skip: requireCommands('htpas
   });
 
   /** A gateway with `count` routes; `files` of them distinct (route i uses file i % files). */
-  async function withRoutes(count: number, files: number, test: (gateway: TestGateway) => Promise<void>, rateLimit = { failedAuthPerClient: { requests: 0 }, failedAuthPerUser: { requests: 0 } }) {
+  async function withRoutes(
+    count: number,
+    files: number,
+    test: (gateway: TestGateway) => Promise<void>,
+    rateLimit = { failedAuthPerClient: { requests: 0 }, failedAuthPerUser: { requests: 0 } },
+  ) {
     // alice is in the first file only; every other file has its own user.
-    const paths = Array.from({ length: files }, (_, index) => (index === 0 ? htpasswdFile('alice', 'alice-pw') : htpasswdFile(`user${index}`, 'pw')));
+    const paths = Array.from({ length: files }, (_, index) =>
+      index === 0 ? htpasswdFile('alice', 'alice-pw') : htpasswdFile(`user${index}`, 'pw'),
+    );
     const gateway = await startTestGateway({
       landingPage: true,
       rateLimit,
-      routes: Array.from({ length: count }, (_, index) => ({ basePath: `/r${index}`, upstream: { url: upstream.url }, auth: { htpasswdFile: paths[index % files]! } })),
+      routes: Array.from({ length: count }, (_, index) => ({
+        basePath: `/r${index}`,
+        upstream: { url: upstream.url },
+        auth: { htpasswdFile: paths[index % files]! },
+      })),
     });
     try {
       await test(gateway);
@@ -59,7 +71,13 @@ describe('landing page: bcrypt work per request', { skip: requireCommands('htpas
     return { status: response.status, compares, links: links(response.text) };
   };
 
-  for (const [routes, files] of [[1, 1], [3, 1], [8, 1], [3, 3], [8, 2]] as const) {
+  for (const [routes, files] of [
+    [1, 1],
+    [3, 1],
+    [8, 1],
+    [3, 3],
+    [8, 2],
+  ] as const) {
     const setup = `${routes} route${routes > 1 ? 's' : ''}, ${files === 1 ? 'one users file' : `${files} users files`}`;
 
     it(`${setup}: logging in checks each distinct file once, then nothing while logged in`, async () => {
@@ -67,15 +85,26 @@ describe('landing page: bcrypt work per request', { skip: requireCommands('htpas
         const first = await visit(gateway, 'alice', 'alice-pw');
         assert.equal(first.status, 200);
         assert.equal(first.compares, files, 'one check per distinct file');
-        assert.deepEqual(first.links, Array.from({ length: routes }, (_, index) => `/r${index}/`).filter((_, index) => index % files === 0), 'the routes whose users accept alice');
-        for (let i = 0; i < 3; i++) assert.equal((await visit(gateway, 'alice', 'alice-pw')).compares, 0, 'logged in: no check, whatever the other files hold');
+        assert.deepEqual(
+          first.links,
+          Array.from({ length: routes }, (_, index) => `/r${index}/`).filter((_, index) => index % files === 0),
+          'the routes whose users accept alice',
+        );
+        for (let i = 0; i < 3; i++)
+          assert.equal(
+            (await visit(gateway, 'alice', 'alice-pw')).compares,
+            0,
+            'logged in: no check, whatever the other files hold',
+          );
       });
     });
 
     it(`${setup}: an unknown user and a wrong password cost one check per distinct file, not per route`, async () => {
       await withRoutes(routes, files, async (gateway) => {
-        for (let i = 0; i < 2; i++) assert.deepEqual(await visit(gateway, 'mallory', `guess-${i}`), { status: 401, compares: files, links: [] });
-        for (let i = 0; i < 2; i++) assert.deepEqual(await visit(gateway, 'alice', `guess-${i}`), { status: 401, compares: files, links: [] });
+        for (let i = 0; i < 2; i++)
+          assert.deepEqual(await visit(gateway, 'mallory', `guess-${i}`), { status: 401, compares: files, links: [] });
+        for (let i = 0; i < 2; i++)
+          assert.deepEqual(await visit(gateway, 'alice', `guess-${i}`), { status: 401, compares: files, links: [] });
       });
     });
   }
@@ -88,15 +117,32 @@ describe('landing page: bcrypt work per request', { skip: requireCommands('htpas
     });
   });
 
-  for (const [routes, files] of [[1, 1], [8, 1], [8, 2]] as const) {
+  for (const [routes, files] of [
+    [1, 1],
+    [8, 1],
+    [8, 2],
+  ] as const) {
     it(`${routes} routes, ${files} file(s): past the failed-login limit a request is refused without any check`, async () => {
       const limits = { failedAuthPerClient: { requests: 2, window: '1m' }, failedAuthPerUser: { requests: 0 } };
-      await withRoutes(routes, files, async (gateway) => {
-        for (const user of ['mallory', 'alice']) assert.equal((await visit(gateway, user, 'guess')).status, 401);
-        for (const [user, password] of [['mallory', 'guess'], ['alice', 'guess'], ['alice', 'alice-pw']]) {
-          assert.deepEqual(await visit(gateway, user!, password!), { status: 429, compares: 0, links: [] }, `${user} ${password}`);
-        }
-      }, limits);
+      await withRoutes(
+        routes,
+        files,
+        async (gateway) => {
+          for (const user of ['mallory', 'alice']) assert.equal((await visit(gateway, user, 'guess')).status, 401);
+          for (const [user, password] of [
+            ['mallory', 'guess'],
+            ['alice', 'guess'],
+            ['alice', 'alice-pw'],
+          ]) {
+            assert.deepEqual(
+              await visit(gateway, user!, password!),
+              { status: 429, compares: 0, links: [] },
+              `${user} ${password}`,
+            );
+          }
+        },
+        limits,
+      );
     });
   }
 });

@@ -16,8 +16,9 @@ import { startUpstream, type RecordingUpstream } from '../helpers/upstream.ts';
 /** Sends the request target exactly as written (node's clients would not send some of these). */
 function statusOf(gateway: TestGateway, target: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: gateway.handle.address.port, ca: gateway.cert.cert, servername: 'localhost' }, () =>
-      socket.write(`GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`),
+    const socket = connect(
+      { host: '127.0.0.1', port: gateway.handle.address.port, ca: gateway.cert.cert, servername: 'localhost' },
+      () => socket.write(`GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`),
     );
     let data = '';
     socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
@@ -62,9 +63,22 @@ const ESCAPES = [
 ];
 
 /** Paths that look close but have no dot or empty segment: forwarded byte for byte. */
-const KEPT = ['/x', '/x/', '/.well-known/x', '/x/...', '/x/..y', '/x/a.b', '/x/a%2eb', '/x/%2e%2e%2e', '/x;a=b', '/x?path=/../secret/x'];
+const KEPT = [
+  '/x',
+  '/x/',
+  '/.well-known/x',
+  '/x/...',
+  '/x/..y',
+  '/x/a.b',
+  '/x/a%2eb',
+  '/x/%2e%2e%2e',
+  '/x;a=b',
+  '/x?path=/../secret/x',
+];
 
-describe('dot segments cannot take a request to another route or location', { skip: requireCommands('nginx', 'htpasswd') }, () => {
+describe('dot segments cannot take a request to another route or location', {
+  skip: requireCommands('nginx', 'htpasswd'),
+}, () => {
   let open: RecordingUpstream;
   let secret: RecordingUpstream;
   let nginx: NginxUpstream;
@@ -89,7 +103,10 @@ describe('dot segments cannot take a request to another route or location', { sk
           ],
         }),
     ],
-    ['one route /open whose upstream URL carries the path /open/', () => startTestGateway({ basePath: '/open', preset: 'generic', upstream: { url: `${nginx.url}/open/` } })],
+    [
+      'one route /open whose upstream URL carries the path /open/',
+      () => startTestGateway({ basePath: '/open', preset: 'generic', upstream: { url: `${nginx.url}/open/` } }),
+    ],
   ];
 
   for (const [setup, start] of setups) {
@@ -129,7 +146,9 @@ describe('dot segments cannot take a request to another route or location', { sk
   it('nginx itself resolves the dot segments (the test would prove nothing otherwise)', async () => {
     const secretBefore = secret.requests.length;
     const status = await new Promise<number | undefined>((resolve, reject) =>
-      get({ host: '127.0.0.1', port: nginx.port, path: '/open/%2e%2e/secret/x' }, (response) => resolve(response.resume().statusCode)).on('error', reject),
+      get({ host: '127.0.0.1', port: nginx.port, path: '/open/%2e%2e/secret/x' }, (response) =>
+        resolve(response.resume().statusCode),
+      ).on('error', reject),
     );
     assert.equal(status, 200);
     assert.equal(secret.requests.length, secretBefore + 1);

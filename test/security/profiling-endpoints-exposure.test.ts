@@ -10,7 +10,10 @@ import { basicAuth } from '../helpers/client.ts';
 import { useGatewayWithUpstream } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
 
-const ROLES = { viewer: { authorization: basicAuth('bob', 'bob-pw') }, admin: { authorization: basicAuth('alice', 'alice-pw') } };
+const ROLES = {
+  viewer: { authorization: basicAuth('bob', 'bob-pw') },
+  admin: { authorization: basicAuth('alice', 'alice-pw') },
+};
 
 /** Go's net/http/pprof and expvar, as each of the Go components serves them, and other spellings that reach them. */
 const GO_DEBUG: Array<[string, string]> = [
@@ -52,16 +55,26 @@ const PRESETS: Record<Preset, { admin: Array<[string, string]>; reads: Array<[st
   },
   alertmanager: {
     admin: [...GO_DEBUG, ['POST', '/-/reload'], ['POST', '/-/quit']],
-    reads: [['GET', '/api/v2/status'], ['GET', '/api/v2/alerts']],
+    reads: [
+      ['GET', '/api/v2/status'],
+      ['GET', '/api/v2/alerts'],
+    ],
   },
   pushgateway: {
     admin: [...GO_DEBUG, ['PUT', '/api/v1/admin/wipe'], ['POST', '/-/reload'], ['PUT', '/-/quit']],
-    reads: [['GET', '/api/v1/status'], ['GET', '/metrics']],
+    reads: [
+      ['GET', '/api/v1/status'],
+      ['GET', '/metrics'],
+    ],
   },
   // An upstream of any kind: only the Go handlers' own paths, the rest of /debug/ may be its pages.
   generic: {
     admin: GO_DEBUG,
-    reads: [['GET', '/debug/'], ['GET', '/debug/requests'], ['GET', '/metrics']],
+    reads: [
+      ['GET', '/debug/'],
+      ['GET', '/debug/requests'],
+      ['GET', '/metrics'],
+    ],
   },
 };
 
@@ -74,7 +87,11 @@ describe('profiling and other admin endpoints are not for viewers', () => {
   const setup = useGatewayWithUpstream((upstream) => ({
     auth: { htpasswdFile },
     accessControl: { users: { alice: 'admin' } },
-    routes: Object.keys(PRESETS).map((preset) => ({ basePath: `/${preset}`, preset: preset as Preset, upstream: { url: upstream.url } })),
+    routes: Object.keys(PRESETS).map((preset) => ({
+      basePath: `/${preset}`,
+      preset: preset as Preset,
+      upstream: { url: upstream.url },
+    })),
   }));
 
   async function send(role: keyof typeof ROLES, preset: string, method: string, path: string) {

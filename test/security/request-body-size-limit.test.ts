@@ -12,7 +12,9 @@ const PATH = '/prometheus/api/v1/query'; // viewers may POST here (remote write 
 
 /** Sends the head and `body` as chunks of `chunkSize`; `end` adds the last (empty) chunk. */
 function sendChunked(socket: TLSSocket, query: string, body: Buffer, chunkSize: number, end: boolean): void {
-  socket.write(`POST ${PATH}?${query} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  socket.write(
+    `POST ${PATH}?${query} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n`,
+  );
   for (let offset = 0; offset < body.length; offset += chunkSize) {
     const chunk = body.subarray(offset, offset + chunkSize);
     socket.write(`${chunk.length.toString(16)}\r\n`);
@@ -23,7 +25,9 @@ function sendChunked(socket: TLSSocket, query: string, body: Buffer, chunkSize: 
 }
 
 function sendWithLength(socket: TLSSocket, query: string, length: number, body: Buffer): void {
-  socket.write(`POST ${PATH}?${query} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${length}\r\n\r\n`);
+  socket.write(
+    `POST ${PATH}?${query} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${length}\r\n\r\n`,
+  );
   socket.write(body);
 }
 
@@ -35,16 +39,31 @@ function pattern(size: number): Buffer {
 // 1000 bytes: read whole before forwarding. 200 KiB: above what is buffered, so it streams.
 for (const limit of [1000, 200 * 1024]) {
   describe(`web.maxRequestBodySize: ${limit} bytes (${limit > 64 * 1024 ? 'streamed upstream' : 'buffered'})`, () => {
-    const setup = useGatewayWithUpstream((upstream) => ({ upstream: upstream.url, web: { listenAddress: '127.0.0.1:0', maxRequestBodySize: limit } }));
+    const setup = useGatewayWithUpstream((upstream) => ({
+      upstream: upstream.url,
+      web: { listenAddress: '127.0.0.1:0', maxRequestBodySize: limit },
+    }));
     const chunkSize = limit > 64 * 1024 ? 16 * 1024 : 100;
 
     const overLimit: Array<{ name: string; send(socket: TLSSocket, query: string): void }> = [
       // Only the head: the answer must not wait for a body.
-      { name: 'Content-Length one byte over', send: (socket, query) => sendWithLength(socket, query, limit + 1, Buffer.alloc(0)) },
-      { name: 'Content-Length of 300 MB', send: (socket, query) => sendWithLength(socket, query, 300_000_000, pattern(chunkSize)) },
+      {
+        name: 'Content-Length one byte over',
+        send: (socket, query) => sendWithLength(socket, query, limit + 1, Buffer.alloc(0)),
+      },
+      {
+        name: 'Content-Length of 300 MB',
+        send: (socket, query) => sendWithLength(socket, query, 300_000_000, pattern(chunkSize)),
+      },
       // The last chunk is never sent: the count alone must refuse it.
-      { name: 'chunked, one byte over', send: (socket, query) => sendChunked(socket, query, pattern(limit + 1), chunkSize, false) },
-      { name: 'chunked, one chunk over', send: (socket, query) => sendChunked(socket, query, pattern(limit + chunkSize), chunkSize, false) },
+      {
+        name: 'chunked, one byte over',
+        send: (socket, query) => sendChunked(socket, query, pattern(limit + 1), chunkSize, false),
+      },
+      {
+        name: 'chunked, one chunk over',
+        send: (socket, query) => sendChunked(socket, query, pattern(limit + chunkSize), chunkSize, false),
+      },
     ];
     for (const { name, send } of overLimit) {
       it(`answers 413 and closes the connection: ${name}`, async (t) => {
@@ -61,9 +80,16 @@ for (const limit of [1000, 200 * 1024]) {
           t.diagnostic(`413 then closed after ${Math.round(outcome.afterMs)} ms`);
           assert.equal(status, 413);
           assert.match(head, /\r\nconnection: close\r\n/i);
-          assert.deepEqual(JSON.parse(body), { status: 'error', errorType: 'bad_data', error: `request body larger than ${limit} bytes (web.maxRequestBodySize)` });
+          assert.deepEqual(JSON.parse(body), {
+            status: 'error',
+            errorType: 'bad_data',
+            error: `request body larger than ${limit} bytes (web.maxRequestBodySize)`,
+          });
           assert.ok(outcome.afterMs < 2000, `the connection stayed open ${Math.round(outcome.afterMs)} ms`);
-          assert.ok(!upstream.requests.some((request) => request.url.includes(query)), 'the upstream got the whole request');
+          assert.ok(
+            !upstream.requests.some((request) => request.url.includes(query)),
+            'the upstream got the whole request',
+          );
         } finally {
           socket.destroy();
         }
@@ -71,8 +97,14 @@ for (const limit of [1000, 200 * 1024]) {
     }
 
     const atLimit: Array<{ name: string; send(socket: TLSSocket, query: string, body: Buffer): void }> = [
-      { name: 'Content-Length exactly at the limit', send: (socket, query, body) => sendWithLength(socket, query, body.length, body) },
-      { name: 'chunked, exactly at the limit', send: (socket, query, body) => sendChunked(socket, query, body, chunkSize, true) },
+      {
+        name: 'Content-Length exactly at the limit',
+        send: (socket, query, body) => sendWithLength(socket, query, body.length, body),
+      },
+      {
+        name: 'chunked, exactly at the limit',
+        send: (socket, query, body) => sendChunked(socket, query, body, chunkSize, true),
+      },
     ];
     for (const { name, send } of atLimit) {
       it(`forwards the body byte for byte, and keeps the connection: ${name}`, async () => {

@@ -17,20 +17,31 @@ const FORM = 'Content-Type: application/x-www-form-urlencoded';
 const SLOW_UPLOADS_BY_KIND: Array<{ name: string; start(socket: TLSSocket, query: string): void }> = [
   {
     name: 'a small Content-Length body, 10 bytes sent',
-    start: (socket, query) => socket.write(`POST /prometheus/api/v1/query?${query} HTTP/1.1\r\nHost: localhost\r\n${FORM}\r\nContent-Length: 1000\r\n\r\nquery=up&x`),
+    start: (socket, query) =>
+      socket.write(
+        `POST /prometheus/api/v1/query?${query} HTTP/1.1\r\nHost: localhost\r\n${FORM}\r\nContent-Length: 1000\r\n\r\nquery=up&x`,
+      ),
   },
   {
     name: 'a chunked body, one chunk sent',
-    start: (socket, query) => socket.write(`POST /prometheus/api/v1/query?${query} HTTP/1.1\r\nHost: localhost\r\n${FORM}\r\nTransfer-Encoding: chunked\r\n\r\na\r\nquery=up&x\r\n`),
+    start: (socket, query) =>
+      socket.write(
+        `POST /prometheus/api/v1/query?${query} HTTP/1.1\r\nHost: localhost\r\n${FORM}\r\nTransfer-Encoding: chunked\r\n\r\na\r\nquery=up&x\r\n`,
+      ),
   },
   {
     name: 'a 30 MB Content-Length body (under the limit), 10 bytes sent',
-    start: (socket, query) => socket.write(`POST /prometheus/api/v1/query?${query} HTTP/1.1\r\nHost: localhost\r\n${FORM}\r\nContent-Length: 30000000\r\n\r\nquery=up&x`),
+    start: (socket, query) =>
+      socket.write(
+        `POST /prometheus/api/v1/query?${query} HTTP/1.1\r\nHost: localhost\r\n${FORM}\r\nContent-Length: 30000000\r\n\r\nquery=up&x`,
+      ),
   },
   {
     name: 'a chunked body past what is buffered (80 KiB sent)',
     start(socket, query) {
-      socket.write(`POST /prometheus/api/v1/query?${query} HTTP/1.1\r\nHost: localhost\r\n${FORM}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      socket.write(
+        `POST /prometheus/api/v1/query?${query} HTTP/1.1\r\nHost: localhost\r\n${FORM}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
       for (let sent = 0; sent < 80 * 1024; sent += 8192) socket.write(`2000\r\n${'x'.repeat(8192)}\r\n`);
     },
   },
@@ -67,7 +78,10 @@ describe('slow request bodies do not starve the upstream pool (upstream.maxConne
   }
 
   /** A request that must not wait for the slow uploads; it gives up after 3 s so a starved one fails rather than hangs. */
-  async function timed(path: string, options: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; ms: number }> {
+  async function timed(
+    path: string,
+    options: { method?: string; body?: string; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; ms: number }> {
     const started = performance.now();
     const response = await setup.gateway.request(path, { ...options, signal: AbortSignal.timeout(3000) });
     return { status: response.status, ms: performance.now() - started };
@@ -79,7 +93,11 @@ describe('slow request bodies do not starve the upstream pool (upstream.maxConne
       const sockets = await startSlowUploads(kinds);
       try {
         const get = await timed('/prometheus/api/v1/query?query=up');
-        const post = await timed('/prometheus/api/v1/query', { method: 'POST', body: 'query=up', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+        const post = await timed('/prometheus/api/v1/query', {
+          method: 'POST',
+          body: 'query=up',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        });
         t.diagnostic(`GET ${get.status} in ${Math.round(get.ms)} ms, POST ${post.status} in ${Math.round(post.ms)} ms`);
         assert.equal(get.status, 200);
         assert.equal(post.status, 200);

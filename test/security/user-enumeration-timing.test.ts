@@ -35,8 +35,10 @@ function writeFile(users: FileUser[]): string {
 }
 
 /** What a check costs, readably: "bcrypt 12", "apr1". */
-const work = (entry: PasswordEntry) => (entry.scheme === 'bcrypt' ? `bcrypt ${Number(entry.hash.slice(4, 6))}` : entry.scheme);
-const costliest = (entries: PasswordEntry[]) => entries.reduce((most, entry) => (checkWork(entry) > checkWork(most) ? entry : most));
+const work = (entry: PasswordEntry) =>
+  entry.scheme === 'bcrypt' ? `bcrypt ${Number(entry.hash.slice(4, 6))}` : entry.scheme;
+const costliest = (entries: PasswordEntry[]) =>
+  entries.reduce((most, entry) => (checkWork(entry) > checkWork(most) ? entry : most));
 
 const FILES: Array<{ name: string; users: FileUser[]; expensive: string }> = [
   {
@@ -82,13 +84,17 @@ const FILES: Array<{ name: string; users: FileUser[]; expensive: string }> = [
   },
 ];
 
-describe('user enumeration by timing: every refused login does the work of the costliest entry', { skip: requireCommands('htpasswd') }, () => {
+describe('user enumeration by timing: every refused login does the work of the costliest entry', {
+  skip: requireCommands('htpasswd'),
+}, () => {
   for (const { name, users, expensive } of FILES) {
     it(`${name}: an unknown name and each known name's wrong password are checked at ${expensive}`, async () => {
       const table = parseHtpasswd(readFileSync(writeFile(users), 'utf8'), 'f', { allowPlaintext: false }).users;
       const hashes = new Set([...table.values()].map((entry) => entry.hash));
       let checked: PasswordEntry[] = [];
-      const verifier = createVerifier(table, { check: (entry, password) => (checked.push(entry), checkPassword(entry, password)) });
+      const verifier = createVerifier(table, {
+        check: (entry, password) => (checked.push(entry), checkPassword(entry, password)),
+      });
       const refusal = async (user: string) => {
         checked = [];
         const result = await verifier.verify(user, 'not the password');
@@ -105,18 +111,36 @@ describe('user enumeration by timing: every refused login does the work of the c
         assert.equal(known.result, 'wrong_password', user);
         assert.equal(known.work, expensive, `${user}'s wrong password costs what an unknown name costs`);
       }
-      for (const { user, password } of users) assert.equal(await verifier.verify(user, password), 'ok', 'the right password still lets in');
+      for (const { user, password } of users)
+        assert.equal(await verifier.verify(user, password), 'ok', 'the right password still lets in');
     });
   }
 
   it('recomputes the dummy when the users change', async () => {
     let checked: PasswordEntry[] = [];
-    const verifier = createVerifier(parseHtpasswd(readFileSync(writeFile([{ user: 'a', password: 'x', hashing: { cost: 5 } }]), 'utf8'), 'f', { allowPlaintext: false }).users, {
-      check: (entry, password) => (checked.push(entry), checkPassword(entry, password)),
-    });
+    const verifier = createVerifier(
+      parseHtpasswd(readFileSync(writeFile([{ user: 'a', password: 'x', hashing: { cost: 5 } }]), 'utf8'), 'f', {
+        allowPlaintext: false,
+      }).users,
+      {
+        check: (entry, password) => (checked.push(entry), checkPassword(entry, password)),
+      },
+    );
     await verifier.verify('nobody', 'x');
     assert.deepEqual(checked.map(work), ['bcrypt 5']);
-    verifier.setUsers(parseHtpasswd(readFileSync(writeFile([{ user: 'a', password: 'x', hashing: { cost: 5 } }, { user: 'b', password: 'y', hashing: { cost: 11 } }]), 'utf8'), 'f', { allowPlaintext: false }).users);
+    verifier.setUsers(
+      parseHtpasswd(
+        readFileSync(
+          writeFile([
+            { user: 'a', password: 'x', hashing: { cost: 5 } },
+            { user: 'b', password: 'y', hashing: { cost: 11 } },
+          ]),
+          'utf8',
+        ),
+        'f',
+        { allowPlaintext: false },
+      ).users,
+    );
     checked = [];
     await verifier.verify('nobody', 'x');
     assert.deepEqual(checked.map(work), ['bcrypt 11']);
@@ -125,7 +149,11 @@ describe('user enumeration by timing: every refused login does the work of the c
   it('shares one check among identical unknown-name requests in flight, as it does for known names', async () => {
     // Otherwise a burst of one guess runs once for a known name and N times for an unknown one,
     // and the failed-login limits spare the first (a check in flight) but count the second.
-    const table = parseHtpasswd(readFileSync(writeFile([{ user: 'alice', password: 'a', hashing: { cost: 5 } }]), 'utf8'), 'f', { allowPlaintext: false }).users;
+    const table = parseHtpasswd(
+      readFileSync(writeFile([{ user: 'alice', password: 'a', hashing: { cost: 5 } }]), 'utf8'),
+      'f',
+      { allowPlaintext: false },
+    ).users;
     for (const user of ['alice', 'nobody']) {
       let checks = 0;
       let release!: () => void;
@@ -140,12 +168,16 @@ describe('user enumeration by timing: every refused login does the work of the c
   });
 });
 
-describe('the basic-auth stage: fixed users and reloads count in the costliest entry', { skip: requireCommands('htpasswd') }, () => {
+describe('the basic-auth stage: fixed users and reloads count in the costliest entry', {
+  skip: requireCommands('htpasswd'),
+}, () => {
   // Spy on the real bcrypt: what each check of the stage costs, read from the hash it compares with.
   const costs: number[] = [];
   const compare = bcrypt.compare;
   before(() => {
-    bcrypt.compare = ((password: string, hash: string) => (costs.push(Number(hash.slice(4, 6))), compare(password, hash))) as typeof bcrypt.compare;
+    bcrypt.compare = ((password: string, hash: string) => (
+      costs.push(Number(hash.slice(4, 6))), compare(password, hash)
+    )) as typeof bcrypt.compare;
   });
   after(() => {
     bcrypt.compare = compare;
@@ -157,7 +189,15 @@ describe('the basic-auth stage: fixed users and reloads count in the costliest e
     let reloadDone!: () => void;
     const reloaded = new Promise<void>((resolve) => (reloadDone = resolve));
     const stage = createBasicAuthenticator({
-      htpasswdFile: file, staticUsers: fixed, staticUsersSource: 'web.yml', allowPlaintext: false, cacheSize: 10, cacheTtlMs: 60_000, logger: silentLogger, checkIntervalMs: 50, onReloadResult: () => reloadDone(),
+      htpasswdFile: file,
+      staticUsers: fixed,
+      staticUsersSource: 'web.yml',
+      allowPlaintext: false,
+      cacheSize: 10,
+      cacheTtlMs: 60_000,
+      logger: silentLogger,
+      checkIntervalMs: 50,
+      onReloadResult: () => reloadDone(),
     });
     stage.start(); // follows the file from now on
     try {
@@ -166,7 +206,11 @@ describe('the basic-auth stage: fixed users and reloads count in the costliest e
       assert.deepEqual(costs, [12]);
       costs.length = 0;
       assert.equal(await stage.users.verify('alice', 'wrong'), 'wrong_password');
-      assert.deepEqual(costs.toSorted((a, b) => a - b), [5, 12], "alice's own check, and the dummy beside it");
+      assert.deepEqual(
+        costs.toSorted((a, b) => a - b),
+        [5, 12],
+        "alice's own check, and the dummy beside it",
+      );
       writeFileSync(file, readFileSync(writeFile([{ user: 'alice', password: 'a', hashing: { cost: 13 } }])));
       await reloaded;
       costs.length = 0;
@@ -181,7 +225,12 @@ describe('the basic-auth stage: fixed users and reloads count in the costliest e
 describe('the warning about weak hashes', { skip: requireCommands('htpasswd') }, () => {
   const capture = () => {
     const warnings: Array<{ fields: Record<string, unknown>; message: string }> = [];
-    const logger: Logger = { debug() {}, info() {}, error() {}, warn: (fields, message) => void warnings.push({ fields, message }) };
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (fields, message) => void warnings.push({ fields, message }),
+    };
     return { logger, warnings };
   };
 
@@ -196,7 +245,13 @@ describe('the warning about weak hashes', { skip: requireCommands('htpasswd') },
       { user: 'plain', password: 'pass-word', hashing: '-p' },
     ]);
     const { logger, warnings } = capture();
-    const stage = createBasicAuthenticator({ htpasswdFile: file, allowPlaintext: true, cacheSize: 10, cacheTtlMs: 1000, logger });
+    const stage = createBasicAuthenticator({
+      htpasswdFile: file,
+      allowPlaintext: true,
+      cacheSize: 10,
+      cacheTtlMs: 1000,
+      logger,
+    });
     stage.close();
     assert.equal(warnings.length, 1);
     assert.equal(
@@ -213,9 +268,22 @@ describe('the warning about weak hashes', { skip: requireCommands('htpasswd') },
   it("warns about the web config's weak basic_auth_users, and says nothing of strong ones", async () => {
     const { logger, warnings } = capture();
     const weak = new Map<string, PasswordEntry>([['robot', { scheme: 'bcrypt', hash: await bcrypt.hash('r', 4) }]]);
-    const stage = createBasicAuthenticator({ staticUsers: weak, staticUsersSource: '/etc/prometheus/web.yml', allowPlaintext: false, cacheSize: 10, cacheTtlMs: 1000, logger });
-    assert.deepEqual(warnings.map((warning) => warning.fields), [{ users: ['robot'] }]);
-    assert.match(warnings[0]!.message, /^\/etc\/prometheus\/web\.yml: a password hash is quick to crack if the file leaks: "robot" \(bcrypt cost 4\); rehash/);
+    const stage = createBasicAuthenticator({
+      staticUsers: weak,
+      staticUsersSource: '/etc/prometheus/web.yml',
+      allowPlaintext: false,
+      cacheSize: 10,
+      cacheTtlMs: 1000,
+      logger,
+    });
+    assert.deepEqual(
+      warnings.map((warning) => warning.fields),
+      [{ users: ['robot'] }],
+    );
+    assert.match(
+      warnings[0]!.message,
+      /^\/etc\/prometheus\/web\.yml: a password hash is quick to crack if the file leaks: "robot" \(bcrypt cost 4\); rehash/,
+    );
     stage.prepareStaticUsers(new Map([['robot', { scheme: 'bcrypt', hash: await bcrypt.hash('r', 10) }]]))();
     assert.equal(warnings.length, 1, 'a reload with strong hashes adds no warning');
     stage.close();
@@ -223,7 +291,13 @@ describe('the warning about weak hashes', { skip: requireCommands('htpasswd') },
 
   it('says nothing when every hash is bcrypt of cost 10 or more', () => {
     const { logger, warnings } = capture();
-    createBasicAuthenticator({ htpasswdFile: writeFile([{ user: 'a', password: 'p', hashing: { cost: 10 } }]), allowPlaintext: false, cacheSize: 10, cacheTtlMs: 1000, logger }).close();
+    createBasicAuthenticator({
+      htpasswdFile: writeFile([{ user: 'a', password: 'p', hashing: { cost: 10 } }]),
+      allowPlaintext: false,
+      cacheSize: 10,
+      cacheTtlMs: 1000,
+      logger,
+    }).close();
     assert.deepEqual(warnings, []);
   });
 });

@@ -4,7 +4,8 @@ import { compilePolicy, pathReadings } from '../../middleware/access-control/ind
 import { compilePattern } from '../../middleware/access-control/policy.ts';
 import { validateConfig } from '../../src/config/load.ts';
 
-const policyOf = (accessControl: Parameters<typeof validateConfig>[0]['accessControl'] = {}) => compilePolicy(validateConfig({ accessControl }).accessControl);
+const policyOf = (accessControl: Parameters<typeof validateConfig>[0]['accessControl'] = {}) =>
+  compilePolicy(validateConfig({ accessControl }).accessControl);
 
 /** What the default policy (role viewer) decides for a raw request path. */
 function viewerDecides(method: string, rawPath: string): boolean | 'unreadable' {
@@ -106,7 +107,10 @@ describe('default policy (viewer): read-only', () => {
 
   it('names the rule that decided', () => {
     const policy = policyOf();
-    assert.deepEqual(policy.decide('POST', pathReadings('/api/v1/admin%2Ftsdb/snapshot')!, ['viewer']), { allowed: false, rule: 'viewer.deny.admin-api' });
+    assert.deepEqual(policy.decide('POST', pathReadings('/api/v1/admin%2Ftsdb/snapshot')!, ['viewer']), {
+      allowed: false,
+      rule: 'viewer.deny.admin-api',
+    });
     assert.deepEqual(policy.decide('POST', ['/api/v1/targets'], ['viewer']), { allowed: false, rule: 'viewer.none' });
     assert.deepEqual(policy.decide('GET', ['/graph'], ['viewer']), { allowed: true, rule: 'viewer.allow.read' });
   });
@@ -129,17 +133,27 @@ describe('roles', () => {
       roles: {
         nobody: { allow: [] },
         snapshotter: {
-          allow: [{ name: 'snapshot', methods: ['POST', 'PUT'], paths: ['/api/v1/admin/tsdb/snapshot'] }, { methods: ['GET'], paths: ['/api/v1/*/values', '/api/v1/label/**'] }],
+          allow: [
+            { name: 'snapshot', methods: ['POST', 'PUT'], paths: ['/api/v1/admin/tsdb/snapshot'] },
+            { methods: ['GET'], paths: ['/api/v1/*/values', '/api/v1/label/**'] },
+          ],
           deny: [{ name: 'no-job', paths: ['/api/v1/label/job/**'] }],
         },
       },
       users: { backup: 'snapshotter' },
     });
-    const decide = (user: string | undefined, method: string, path: string) => policy.decide(method, pathReadings(path)!, policy.rolesFor(user, []));
-    assert.deepEqual(decide('backup', 'POST', '/api/v1/admin/tsdb/snapshot'), { allowed: true, rule: 'snapshotter.allow.snapshot' });
+    const decide = (user: string | undefined, method: string, path: string) =>
+      policy.decide(method, pathReadings(path)!, policy.rolesFor(user, []));
+    assert.deepEqual(decide('backup', 'POST', '/api/v1/admin/tsdb/snapshot'), {
+      allowed: true,
+      rule: 'snapshotter.allow.snapshot',
+    });
     assert.equal(decide('backup', 'POST', '/api/v1/admin/tsdb/delete_series').allowed, false);
     assert.equal(decide('backup', 'HEAD', '/api/v1/label/instance/values').allowed, true);
-    assert.deepEqual(decide('backup', 'GET', '/api/v1/label/job/values'), { allowed: false, rule: 'snapshotter.deny.no-job' });
+    assert.deepEqual(decide('backup', 'GET', '/api/v1/label/job/values'), {
+      allowed: false,
+      rule: 'snapshotter.deny.no-job',
+    });
     assert.deepEqual(decide(undefined, 'GET', '/graph'), { allowed: false, rule: 'nobody.none' });
   });
 
@@ -164,8 +178,41 @@ describe('roles', () => {
       if (rest ? segments.length < fixed.length : segments.length !== fixed.length) return false;
       return fixed.every((part, index) => part === '*' || part === segments[index]);
     };
-    const patterns = ['/', '/**', '/api/*/query', '/api/v1/admin/**', '/a.b/*', '/a+b/**', '/x*y', '/*', '/*/**', '/federate', '/api/v1/label/*/values'];
-    const paths = ['/', '/a', '/a.b/c', '/axb/c', '/a+b', '/a+b/c/d', '/aab/c', '/x*y', '/xzy', '/api/v1/query', '/api//query', '/api/v1/x/query', '/api/v1/admin', '/api/v1/administrator', '/api/v1/admin/tsdb/snapshot', '/federate', '/federate/x', '/api/v1/label/job/values', '/api/v1/label/job/values/x', '/a\nb'];
+    const patterns = [
+      '/',
+      '/**',
+      '/api/*/query',
+      '/api/v1/admin/**',
+      '/a.b/*',
+      '/a+b/**',
+      '/x*y',
+      '/*',
+      '/*/**',
+      '/federate',
+      '/api/v1/label/*/values',
+    ];
+    const paths = [
+      '/',
+      '/a',
+      '/a.b/c',
+      '/axb/c',
+      '/a+b',
+      '/a+b/c/d',
+      '/aab/c',
+      '/x*y',
+      '/xzy',
+      '/api/v1/query',
+      '/api//query',
+      '/api/v1/x/query',
+      '/api/v1/admin',
+      '/api/v1/administrator',
+      '/api/v1/admin/tsdb/snapshot',
+      '/federate',
+      '/federate/x',
+      '/api/v1/label/job/values',
+      '/api/v1/label/job/values/x',
+      '/a\nb',
+    ];
     for (const pattern of patterns) {
       const matches = compilePattern(pattern);
       for (const path of paths) assert.equal(matches(path), bySegments(pattern, path), `${pattern} on ${path}`);
@@ -173,20 +220,44 @@ describe('roles', () => {
   });
 
   it('refuses an unknown role at startup, naming the key', () => {
-    assert.throws(() => policyOf({ users: { alice: 'amdin' } }), { message: /accessControl\.users\.alice: unknown role "amdin" \(did you mean "admin"\?\)$/ });
-    assert.throws(() => policyOf({ users: { alice: 'operator' } }), { message: /accessControl\.users\.alice: unknown role "operator" \(roles: viewer, admin\)$/ });
-    assert.throws(() => policyOf({ defaultRole: 'guest' }), { message: /accessControl\.defaultRole: unknown role "guest"/ });
-    assert.throws(() => policyOf({ clients: { ops: 'root' } }), { message: /accessControl\.clients\.ops: unknown role "root"/ });
+    assert.throws(() => policyOf({ users: { alice: 'amdin' } }), {
+      message: /accessControl\.users\.alice: unknown role "amdin" \(did you mean "admin"\?\)$/,
+    });
+    assert.throws(() => policyOf({ users: { alice: 'operator' } }), {
+      message: /accessControl\.users\.alice: unknown role "operator" \(roles: viewer, admin\)$/,
+    });
+    assert.throws(() => policyOf({ defaultRole: 'guest' }), {
+      message: /accessControl\.defaultRole: unknown role "guest"/,
+    });
+    assert.throws(() => policyOf({ clients: { ops: 'root' } }), {
+      message: /accessControl\.clients\.ops: unknown role "root"/,
+    });
   });
 
   it('refuses patterns that cannot match, naming the key', () => {
-    for (const pattern of ['/API/v1/query', '/api/v1/query/', '/api//v1', '/api/../admin', '/api/v1/%61dmin', 'api/v1', '/api/**/x', '/api/v1?x', '/api;x']) {
+    for (const pattern of [
+      '/API/v1/query',
+      '/api/v1/query/',
+      '/api//v1',
+      '/api/../admin',
+      '/api/v1/%61dmin',
+      'api/v1',
+      '/api/**/x',
+      '/api/v1?x',
+      '/api;x',
+    ]) {
       assert.throws(
         () => validateConfig({ accessControl: { roles: { ops: { allow: [{ paths: [pattern] }] } } } }),
         { message: /accessControl\.roles\.ops\.allow\.0\.paths\.0: cannot match/ },
         pattern,
       );
     }
-    assert.throws(() => validateConfig({ accessControl: { roles: { ops: { allow: [{ methods: ['FETCH' as 'GET'], paths: ['/x'] }] } } } }), /methods/);
+    assert.throws(
+      () =>
+        validateConfig({
+          accessControl: { roles: { ops: { allow: [{ methods: ['FETCH' as 'GET'], paths: ['/x'] }] } } },
+        }),
+      /methods/,
+    );
   });
 });

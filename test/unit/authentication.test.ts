@@ -11,7 +11,12 @@ import { basicAuth } from '../helpers/client.ts';
 type FakeRequest = IncomingMessage & { url: string; promgate?: PromgateRequestState };
 
 const request = (url: string, authorization?: string): FakeRequest =>
-  ({ url, method: 'GET', headers: authorization === undefined ? {} : { authorization }, socket: {} }) as unknown as FakeRequest;
+  ({
+    url,
+    method: 'GET',
+    headers: authorization === undefined ? {} : { authorization },
+    socket: {},
+  }) as unknown as FakeRequest;
 
 function response() {
   const answer = { status: 0, headers: {} as Record<string, unknown>, body: '' };
@@ -28,7 +33,11 @@ function response() {
 }
 
 /** Runs the stage; resolves 'next' when the request went on, else 'answered' once the response ended. */
-function run(stage: ReturnType<typeof createAuthenticationStage>, req: FakeRequest, res: ServerResponse): Promise<'next' | 'answered'> {
+function run(
+  stage: ReturnType<typeof createAuthenticationStage>,
+  req: FakeRequest,
+  res: ServerResponse,
+): Promise<'next' | 'answered'> {
   return new Promise((resolve, reject) => {
     const end = res.end.bind(res);
     res.end = ((body?: string) => (end(body), resolve('answered'))) as ServerResponse['end'];
@@ -43,7 +52,13 @@ const byHeader = (method: string, prefix: string): Authenticator => ({
 });
 
 const stageOf = (authenticators: Authenticator[], required: boolean) =>
-  createAuthenticationStage({ authenticators, required, realm: 'promgate', unauthenticatedPaths: [], logger: silentLogger });
+  createAuthenticationStage({
+    authenticators,
+    required,
+    realm: 'promgate',
+    unauthenticatedPaths: [],
+    logger: silentLogger,
+  });
 
 describe('the authentication seam', () => {
   it('judges a request by the first authenticator whose credentials it presents', async () => {
@@ -65,13 +80,30 @@ describe('the authentication seam', () => {
     assert.equal(await run(stageOf([byHeader('token', 'Token ')], true), request('/api/v1/query'), res), 'answered');
     assert.equal(answer.status, 401);
     assert.equal(answer.headers['www-authenticate'], 'Basic realm="promgate", charset="UTF-8"');
-    assert.deepEqual(JSON.parse(answer.body), { status: 'error', errorType: 'unauthorized', error: 'authentication required' });
+    assert.deepEqual(JSON.parse(answer.body), {
+      status: 'error',
+      errorType: 'unauthorized',
+      error: 'authentication required',
+    });
   });
 
   it("takes a Bearer header for no basic credentials (the route's 401, counted as missing credentials), then judges Basic ones", async () => {
-    const basic = createBasicAuthenticator({ staticUsers: new Map([['alice', { scheme: 'bcrypt', hash: await bcrypt.hash('a', 4) }]]), allowPlaintext: false, cacheSize: 10, cacheTtlMs: 60_000, logger: silentLogger });
+    const basic = createBasicAuthenticator({
+      staticUsers: new Map([['alice', { scheme: 'bcrypt', hash: await bcrypt.hash('a', 4) }]]),
+      allowPlaintext: false,
+      cacheSize: 10,
+      cacheTtlMs: 60_000,
+      logger: silentLogger,
+    });
     const failures: string[] = [];
-    const stage = createAuthenticationStage({ authenticators: [basic], required: true, realm: 'promgate', unauthenticatedPaths: [], logger: silentLogger, onFailure: (reason) => failures.push(reason) });
+    const stage = createAuthenticationStage({
+      authenticators: [basic],
+      required: true,
+      realm: 'promgate',
+      unauthenticatedPaths: [],
+      logger: silentLogger,
+      onFailure: (reason) => failures.push(reason),
+    });
     const bearer = request('/x', 'Bearer eyJhbGciOi');
     assert.equal(basic.presents(bearer), false);
     const { res, answer } = response();

@@ -9,12 +9,28 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget, type IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Secret, Service, type IConfigMap, type IContainer, type IPodSpec, type ISecret, type IService } from 'kubernetes-models/v1';
+import {
+  ConfigMap,
+  Secret,
+  Service,
+  type IConfigMap,
+  type IContainer,
+  type IPodSpec,
+  type ISecret,
+  type IService,
+} from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
 import { HEALTHY_PATH, READY_PATH } from '../../middleware/health/index.ts';
 import { loadConfig, validateConfig } from '../../src/config/load.ts';
 import { CONFIG_FILE_ENV, OPTIONS } from '../../src/config/options.ts';
-import { DEFAULT_BASE_PATH, DEFAULT_LISTEN_ADDRESS, parseDuration, splitHostPort, type Config, type ConfigInput } from '../../src/config/schema.ts';
+import {
+  DEFAULT_BASE_PATH,
+  DEFAULT_LISTEN_ADDRESS,
+  parseDuration,
+  splitHostPort,
+  type Config,
+  type ConfigInput,
+} from '../../src/config/schema.ts';
 
 const KUBERNETES_DIR = join(import.meta.dirname, '..', '..', 'deploy', 'kubernetes');
 const COMPOSE_DIR = join(import.meta.dirname, '..', '..', 'deploy', 'compose');
@@ -27,7 +43,9 @@ const MODELS: readonly ModelClass[] = [ConfigMap, Secret, Service, Deployment, P
 
 /** Validates an object with the kubernetes-models class of its apiVersion and kind; throws on a kind we have no schema for. */
 function validateObject(object: KubernetesObject): void {
-  const model = MODELS.find((candidate) => candidate.apiVersion === object.apiVersion && candidate.kind === object.kind);
+  const model = MODELS.find(
+    (candidate) => candidate.apiVersion === object.apiVersion && candidate.kind === object.kind,
+  );
   if (!model) throw new Error(`no schema for apiVersion ${String(object.apiVersion)}, kind ${String(object.kind)}`);
   new model(object as never).validate();
 }
@@ -36,7 +54,12 @@ function validateObject(object: KubernetesObject): void {
 function readYamlDocuments(file: string): unknown[] {
   const documents = parseAllDocuments(readFileSync(file, 'utf8'), { version: '1.1' });
   const list = Array.isArray(documents) ? documents : [];
-  for (const document of list) assert.deepEqual(document.errors.map((error) => error.message), [], file);
+  for (const document of list)
+    assert.deepEqual(
+      document.errors.map((error) => error.message),
+      [],
+      file,
+    );
   return list.map((document) => document.toJS() as unknown).filter((value) => value !== null && value !== undefined);
 }
 
@@ -45,7 +68,8 @@ interface Kustomization {
   images?: { name: string; newName?: string; newTag?: string }[];
 }
 
-const readKustomization = () => parse(readFileSync(join(KUBERNETES_DIR, 'kustomization.yaml'), 'utf8')) as Kustomization;
+const readKustomization = () =>
+  parse(readFileSync(join(KUBERNETES_DIR, 'kustomization.yaml'), 'utf8')) as Kustomization;
 
 function readKubernetesBase() {
   const kustomization = readKustomization();
@@ -53,7 +77,9 @@ function readKubernetesBase() {
     readYamlDocuments(join(KUBERNETES_DIR, file)).map((object) => ({ file, object: object as KubernetesObject })),
   );
   const find = <T>(kind: string, name?: string): T[] =>
-    objects.filter(({ object }) => object.kind === kind && (name === undefined || object.metadata?.name === name)).map(({ object }) => object as T);
+    objects
+      .filter(({ object }) => object.kind === kind && (name === undefined || object.metadata?.name === name))
+      .map(({ object }) => object as T);
   const [deployment, ...moreDeployments] = find<IDeployment>('Deployment');
   assert.ok(deployment, 'the base has a Deployment');
   assert.equal(moreDeployments.length, 0, 'the base has one Deployment');
@@ -77,7 +103,10 @@ function envValue(container: IContainer, name: string): string | undefined {
 
 /** What a key of a ConfigMap or Secret holds (Secret `data` is base64). */
 function objectData(object: IConfigMap | ISecret): Record<string, string> {
-  const data = Object.entries(object.data ?? {}).map(([key, value]) => [key, object.kind === 'Secret' ? Buffer.from(value, 'base64').toString('utf8') : value]);
+  const data = Object.entries(object.data ?? {}).map(([key, value]) => [
+    key,
+    object.kind === 'Secret' ? Buffer.from(value, 'base64').toString('utf8') : value,
+  ]);
   return { ...Object.fromEntries(data), ...(object.kind === 'Secret' ? (object as ISecret).stringData : {}) };
 }
 
@@ -93,14 +122,18 @@ function volumeSources(base: KubernetesBase, volumeName: string): VolumeSource[]
   if (volume.configMap) return [{ kind: 'ConfigMap', name: volume.configMap.name, items: volume.configMap.items }];
   if (volume.secret) return [{ kind: 'Secret', name: volume.secret.secretName, items: volume.secret.items }];
   return (volume.projected?.sources ?? []).flatMap((source): VolumeSource[] => [
-    ...(source.configMap ? [{ kind: 'ConfigMap' as const, name: source.configMap.name, items: source.configMap.items }] : []),
+    ...(source.configMap
+      ? [{ kind: 'ConfigMap' as const, name: source.configMap.name, items: source.configMap.items }]
+      : []),
     ...(source.secret ? [{ kind: 'Secret' as const, name: source.secret.name, items: source.secret.items }] : []),
   ]);
 }
 
 /** The content the container sees at `path`, following volumeMounts to the ConfigMap or Secret key. */
 function mountedFile(base: KubernetesBase, path: string): string {
-  const mount = base.container.volumeMounts?.find((candidate) => path.startsWith(`${candidate.mountPath.replace(/\/$/, '')}/`));
+  const mount = base.container.volumeMounts?.find((candidate) =>
+    path.startsWith(`${candidate.mountPath.replace(/\/$/, '')}/`),
+  );
   assert.ok(mount, `${path} lies under a volumeMount`);
   const name = path.slice(mount.mountPath.replace(/\/$/, '').length + 1);
   for (const source of volumeSources(base, mount.name)) {
@@ -132,7 +165,11 @@ function loadWithEnv(promgateYml: string, env: Record<string, string>): Config {
 function gatewayConfig(base: KubernetesBase): Config {
   const configFile = envValue(base.container, CONFIG_FILE_ENV);
   assert.ok(configFile, `the container sets ${CONFIG_FILE_ENV}`);
-  const env = Object.fromEntries((base.container.env ?? []).flatMap((variable) => (variable.value === undefined ? [] : [[variable.name, variable.value]])));
+  const env = Object.fromEntries(
+    (base.container.env ?? []).flatMap((variable) =>
+      variable.value === undefined ? [] : [[variable.name, variable.value]],
+    ),
+  );
   return loadWithEnv(mountedFile(base, configFile), env);
 }
 
@@ -148,7 +185,9 @@ describe('Kubernetes base (deploy/kubernetes)', () => {
   it('lists every manifest of the folder in its kustomization, and only files that exist', () => {
     const listed = readKustomization().resources ?? [];
     for (const file of listed) assert.ok(existsSync(join(KUBERNETES_DIR, file)), `${file} is listed but missing`);
-    const manifests = readdirSync(KUBERNETES_DIR).filter((file) => /\.ya?ml$/.test(file) && file !== 'kustomization.yaml');
+    const manifests = readdirSync(KUBERNETES_DIR).filter(
+      (file) => /\.ya?ml$/.test(file) && file !== 'kustomization.yaml',
+    );
     assert.deepEqual([...manifests].sort(), [...listed].sort());
   });
 
@@ -166,16 +205,24 @@ describe('Kubernetes base (deploy/kubernetes)', () => {
     badReplicas.spec.replicas = 'two';
     assert.throws(() => validateObject(badReplicas as KubernetesObject), /spec\/replicas must be integer/);
     const badContainer = structuredClone(deployment);
-    (badContainer.spec?.template.spec?.containers[0]?.securityContext as Record<string, unknown>).readOnlyRootFilesystem = 'yes';
+    (
+      badContainer.spec?.template.spec?.containers[0]?.securityContext as Record<string, unknown>
+    ).readOnlyRootFilesystem = 'yes';
     assert.throws(() => validateObject(badContainer), /readOnlyRootFilesystem must be boolean/);
-    assert.throws(() => validateObject({ apiVersion: 'example.com/v1', kind: 'Widget' }), /no schema for apiVersion example\.com\/v1, kind Widget/);
+    assert.throws(
+      () => validateObject({ apiVersion: 'example.com/v1', kind: 'Widget' }),
+      /no schema for apiVersion example\.com\/v1, kind Widget/,
+    );
     assert.throws(() => validateObject({ ...deployment, apiVersion: 'apps/v1beta1' }), /no schema/);
   });
 
   it('runs the image the kustomization lets users retarget', () => {
     const { kustomization, container } = readKubernetesBase();
     assert.equal(container.image, 'promgate');
-    assert.ok(kustomization.images?.some((image) => image.name === 'promgate' && image.newTag), 'images: sets the tag of promgate');
+    assert.ok(
+      kustomization.images?.some((image) => image.name === 'promgate' && image.newTag),
+      'images: sets the tag of promgate',
+    );
   });
 
   it('runs at least two replicas, replaced one at a time with none unavailable', () => {
@@ -199,12 +246,15 @@ describe('Kubernetes base (deploy/kubernetes)', () => {
       ['Deployment', deployment.spec?.selector.matchLabels],
       ['Service', service?.spec?.selector],
       ['PodDisruptionBudget', budget?.spec?.selector?.matchLabels],
-      ...(pod.topologySpreadConstraints ?? []).map((constraint) => [`spread over ${constraint.topologyKey}`, constraint.labelSelector?.matchLabels] as const),
+      ...(pod.topologySpreadConstraints ?? []).map(
+        (constraint) => [`spread over ${constraint.topologyKey}`, constraint.labelSelector?.matchLabels] as const,
+      ),
     ] as const;
     assert.ok((pod.topologySpreadConstraints ?? []).length > 0 || pod.affinity?.podAntiAffinity, 'replicas are spread');
     for (const [owner, selector] of selectors) {
       assert.ok(selector && Object.keys(selector).length > 0, `${owner} has a selector`);
-      for (const [key, value] of Object.entries(selector)) assert.equal(podLabels[key], value, `${owner} selects ${key}=${value}`);
+      for (const [key, value] of Object.entries(selector))
+        assert.equal(podLabels[key], value, `${owner} selects ${key}=${value}`);
     }
   });
 
@@ -213,9 +263,16 @@ describe('Kubernetes base (deploy/kubernetes)', () => {
     const [service] = find<IService>('Service');
     assert.equal(service?.spec?.type ?? 'ClusterIP', 'ClusterIP');
     const ports = service?.spec?.ports ?? [];
-    assert.deepEqual(ports.map((port) => [port.port, port.targetPort]), [[443, 'https'], [9091, 'metrics']]);
+    assert.deepEqual(
+      ports.map((port) => [port.port, port.targetPort]),
+      [
+        [443, 'https'],
+        [9091, 'metrics'],
+      ],
+    );
     const names = new Set(container.ports?.map((port) => port.name));
-    for (const port of ports) assert.ok(names.has(String(port.targetPort)), `targetPort ${port.targetPort} names a container port`);
+    for (const port of ports)
+      assert.ok(names.has(String(port.targetPort)), `targetPort ${port.targetPort} names a container port`);
   });
 
   it('probes the health endpoints over HTTPS on the gateway port', () => {
@@ -228,14 +285,21 @@ describe('Kubernetes base (deploy/kubernetes)', () => {
       assert.equal(probe?.httpGet?.path, path, `${name} path`);
       assert.equal(probe.httpGet.scheme, 'HTTPS', `${name} scheme`);
       const port = probe.httpGet.port;
-      assert.equal(typeof port === 'number' ? port : containerPort(container, port), containerPort(container, 'https'), `${name} port`);
+      assert.equal(
+        typeof port === 'number' ? port : containerPort(container, port),
+        containerPort(container, 'https'),
+        `${name} port`,
+      );
     }
   });
 
   it('listens where the container ports say, with the gateway on its default listen address', () => {
     const base = readKubernetesBase();
     const config = gatewayConfig(base);
-    assert.equal(config.web.listenAddress, envValue(base.container, 'PROMGATE_WEB_LISTEN_ADDRESS') ?? DEFAULT_LISTEN_ADDRESS);
+    assert.equal(
+      config.web.listenAddress,
+      envValue(base.container, 'PROMGATE_WEB_LISTEN_ADDRESS') ?? DEFAULT_LISTEN_ADDRESS,
+    );
     assert.equal(splitHostPort(config.web.listenAddress).port, containerPort(base.container, 'https'));
     assert.ok(config.metrics.listenAddress, 'the metrics listener is on');
     assert.equal(splitHostPort(config.metrics.listenAddress).port, containerPort(base.container, 'metrics'));
@@ -271,19 +335,24 @@ describe('Kubernetes base (deploy/kubernetes)', () => {
     const graceSeconds = parseDuration(gatewayConfig(base).web.shutdownGracePeriod) / 1000;
     const preStopSeconds = base.container.lifecycle?.preStop?.sleep?.seconds ?? 0;
     const budget = base.pod.terminationGracePeriodSeconds ?? 30;
-    assert.ok(budget > preStopSeconds + graceSeconds, `terminationGracePeriodSeconds ${budget} > preStop ${preStopSeconds}s + shutdown grace ${graceSeconds}s`);
+    assert.ok(
+      budget > preStopSeconds + graceSeconds,
+      `terminationGracePeriodSeconds ${budget} > preStop ${preStopSeconds}s + shutdown grace ${graceSeconds}s`,
+    );
   });
 
   it('mounts only defined volumes, built from Secrets and ConfigMaps the base defines', () => {
     const base = readKubernetesBase();
     const volumes = new Set(base.pod.volumes?.map((volume) => volume.name));
-    for (const mount of base.container.volumeMounts ?? []) assert.ok(volumes.has(mount.name), `volumeMount ${mount.name} names a volume`);
+    for (const mount of base.container.volumeMounts ?? [])
+      assert.ok(volumes.has(mount.name), `volumeMount ${mount.name} names a volume`);
     for (const volume of base.pod.volumes ?? []) {
       for (const source of volumeSources(base, volume.name)) {
         const [object] = base.find<IConfigMap | ISecret>(source.kind, source.name);
         assert.ok(object, `volume ${volume.name}: ${source.kind} ${source.name} is in the base`);
         const data = objectData(object);
-        for (const item of source.items ?? []) assert.ok(item.key in data, `volume ${volume.name}: ${source.kind} ${source.name} has key ${item.key}`);
+        for (const item of source.items ?? [])
+          assert.ok(item.key in data, `volume ${volume.name}: ${source.kind} ${source.name} has key ${item.key}`);
       }
     }
     const certs = base.pod.volumes?.find((volume) => volume.projected);
@@ -293,7 +362,11 @@ describe('Kubernetes base (deploy/kubernetes)', () => {
   it('finds its config file, certificate, key and htpasswd file in the mounted volumes', () => {
     const base = readKubernetesBase();
     const config = gatewayConfig(base);
-    const files = { 'tls.certFile': config.tls.certFile, 'tls.keyFile': config.tls.keyFile, 'auth.htpasswdFile': config.auth.htpasswdFile };
+    const files = {
+      'tls.certFile': config.tls.certFile,
+      'tls.keyFile': config.tls.keyFile,
+      'auth.htpasswdFile': config.auth.htpasswdFile,
+    };
     for (const [key, path] of Object.entries(files)) {
       assert.ok(path, `${key} is set`);
       mountedFile(base, path);
@@ -344,7 +417,8 @@ function readCompose() {
   assert.ok(prometheus && promgate, 'compose.yaml has the services prometheus and promgate');
   assert.ok(!Array.isArray(promgate.environment), 'promgate.environment is a mapping');
   const env = promgate.environment ?? {};
-  const flag = (name: string) => prometheus.command?.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const flag = (name: string) =>
+    prometheus.command?.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
   return { services, prometheus, promgate, env, flag, config: loadConfig({ env }).config };
 }
 
@@ -373,9 +447,16 @@ describe('compose example (deploy/compose)', () => {
     assert.equal(flag('web.route-prefix'), '/');
     const url = new URL(externalUrl);
     assert.equal(url.protocol, 'https:');
-    assert.equal(url.pathname.replace(/(.)\/$/, '$1'), (env.PROMGATE_BASE_PATH ?? DEFAULT_BASE_PATH).replace(/(.)\/$/, '$1'));
+    assert.equal(
+      url.pathname.replace(/(.)\/$/, '$1'),
+      (env.PROMGATE_BASE_PATH ?? DEFAULT_BASE_PATH).replace(/(.)\/$/, '$1'),
+    );
     const published = promgate.ports?.map((spec) => spec.split(':').slice(-2).map(Number));
-    assert.deepEqual(published, [[Number(url.port), splitHostPort(config.web.listenAddress).port]], 'the external URL port is published to the gateway listener');
+    assert.deepEqual(
+      published,
+      [[Number(url.port), splitHostPort(config.web.listenAddress).port]],
+      'the external URL port is published to the gateway listener',
+    );
   });
 
   it('mounts the certificates read-only at /certs', () => {
@@ -401,8 +482,12 @@ describe('compose example (deploy/compose)', () => {
     const configFile = flag('config.file');
     assert.ok(configFile);
     const { source } = composeVolume(prometheus, configFile);
-    const scrape = parse(readFileSync(join(COMPOSE_DIR, source), 'utf8')) as { scrape_configs?: { job_name: string; static_configs?: { targets: string[] }[] }[] };
-    const targets = scrape.scrape_configs?.find((job) => job.job_name === 'promgate')?.static_configs?.flatMap((group) => group.targets);
+    const scrape = parse(readFileSync(join(COMPOSE_DIR, source), 'utf8')) as {
+      scrape_configs?: { job_name: string; static_configs?: { targets: string[] }[] }[];
+    };
+    const targets = scrape.scrape_configs
+      ?.find((job) => job.job_name === 'promgate')
+      ?.static_configs?.flatMap((group) => group.targets);
     assert.ok(config.metrics.listenAddress, 'the metrics listener is on');
     assert.deepEqual(targets, [`promgate:${splitHostPort(config.metrics.listenAddress).port}`]);
   });
@@ -410,14 +495,25 @@ describe('compose example (deploy/compose)', () => {
 
 describe('how promgate starts Node', () => {
   const root = join(import.meta.dirname, '..', '..');
-  const exec = readFileSync(join(root, 'deploy/docker/entrypoint.sh'), 'utf8').split('\n').find((line) => line.startsWith('exec node ')) ?? '';
+  const exec =
+    readFileSync(join(root, 'deploy/docker/entrypoint.sh'), 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('exec node ')) ?? '';
 
   /** Runs the entrypoint with a stand-in `node` that prints its arguments and PROMGATE_NODE_ARGS. */
   function entrypoint(env: Record<string, string>, args: string[] = []): string {
     const bin = mkdtempSync(join(tmpdir(), 'promgate-entrypoint-'));
     try {
-      writeFileSync(join(bin, 'node'), '#!/bin/sh\nprintf "%s|" "$@"; printf "env=%s" "${PROMGATE_NODE_ARGS-unset}"\n', { mode: 0o755 });
-      return spawnSync('sh', [join(root, 'deploy/docker/entrypoint.sh'), ...args], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, ...env } }).stdout;
+      writeFileSync(
+        join(bin, 'node'),
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a template
+        '#!/bin/sh\nprintf "%s|" "$@"; printf "env=%s" "${PROMGATE_NODE_ARGS-unset}"\n',
+        { mode: 0o755 },
+      );
+      return spawnSync('sh', [join(root, 'deploy/docker/entrypoint.sh'), ...args], {
+        encoding: 'utf8',
+        env: { PATH: `${bin}:${process.env.PATH}`, ...env },
+      }).stdout;
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
@@ -429,7 +525,10 @@ describe('how promgate starts Node', () => {
   });
 
   it('passes PROMGATE_NODE_ARGS to Node as an opt-in, and hides it from the CLI', () => {
-    assert.equal(entrypoint({ PROMGATE_NODE_ARGS: '--max-old-space-size=96 --max-semi-space-size=8' }), '--max-old-space-size=96|--max-semi-space-size=8|/app/dist/src/cli.js|env=unset');
+    assert.equal(
+      entrypoint({ PROMGATE_NODE_ARGS: '--max-old-space-size=96 --max-semi-space-size=8' }),
+      '--max-old-space-size=96|--max-semi-space-size=8|/app/dist/src/cli.js|env=unset',
+    );
   });
 
   it('runs the HEALTHCHECK through the entrypoint, so it reads the configuration the gateway reads', () => {
@@ -437,8 +536,12 @@ describe('how promgate starts Node', () => {
   });
 
   it('pins the base image to the Node version the tests run on', () => {
-    const pinned = /^ARG NODE_IMAGE=node:(\S+)-bookworm-slim$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1];
-    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+    const pinned = /^ARG NODE_IMAGE=node:(\S+)-bookworm-slim$/m.exec(
+      readFileSync(join(root, 'Dockerfile'), 'utf8'),
+    )?.[1];
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string }>;
+    };
     assert.equal(pinned, lock.packages['node_modules/node']?.version);
   });
 
@@ -448,7 +551,10 @@ describe('how promgate starts Node', () => {
       // A stand-in for node that shows what the entrypoint handed it.
       writeFileSync(join(bin, 'node'), '#!/bin/sh\nprintf "%s" "$MALLOC_ARENA_MAX"\n', { mode: 0o755 });
       const run = (env: Record<string, string>) =>
-        spawnSync('sh', [join(root, 'deploy/docker/entrypoint.sh')], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, ...env } });
+        spawnSync('sh', [join(root, 'deploy/docker/entrypoint.sh')], {
+          encoding: 'utf8',
+          env: { PATH: `${bin}:${process.env.PATH}`, ...env },
+        });
       assert.equal(run({}).stdout, '2');
       assert.equal(run({ MALLOC_ARENA_MAX: '8' }).stdout, '8');
     } finally {

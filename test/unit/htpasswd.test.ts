@@ -14,39 +14,59 @@ describe('htpasswd parsing', () => {
       'f',
       strict,
     );
-    assert.deepEqual([...users].map(([user, entry]) => `${user}=${entry.scheme}`), ['b=bcrypt', 'a=apr1', 's=sha1', 'd=crypt', 'x=ssha']);
+    assert.deepEqual(
+      [...users].map(([user, entry]) => `${user}=${entry.scheme}`),
+      ['b=bcrypt', 'a=apr1', 's=sha1', 'd=crypt', 'x=ssha'],
+    );
   });
 
   it('names file and line of a malformed line without echoing the hash', () => {
-    assert.throws(() => parseHtpasswd(`ok:${BCRYPT}\nno-colon-here-s3cr3t\n`, '/etc/.htpasswd', strict), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.equal(error.message, '/etc/.htpasswd:2: expected user:hash');
-      return true;
-    });
+    assert.throws(
+      () => parseHtpasswd(`ok:${BCRYPT}\nno-colon-here-s3cr3t\n`, '/etc/.htpasswd', strict),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.message, '/etc/.htpasswd:2: expected user:hash');
+        return true;
+      },
+    );
   });
 
   it('rejects an unknown scheme, naming the line and user only', () => {
     const sha512 = '$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/';
-    assert.throws(() => parseHtpasswd(`u:${sha512}\n`, 'f', strict), (error: unknown) => {
-      assert.ok(error instanceof Error);
-      assert.equal(error.message, 'f:1: user "u": unsupported hash scheme (use bcrypt: htpasswd -B)');
-      assert.ok(!error.message.includes('saltsalt'));
-      return true;
-    });
+    assert.throws(
+      () => parseHtpasswd(`u:${sha512}\n`, 'f', strict),
+      (error: unknown) => {
+        assert.ok(error instanceof Error);
+        assert.equal(error.message, 'f:1: user "u": unsupported hash scheme (use bcrypt: htpasswd -B)');
+        assert.ok(!error.message.includes('saltsalt'));
+        return true;
+      },
+    );
   });
 
   it('accepts plain-text passwords only when allowed', () => {
-    assert.throws(() => parseHtpasswd('u:hunter2-is-long\n', 'f', strict), { message: /f:1: user "u": not a recognized password hash; plain-text passwords need auth.allowPlaintext/ });
-    assert.throws(() => parseHtpasswd('u:{PLAIN}x\n', 'f', strict), { message: /f:1: user "u": unsupported hash scheme/ });
+    assert.throws(() => parseHtpasswd('u:hunter2-is-long\n', 'f', strict), {
+      message: /f:1: user "u": not a recognized password hash; plain-text passwords need auth.allowPlaintext/,
+    });
+    assert.throws(() => parseHtpasswd('u:{PLAIN}x\n', 'f', strict), {
+      message: /f:1: user "u": unsupported hash scheme/,
+    });
     const { users, warnings } = parseHtpasswd('u:hunter2-is-long\nv:{PLAIN}x\n', 'f', { allowPlaintext: true });
     assert.equal(users.get('u')?.scheme, 'plain');
     assert.equal(users.get('v')?.hash, 'x');
-    assert.deepEqual(warnings, ['f: 2 password hashes are quick to crack if the file leaks: "u" (plain text), "v" (plain text); rehash with bcrypt cost 10 or more (htpasswd -B -C 10, or promgate hash-password)']);
+    assert.deepEqual(warnings, [
+      'f: 2 password hashes are quick to crack if the file leaks: "u" (plain text), "v" (plain text); rehash with bcrypt cost 10 or more (htpasswd -B -C 10, or promgate hash-password)',
+    ]);
   });
 
   it('rejects a user listed twice and warns about DES crypt', () => {
-    assert.throws(() => parseHtpasswd(`u:${BCRYPT}\nu:${BCRYPT}\n`, 'f', strict), { message: 'f:2: user "u" is listed twice' });
-    assert.match(parseHtpasswd('d:dAxdtrLQAo0ew\n', 'f', strict).warnings[0] ?? '', /^f: a password hash is quick to crack if the file leaks: "d" \(DES crypt, which checks only 8 characters\)/);
+    assert.throws(() => parseHtpasswd(`u:${BCRYPT}\nu:${BCRYPT}\n`, 'f', strict), {
+      message: 'f:2: user "u" is listed twice',
+    });
+    assert.match(
+      parseHtpasswd('d:dAxdtrLQAo0ew\n', 'f', strict).warnings[0] ?? '',
+      /^f: a password hash is quick to crack if the file leaks: "d" \(DES crypt, which checks only 8 characters\)/,
+    );
   });
 });
 
@@ -76,7 +96,11 @@ describe('password verifier', () => {
   it('never caches failures, and drops the cache when users change', async () => {
     let checks = 0;
     const real = createVerifier(users);
-    const verifier = createVerifier(users, { check: async (entry, password) => (checks++, (await real.verify('sam', password)) === 'ok' && entry.scheme === 'sha1') });
+    const verifier = createVerifier(users, {
+      check: async (entry, password) => (
+        checks++, (await real.verify('sam', password)) === 'ok' && entry.scheme === 'sha1'
+      ),
+    });
     assert.equal(await verifier.verify('sam', 'wrong'), 'wrong_password');
     assert.equal(await verifier.verify('sam', 'wrong'), 'wrong_password');
     assert.equal(checks, 2);

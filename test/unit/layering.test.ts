@@ -44,13 +44,22 @@ describe('layering', () => {
   });
 
   it('the kernel imports nothing from middleware/', () => {
-    const wrong = tsFiles('src/kernel').flatMap((file) => importsOf(file).filter((target) => target.startsWith('middleware/')).map((target) => `${file} -> ${target}`));
+    const wrong = tsFiles('src/kernel').flatMap((file) =>
+      importsOf(file)
+        .filter((target) => target.startsWith('middleware/'))
+        .map((target) => `${file} -> ${target}`),
+    );
     assert.deepEqual(wrong, []);
   });
 
   it('no import cycle runs through src/ and middleware/ (type-only imports aside)', () => {
     const files = [...tsFiles('src'), ...tsFiles('middleware')];
-    const graph = new Map(files.map((file) => [file, importsOf(file, true).filter((target) => target.startsWith('src/') || target.startsWith('middleware/'))]));
+    const graph = new Map(
+      files.map((file) => [
+        file,
+        importsOf(file, true).filter((target) => target.startsWith('src/') || target.startsWith('middleware/')),
+      ]),
+    );
     const done = new Set<string>();
     const cycles: string[] = [];
     const walk = (file: string, path: string[]) => {

@@ -37,7 +37,10 @@ describe('logger', () => {
     logger.info({}, 'same millisecond');
     t.mock.timers.tick(1);
     logger.info({}, 'next millisecond');
-    assert.deepEqual(lines.map((line) => (JSON.parse(line) as { time: string }).time), ['2026-11-24T10:00:00.000Z', '2026-11-24T10:00:00.000Z', '2026-11-24T10:00:00.001Z']);
+    assert.deepEqual(
+      lines.map((line) => (JSON.parse(line) as { time: string }).time),
+      ['2026-11-24T10:00:00.000Z', '2026-11-24T10:00:00.000Z', '2026-11-24T10:00:00.001Z'],
+    );
     assert.equal(formatted.mock.callCount(), 2);
   });
 
@@ -45,21 +48,44 @@ describe('logger', () => {
     t.mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-11-25T10:00:00.000Z') });
     const { logger, lines } = capture({ format: 'json' });
     const pinoCalls = t.mock.method(logger, 'info');
-    const fields = { id: 7, path: '/a "quoted" \\ path\n\u0001é', status: 200, ms: 1.25, none: undefined, aborted: true, nan: Number.NaN, user: 'bob' };
+    const fields = {
+      id: 7,
+      path: '/a "quoted" \\ path\n\u0001é',
+      status: 200,
+      ms: 1.25,
+      none: undefined,
+      aborted: true,
+      nan: Number.NaN,
+      user: 'bob',
+    };
     flatLineWriter(logger)!('info', fields, 'request');
     assert.equal(pinoCalls.mock.callCount(), 0);
     pinoCalls.mock.restore();
     logger.info(fields, 'request');
     assert.equal(lines.length, 2);
     assert.equal(lines[0], lines[1]);
-    assert.deepEqual(JSON.parse(lines[0]!), { level: 'info', time: '2026-11-25T10:00:00.000Z', id: 7, path: fields.path, status: 200, ms: 1.25, aborted: true, nan: null, user: 'bob', msg: 'request' });
+    assert.deepEqual(JSON.parse(lines[0]!), {
+      level: 'info',
+      time: '2026-11-25T10:00:00.000Z',
+      id: 7,
+      path: fields.path,
+      status: 200,
+      ms: 1.25,
+      aborted: true,
+      nan: null,
+      user: 'bob',
+      msg: 'request',
+    });
   });
 
   it('writes flat lines at the configured level, and only for its own JSON loggers', () => {
     const { logger, lines } = capture({ format: 'json', level: 'warn' });
     flatLineWriter(logger)!('info', { n: 1 }, 'dropped');
     flatLineWriter(logger)!('warn', { n: 2 }, 'kept');
-    assert.deepEqual(lines.map((line) => (JSON.parse(line) as { msg: string }).msg), ['kept']);
+    assert.deepEqual(
+      lines.map((line) => (JSON.parse(line) as { msg: string }).msg),
+      ['kept'],
+    );
     // A child adds its bindings, other formats and loggers have their own settings: pino writes those.
     assert.equal(flatLineWriter(logger.child({ component: 'x' })), undefined);
     assert.equal(flatLineWriter(capture({ format: 'logfmt' }).logger), undefined);
@@ -69,7 +95,10 @@ describe('logger', () => {
   it('writes logfmt like Prometheus, quoting values with spaces, quotes or =', () => {
     const { logger, lines } = capture({ format: 'logfmt' });
     logger.warn({ path: '/a b', n: 3, ok: true, tricky: 'x="y"' }, 'upstream is not ready');
-    assert.match(lines[0]!, /^level=warn time=\S+Z path="\/a b" n=3 ok=true tricky="x=\\"y\\"" msg="upstream is not ready"\n$/);
+    assert.match(
+      lines[0]!,
+      /^level=warn time=\S+Z path="\/a b" n=3 ok=true tricky="x=\\"y\\"" msg="upstream is not ready"\n$/,
+    );
     assert.equal(toLogfmt('{"level":"info","msg":"plain"}'), 'level=info msg=plain\n');
   });
 
@@ -79,7 +108,10 @@ describe('logger', () => {
     logger.info({}, 'i');
     logger.warn({}, 'w');
     logger.error({}, 'e');
-    assert.deepEqual(lines.map((line) => (JSON.parse(line) as { msg: string }).msg), ['w', 'e']);
+    assert.deepEqual(
+      lines.map((line) => (JSON.parse(line) as { msg: string }).msg),
+      ['w', 'e'],
+    );
   });
 
   it('pretty-prints for people, without JSON braces', () => {
@@ -102,9 +134,16 @@ describe('logger', () => {
       for (let id = 1; id <= 40; id++) logger.warn({ request_id: id, aborted: true }, 'request');
       const written = () => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
       // Well before the 1 s flush interval that info lines wait for.
-      await waitFor(() => written() >= 40, { timeoutMs: 500, intervalMs: 10, message: () => `40 lines, ${written()} written` });
+      await waitFor(() => written() >= 40, {
+        timeoutMs: 500,
+        intervalMs: 10,
+        message: () => `40 lines, ${written()} written`,
+      });
       assert.equal(written(), 40);
-      assert.deepEqual(warnings.map((warning) => warning.name), []);
+      assert.deepEqual(
+        warnings.map((warning) => warning.name),
+        [],
+      );
     } finally {
       process.off('warning', onWarning);
       rmSync(dir, { recursive: true, force: true });
@@ -144,16 +183,24 @@ describe('logger', () => {
     const logfmt = startCli([`--web.listen-address=127.0.0.1:${await freePort()}`, '--log.format=logfmt'], { env });
     try {
       await logfmt.listening;
-      assert.match(logfmt.logs(), /^level=info time=\S+ address=127\.0\.0\.1:\d+ base_path=\/prometheus upstream=http:\/\/localhost:9090 auth=off msg="promgate listening"$/m);
+      assert.match(
+        logfmt.logs(),
+        /^level=info time=\S+ address=127\.0\.0\.1:\d+ base_path=\/prometheus upstream=http:\/\/localhost:9090 auth=off msg="promgate listening"$/m,
+      );
     } finally {
       await logfmt.stop();
     }
     // An upstream on a port nothing listens on: the default (:9090) may be a real Prometheus here.
     const downUpstream = `http://127.0.0.1:${await freePort()}`;
-    const quiet = startCli([`--web.listen-address=127.0.0.1:${await freePort()}`, `--upstream.url=${downUpstream}`, '--log.level=warn'], { env });
+    const quiet = startCli(
+      [`--web.listen-address=127.0.0.1:${await freePort()}`, `--upstream.url=${downUpstream}`, '--log.level=warn'],
+      { env },
+    );
     try {
       // Only warnings: the upstream is reported as not ready, "listening" is not.
-      await waitFor(() => quiet.logs().includes('upstream is not ready'), { message: () => `the readiness warning; logs:\n${quiet.logs()}` });
+      await waitFor(() => quiet.logs().includes('upstream is not ready'), {
+        message: () => `the readiness warning; logs:\n${quiet.logs()}`,
+      });
       assert.match(quiet.logs(), /"level":"warn".*"msg":"upstream is not ready"/);
       assert.doesNotMatch(quiet.logs(), /"level":"info"/);
     } finally {

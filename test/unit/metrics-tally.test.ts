@@ -42,7 +42,12 @@ function tallied(registry = new Registry()): Registry {
 /** prom-client's own counter, histogram and gauge, fed the same. */
 function promClient(registry = new Registry()): Registry {
   const requests = new Counter({ ...TEXT.requests, labelNames: ['code', 'method', 'route'], registers: [registry] });
-  const duration = new Histogram({ ...TEXT.duration, labelNames: ['method', 'route'], buckets: BUCKETS, registers: [registry] });
+  const duration = new Histogram({
+    ...TEXT.duration,
+    labelNames: ['method', 'route'],
+    buckets: BUCKETS,
+    registers: [registry],
+  });
   new Gauge({ ...TEXT.inFlight, registers: [registry] });
   for (const [route, given, code, seconds] of ANSWERED) {
     const method = KNOWN_METHODS.has(given) ? given : 'other';
@@ -55,22 +60,37 @@ function promClient(registry = new Registry()): Registry {
 }
 
 /** The exposition's lines, HELP and TYPE in place, samples sorted within each metric. */
-const blocks = (text: string) => text.trim().split('\n\n').map((block) => block.split('\n').sort());
+const blocks = (text: string) =>
+  text
+    .trim()
+    .split('\n\n')
+    .map((block) => block.split('\n').sort());
 
 describe('metrics tally', () => {
   it('exposes the same series as prom-client counting the same requests, in both text formats', async () => {
     assert.deepEqual(blocks(await tallied().metrics()), blocks(await promClient().metrics()));
     const [ours, theirs] = [tallied(), promClient()];
-    for (const registry of [ours, theirs]) (registry as unknown as Registry<OpenMetricsContentType>).setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-    assert.deepEqual(blocks((await ours.metrics()).replace('# EOF', '')), blocks((await theirs.metrics()).replace('# EOF', '')));
+    for (const registry of [ours, theirs])
+      (registry as unknown as Registry<OpenMetricsContentType>).setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    assert.deepEqual(
+      blocks((await ours.metrics()).replace('# EOF', '')),
+      blocks((await theirs.metrics()).replace('# EOF', '')),
+    );
   });
 
   it('adds up across --workers as prom-client does', async () => {
     const aggregate = async (registries: Registry[]) =>
-      blocks(await AggregatorRegistry.aggregate(await Promise.all(registries.map((registry) => registry.getMetricsAsJSON()))).metrics());
+      blocks(
+        await AggregatorRegistry.aggregate(
+          await Promise.all(registries.map((registry) => registry.getMetricsAsJSON())),
+        ).metrics(),
+      );
     const summed = await aggregate([tallied(), tallied()]);
     assert.deepEqual(summed, await aggregate([promClient(), promClient()]));
-    assert.ok(summed.flat().includes('test_requests_total{code="200",method="GET",route="/prometheus"} 4'), summed.flat().join('\n'));
+    assert.ok(
+      summed.flat().includes('test_requests_total{code="200",method="GET",route="/prometheus"} 4'),
+      summed.flat().join('\n'),
+    );
   });
 
   it('counts requests in flight', async () => {

@@ -4,7 +4,10 @@ import { encodeForm } from '../../middleware/proxy/parsed-body.ts';
 
 describe('encodeForm (rebuilding a body a host app parsed)', () => {
   it('keeps flat keys from the simple parser as they came', () => {
-    assert.equal(encodeForm({ 'match[]': ['up', 'go_info'], start: '1' }), 'match%5B%5D=up&match%5B%5D=go_info&start=1');
+    assert.equal(
+      encodeForm({ 'match[]': ['up', 'go_info'], start: '1' }),
+      'match%5B%5D=up&match%5B%5D=go_info&start=1',
+    );
     assert.equal(encodeForm({ 'match[]': 'up' }), 'match%5B%5D=up');
   });
 

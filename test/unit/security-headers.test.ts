@@ -20,7 +20,11 @@ describe('security headers preset', () => {
 
   it('lets each header be replaced or removed', () => {
     const { headers, managed, hashesInlineScripts } = createSecurityHeaders({
-      overrides: { 'X-Frame-Options': 'DENY', 'Strict-Transport-Security': '', 'Content-Security-Policy': "default-src 'none'" },
+      overrides: {
+        'X-Frame-Options': 'DENY',
+        'Strict-Transport-Security': '',
+        'Content-Security-Policy': "default-src 'none'",
+      },
     });
     assert.equal(header(headers, 'X-Frame-Options'), 'DENY');
     assert.equal(header(headers, 'Strict-Transport-Security'), undefined);
@@ -44,7 +48,10 @@ describe('security headers preset', () => {
   });
 
   it('hashes no script outside <head>, and none without a </head>', () => {
-    assert.deepEqual(inlineScripts(Buffer.from('<html><head></head><body><script>alert(1)</script></body></html>')), []);
+    assert.deepEqual(
+      inlineScripts(Buffer.from('<html><head></head><body><script>alert(1)</script></body></html>')),
+      [],
+    );
     assert.deepEqual(inlineScripts(Buffer.from('<script>alert(1)</script>')), []);
   });
 

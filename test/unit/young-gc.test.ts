@@ -7,7 +7,12 @@ import { createScavengeTrigger } from '../../middleware/proxy/young-gc.ts';
 async function minorCollectionsDuring(run: () => void): Promise<number> {
   let count = 0;
   const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) if (((entry as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) count++;
+    for (const entry of list.getEntries())
+      if (
+        (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ===
+        constants.NODE_PERFORMANCE_GC_MINOR
+      )
+        count++;
   });
   observer.observe({ entryTypes: ['gc'] });
   run();
