@@ -40,27 +40,48 @@ const variants = [
   },
 ];
 const gateways = await Promise.all(
-  variants.map(async (variant) =>
-    (await startProcess({
-      core: SERVER_CORE,
-      command: process.execPath,
-      args: [join(root, 'src/cli.ts'), '--web.listen-address', `127.0.0.1:${variant.port}`, '--upstream.url', `http://127.0.0.1:${upstreamPort}`,
-        '--tls.cert-file', join(work, 'tls.crt'), '--tls.key-file', join(work, 'tls.key'), ...variant.extra],
-      logFile: join(work, `promgate-${variant.port}.log`),
-      ready: /promgate listening/,
-    })).child,
+  variants.map(
+    async (variant) =>
+      (
+        await startProcess({
+          core: SERVER_CORE,
+          command: process.execPath,
+          args: [
+            join(root, 'src/cli.ts'),
+            '--web.listen-address',
+            `127.0.0.1:${variant.port}`,
+            '--upstream.url',
+            `http://127.0.0.1:${upstreamPort}`,
+            '--tls.cert-file',
+            join(work, 'tls.crt'),
+            '--tls.key-file',
+            join(work, 'tls.key'),
+            ...variant.extra,
+          ],
+          logFile: join(work, `promgate-${variant.port}.log`),
+          ready: /promgate listening/,
+        })
+      ).child,
   ),
 );
 
 const results = new Map<string, WrkResult[]>(variants.map((variant) => [variant.name, []]));
 try {
   for (const variant of variants) {
-    await runWrk(`https://127.0.0.1:${variant.port}/prometheus/api/v1/label/job/values`, { connections: CONNECTIONS, seconds: 1, headers: variant.headers }); // warm-up
+    await runWrk(`https://127.0.0.1:${variant.port}/prometheus/api/v1/label/job/values`, {
+      connections: CONNECTIONS,
+      seconds: 1,
+      headers: variant.headers,
+    }); // warm-up
   }
   for (let round = 0; round < ROUNDS; round++) {
     // A B, then B A: neither variant always runs on a machine warmed by the other.
     for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
-      const result = await runWrk(`https://127.0.0.1:${variant.port}/prometheus/api/v1/label/job/values`, { connections: CONNECTIONS, seconds: SECONDS, headers: variant.headers });
+      const result = await runWrk(`https://127.0.0.1:${variant.port}/prometheus/api/v1/label/job/values`, {
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        headers: variant.headers,
+      });
       if (result.errors > 0) throw new Error(`${variant.name}: ${result.errors} failed requests`);
       results.get(variant.name)!.push(result);
     }
@@ -81,9 +102,30 @@ const summary = variants.map((variant) => {
   };
 });
 const ratio = summary[1]!.requestsPerSecond / summary[0]!.requestsPerSecond;
-console.log(`\nwrk -t1 -c${CONNECTIONS} -d${SECONDS}s over TLS, ${ROUNDS} rounds (AB, BA, ...), medians (node ${process.version}${PIN ? `; gateway on core ${SERVER_CORE}, wrk and upstream on core ${LOAD_CORE}` : ''})`);
+console.log(
+  `\nwrk -t1 -c${CONNECTIONS} -d${SECONDS}s over TLS, ${ROUNDS} rounds (AB, BA, ...), medians (node ${process.version}${PIN ? `; gateway on core ${SERVER_CORE}, wrk and upstream on core ${LOAD_CORE}` : ''})`,
+);
 console.log('| variant | req/s | p50 ms | p99 ms | runs (req/s) |\n|---|---|---|---|---|');
-for (const row of summary) console.log(`| ${row.name} | ${Math.round(row.requestsPerSecond)} | ${row.p50Ms.toFixed(2)} | ${row.p99Ms.toFixed(2)} | ${row.runs.join(', ')} |`);
+for (const row of summary)
+  console.log(
+    `| ${row.name} | ${Math.round(row.requestsPerSecond)} | ${row.p50Ms.toFixed(2)} | ${row.p99Ms.toFixed(2)} | ${row.runs.join(', ')} |`,
+  );
 console.log(`\nauthenticated / unauthenticated: ${ratio.toFixed(2)}x (target >= 0.90x)`);
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/auth.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, pinned: PIN, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, summary, ratio }, null, 2));
+writeFileSync(
+  join(root, 'bench/results/auth.json'),
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      node: process.version,
+      pinned: PIN,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      summary,
+      ratio,
+    },
+    null,
+    2,
+  ),
+);

@@ -8,8 +8,19 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { ANY_CORE, coreSpeed, describeErrors, LOAD_CORE, PIN, runWrk, SERVER_CORE, type Core } from './lib.ts';
-import { coreLoad, cpuSeconds, createProcessGroup, peakRssMegabytes, processTree, resetPeakRss, rssMegabytes, runBench, waitForQuiet, waitForQuietCore } from './processes.ts';
-import { startHaproxy, startNginx, startPrometheusTls, type Proxy, type ProxyOptions } from './peers.ts';
+import {
+  coreLoad,
+  cpuSeconds,
+  createProcessGroup,
+  peakRssMegabytes,
+  processTree,
+  resetPeakRss,
+  rssMegabytes,
+  runBench,
+  waitForQuiet,
+  waitForQuietCore,
+} from './processes.ts';
+import { startHaproxy, startNginx, startPrometheusTls, type RunningProxy, type ProxyOptions } from './peers.ts';
 import { printReport, summarize, type RunRecord } from './report.ts';
 import { defineScenarios, type Endpoint, type Scenario, type Target, type Variant } from './scenarios.ts';
 import {
@@ -25,7 +36,6 @@ import {
   startPromgate,
   startStaticUpstream,
   versions,
-  type Answer,
 } from './servers.ts';
 import { HEALTHY_PATH } from '../middleware/health/index.ts';
 
@@ -69,11 +79,15 @@ await runBench(async () => {
   const work = group.tempDir('promgate-compare-');
   chmodSync(work, 0o755); // nginx's worker (nobody) reads the htpasswd file and writes temp files here
   const { entry, note } = promgateEntry(root);
-  notes.push(`promgate runs as the image runs it: ${[...Object.entries(IMAGE_ENV).map(([name, value]) => `${name}=${value}`), 'node', ...IMAGE_NODE_FLAGS, note].join(' ')}`);
+  notes.push(
+    `promgate runs as the image runs it: ${[...Object.entries(IMAGE_ENV).map(([name, value]) => `${name}=${value}`), 'node', ...IMAGE_NODE_FLAGS, note].join(' ')}`,
+  );
   const { cert, key } = makeCertificate(root, work);
   const ca = readFileSync(cert);
   const htpasswd = makeHtpasswd(work);
-  console.log(`starting servers in ${work} (${PIN ? `servers on core ${SERVER_CORE}, wrk and upstreams on core ${LOAD_CORE}` : 'unpinned'})...`);
+  console.log(
+    `starting servers in ${work} (${PIN ? `servers on core ${SERVER_CORE}, wrk and upstreams on core ${LOAD_CORE}` : 'unpinned'})...`,
+  );
 
   const [prometheus, upstream] = await Promise.all([startPrometheus(group, work), startStaticUpstream(group, work)]);
   const upstreamPorts: Record<Target, number> = { prometheus: prometheus.port, static: upstream.port };
@@ -83,21 +97,61 @@ await runBench(async () => {
       label: 'upstream direct (plain HTTP)',
       headers: {},
       requiresAuth: false,
-      endpoints: { prometheus: { base: `http://127.0.0.1:${prometheus.port}`, pid: prometheus.pid }, static: { base: `http://127.0.0.1:${upstream.port}`, pid: upstream.pid } },
+      endpoints: {
+        prometheus: { base: `http://127.0.0.1:${prometheus.port}`, pid: prometheus.pid },
+        static: { base: `http://127.0.0.1:${upstream.port}`, pid: upstream.pid },
+      },
     },
   ];
   const targets = ['prometheus', 'static'] as const;
-  const proxyOptions: ProxyOptions = { core: SERVER_CORE, dir: work, cert, key, htpasswd, upstreams: targets.map((target) => upstreamPorts[target]) };
-  const proxies: { id: string; label: string; auth: boolean; start: () => Promise<Proxy> }[] = [
-    { id: 'nginx', label: 'nginx recipe', auth: false, start: () => startNginx(group, { ...proxyOptions, kind: 'recipe' }) },
-    { id: 'nginx-tuned', label: 'nginx tuned (keepalive 32)', auth: false, start: () => startNginx(group, { ...proxyOptions, kind: 'tuned' }) },
-    { id: 'nginx-auth', label: 'nginx recipe + auth_basic', auth: true, start: () => startNginx(group, { ...proxyOptions, kind: 'auth' }) },
-    { id: 'haproxy', label: 'HAProxy (1 thread, connection reuse)', auth: false, start: () => startHaproxy(group, { ...proxyOptions, auth: false }) },
-    { id: 'haproxy-auth', label: 'HAProxy + basic auth (bcrypt-10 userlist)', auth: true, start: () => startHaproxy(group, { ...proxyOptions, auth: true }) },
+  const proxyOptions: ProxyOptions = {
+    core: SERVER_CORE,
+    dir: work,
+    cert,
+    key,
+    htpasswd,
+    upstreams: targets.map((target) => upstreamPorts[target]),
+  };
+  const proxies: { id: string; label: string; auth: boolean; start: () => Promise<RunningProxy> }[] = [
+    {
+      id: 'nginx',
+      label: 'nginx recipe',
+      auth: false,
+      start: () => startNginx(group, { ...proxyOptions, kind: 'recipe' }),
+    },
+    {
+      id: 'nginx-tuned',
+      label: 'nginx tuned (keepalive 32)',
+      auth: false,
+      start: () => startNginx(group, { ...proxyOptions, kind: 'tuned' }),
+    },
+    {
+      id: 'nginx-auth',
+      label: 'nginx recipe + auth_basic',
+      auth: true,
+      start: () => startNginx(group, { ...proxyOptions, kind: 'auth' }),
+    },
+    {
+      id: 'haproxy',
+      label: 'HAProxy (1 thread, connection reuse)',
+      auth: false,
+      start: () => startHaproxy(group, { ...proxyOptions, auth: false }),
+    },
+    {
+      id: 'haproxy-auth',
+      label: 'HAProxy + basic auth (bcrypt-10 userlist)',
+      auth: true,
+      start: () => startHaproxy(group, { ...proxyOptions, auth: true }),
+    },
   ];
   for (const { id, label, auth, start } of proxies) {
     const proxy = await start();
-    const endpoints = Object.fromEntries(targets.map((target, index) => [target, { base: `https://127.0.0.1:${proxy.ports[index]}/prometheus`, pid: proxy.pid }]));
+    const endpoints = Object.fromEntries(
+      targets.map((target, index) => [
+        target,
+        { base: `https://127.0.0.1:${proxy.ports[index]}/prometheus`, pid: proxy.pid },
+      ]),
+    );
     const headers = auth ? BASIC_AUTH_HEADER : {};
     // Prometheus's own health endpoint, through the proxy.
     const idleRssMb = await idleRss(`${endpoints.prometheus!.base}/-/healthy`, headers, ca, proxy.pid);
@@ -111,22 +165,79 @@ await runBench(async () => {
     headers: BASIC_AUTH_HEADER,
     requiresAuth: true,
     endpoints: { prometheus: { base: `https://127.0.0.1:${prometheusTls.port}`, pid: prometheusTls.pid } },
-    idleRssMb: await idleRss(`https://127.0.0.1:${prometheusTls.port}/-/healthy`, BASIC_AUTH_HEADER, ca, prometheusTls.pid),
+    idleRssMb: await idleRss(
+      `https://127.0.0.1:${prometheusTls.port}/-/healthy`,
+      BASIC_AUTH_HEADER,
+      ca,
+      prometheusTls.pid,
+    ),
   });
-  const promgateVariants: { id: string; label: string; auth: boolean; extra: string[]; core: Core; workers: number; targets: readonly Target[] }[] = [
-    { id: 'promgate-auth', label: 'promgate full chain (basic auth)', auth: true, extra: [], core: SERVER_CORE, workers: 1, targets },
-    { id: 'promgate-auth-nolog', label: 'promgate full chain, --no-log.access-log', auth: true, extra: ['--no-log.access-log'], core: SERVER_CORE, workers: 1, targets },
+  const promgateVariants: {
+    id: string;
+    label: string;
+    auth: boolean;
+    extra: string[];
+    core: Core;
+    workers: number;
+    targets: readonly Target[];
+  }[] = [
+    {
+      id: 'promgate-auth',
+      label: 'promgate full chain (basic auth)',
+      auth: true,
+      extra: [],
+      core: SERVER_CORE,
+      workers: 1,
+      targets,
+    },
+    {
+      id: 'promgate-auth-nolog',
+      label: 'promgate full chain, --no-log.access-log',
+      auth: true,
+      extra: ['--no-log.access-log'],
+      core: SERVER_CORE,
+      workers: 1,
+      targets,
+    },
     { id: 'promgate', label: 'promgate without auth', auth: false, extra: [], core: SERVER_CORE, workers: 1, targets },
     // Untouched until the memory scenario, so their peak is that load's, not an earlier scenario's heap.
-    { id: 'promgate-auth-fresh', label: 'promgate full chain, fresh process', auth: true, extra: [], core: SERVER_CORE, workers: 1, targets: ['static'] },
-    { id: 'promgate-fresh', label: 'promgate without auth, fresh process', auth: false, extra: [], core: SERVER_CORE, workers: 1, targets: ['static'] },
+    {
+      id: 'promgate-auth-fresh',
+      label: 'promgate full chain, fresh process',
+      auth: true,
+      extra: [],
+      core: SERVER_CORE,
+      workers: 1,
+      targets: ['static'],
+    },
+    {
+      id: 'promgate-fresh',
+      label: 'promgate without auth, fresh process',
+      auth: false,
+      extra: [],
+      core: SERVER_CORE,
+      workers: 1,
+      targets: ['static'],
+    },
   ];
   if (promgateHasFlag(entry, '--workers')) {
     // Pinned to one core, a second worker has nothing to run on: this pair runs unpinned.
     const unpinned = { auth: true, core: ANY_CORE, targets: ['static'] as const };
     promgateVariants.push(
-      { ...unpinned, id: 'promgate-1w-unpinned', label: 'promgate full chain, 1 worker, unpinned', extra: [], workers: 1 },
-      { ...unpinned, id: 'promgate-2w-unpinned', label: 'promgate full chain, --workers=2, unpinned', extra: ['--workers=2'], workers: 2 },
+      {
+        ...unpinned,
+        id: 'promgate-1w-unpinned',
+        label: 'promgate full chain, 1 worker, unpinned',
+        extra: [],
+        workers: 1,
+      },
+      {
+        ...unpinned,
+        id: 'promgate-2w-unpinned',
+        label: 'promgate full chain, --workers=2, unpinned',
+        extra: ['--workers=2'],
+        workers: 2,
+      },
     );
   } else {
     notes.push('promgate --help lists no --workers flag: the --workers=2 comparison was skipped');
@@ -137,18 +248,37 @@ await runBench(async () => {
       let idleRssMb: number | undefined;
       for (const target of variant.targets) {
         const extra = [...(variant.auth ? [`--auth.htpasswd-file=${htpasswd}`] : []), ...variant.extra];
-        const server = await startPromgate(group, { entry, core: variant.core, dir: work, name: variant.id, upstream: upstreamPorts[target], cert, key, extra, workers: variant.workers });
+        const server = await startPromgate(group, {
+          entry,
+          core: variant.core,
+          dir: work,
+          name: variant.id,
+          upstream: upstreamPorts[target],
+          cert,
+          key,
+          extra,
+          workers: variant.workers,
+        });
         endpoints[target] = { base: `https://127.0.0.1:${server.port}/prometheus`, pid: server.pid };
         // The first target's process: the small API's when the variant serves both.
         idleRssMb ??= await idleRss(`https://127.0.0.1:${server.port}${HEALTHY_PATH}`, {}, ca, server.pid);
       }
-      return { id: variant.id, label: variant.label, headers: variant.auth ? BASIC_AUTH_HEADER : {}, requiresAuth: variant.auth, endpoints, idleRssMb };
+      return {
+        id: variant.id,
+        label: variant.label,
+        headers: variant.auth ? BASIC_AUTH_HEADER : {},
+        requiresAuth: variant.auth,
+        endpoints,
+        idleRssMb,
+      };
     }),
   );
   variants.push(...started);
 
   const only = process.env.BENCH_ONLY?.split(',');
-  const scenarios = defineScenarios(PARAMETERS, upstream.largeBytes, variants).filter((scenario) => !only || only.includes(scenario.id));
+  const scenarios = defineScenarios(PARAMETERS, upstream.largeBytes, variants).filter(
+    (scenario) => !only || only.includes(scenario.id),
+  );
   const records: RunRecord[] = [];
   const warmUps: RunRecord[] = [];
   const warmedUp = new Set<number>(); // server processes that had their first warm-up
@@ -164,25 +294,47 @@ await runBench(async () => {
         // throws away the optimized code of much of its HTTP, stream and socket path once (~70
         // functions, "dependent prototype chain changed"; a bare https server does it too), and V8
         // optimizes it again under the next load. Without the second run that fell in round 1.
-        const runs = warmedUp.has(pid) ? [PARAMETERS.warmUpSeconds] : [PARAMETERS.firstWarmUpSeconds, PARAMETERS.warmUpSeconds];
+        const runs = warmedUp.has(pid)
+          ? [PARAMETERS.warmUpSeconds]
+          : [PARAMETERS.firstWarmUpSeconds, PARAMETERS.warmUpSeconds];
         warmedUp.add(pid);
         for (const seconds of runs) {
-          const record = { scenario: scenario.id, variant: variant.id, round: -1, ...(await measure(scenario, variant, seconds)) };
+          const record = {
+            scenario: scenario.id,
+            variant: variant.id,
+            round: -1,
+            ...(await measure(scenario, variant, seconds)),
+          };
           warmUps.push(record);
-          console.log(`  warm-up ${seconds} s ${variant.label}: ${Math.round(record.wrk.requestsPerSecond)} req/s, p99 ${record.wrk.p99Ms.toFixed(2)} ms`);
+          console.log(
+            `  warm-up ${seconds} s ${variant.label}: ${Math.round(record.wrk.requestsPerSecond)} req/s, p99 ${record.wrk.p99Ms.toFixed(2)} ms`,
+          );
         }
       }
     }
     for (let round = 0; round < scenario.rounds; round++) {
       // Forward, then backward: no variant always runs right after the same neighbour.
       for (const variant of round % 2 === 0 ? members : [...members].reverse()) {
-        const record = { scenario: scenario.id, variant: variant.id, round, ...(await measure(scenario, variant, scenario.seconds)) };
+        const record = {
+          scenario: scenario.id,
+          variant: variant.id,
+          round,
+          ...(await measure(scenario, variant, scenario.seconds)),
+        };
         records.push(record);
         const flag = record.wrk.errors > 0 ? `  ERRORS: ${describeErrors(record.wrk)}` : '';
-        const other = record.otherOnServerCorePercent > 0 ? `, other work on the server core ${Math.round(record.otherOnServerCorePercent)}%` : '';
+        const other =
+          record.otherOnServerCorePercent > 0
+            ? `, other work on the server core ${Math.round(record.otherOnServerCorePercent)}%`
+            : '';
         const load = Number.isNaN(record.loadCorePercent) ? '' : `, load core ${Math.round(record.loadCorePercent)}%`;
-        const speed = record.machineSpeed < SLOW_MACHINE ? `, MACHINE SLOW: ${record.machineSpeed.toFixed(2)}x of its speed at the start` : '';
-        console.log(`  round ${round + 1} ${variant.label}: ${Math.round(record.wrk.requestsPerSecond)} req/s, p99 ${record.wrk.p99Ms.toFixed(2)} ms, ${record.megabytesPerSecond.toFixed(1)} MB/s, CPU ${Math.round(record.cpuPercent)}%${other}${load}, peak RSS ${record.peakRssMb.toFixed(0)} MB${speed}${flag}`);
+        const speed =
+          record.machineSpeed < SLOW_MACHINE
+            ? `, MACHINE SLOW: ${record.machineSpeed.toFixed(2)}x of its speed at the start`
+            : '';
+        console.log(
+          `  round ${round + 1} ${variant.label}: ${Math.round(record.wrk.requestsPerSecond)} req/s, p99 ${record.wrk.p99Ms.toFixed(2)} ms, ${record.megabytesPerSecond.toFixed(1)} MB/s, CPU ${Math.round(record.cpuPercent)}%${other}${load}, peak RSS ${record.peakRssMb.toFixed(0)} MB${speed}${flag}`,
+        );
       }
     }
     console.log(`  (${((performance.now() - scenarioStarted) / 1000).toFixed(0)} s)`);
@@ -190,7 +342,9 @@ await runBench(async () => {
 
   const slow = records.filter((record) => record.machineSpeed < SLOW_MACHINE);
   if (slow.length > 0) {
-    notes.push(`the machine ran slower than at the start (speed probe < ${SLOW_MACHINE}x) before ${slow.length} of ${records.length} runs: ${slow.map((record) => `${record.scenario} ${record.variant} round ${record.round + 1} (${record.machineSpeed.toFixed(2)}x)`).join(', ')}`);
+    notes.push(
+      `the machine ran slower than at the start (speed probe < ${SLOW_MACHINE}x) before ${slow.length} of ${records.length} runs: ${slow.map((record) => `${record.scenario} ${record.variant} round ${record.round + 1} (${record.machineSpeed.toFixed(2)}x)`).join(', ')}`,
+    );
   }
   const rows = summarize(scenarios, records);
   const { targets: targetsReport, footprint } = printReport(scenarios, variants, rows, PARAMETERS, notes);
@@ -209,7 +363,11 @@ await runBench(async () => {
     warmUps,
   };
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  const file = join(root, 'bench/results', QUICK ? 'compare-quick.json' : only ? 'compare-partial.json' : 'compare.json');
+  const file = join(
+    root,
+    'bench/results',
+    QUICK ? 'compare-quick.json' : only ? 'compare-partial.json' : 'compare.json',
+  );
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwrote ${file}`);
 }, group);
@@ -217,7 +375,8 @@ await runBench(async () => {
 /** RSS of the server's processes right after start, once it answered its first health check. */
 async function idleRss(url: string, headers: Record<string, string>, ca: Buffer, pid: number): Promise<number> {
   const answer = await fetchOnce(url, { headers, ca });
-  if (answer.status !== 200) throw new Error(`health check ${url} answered ${answer.status}: ${answer.body.toString().slice(0, 200)}`);
+  if (answer.status !== 200)
+    throw new Error(`health check ${url} answered ${answer.status}: ${answer.body.toString().slice(0, 200)}`);
   return rssMegabytes(processTree(pid));
 }
 
@@ -235,16 +394,29 @@ async function verify(scenario: Scenario, variant: Variant, ca: Buffer): Promise
   }
   if (problem) throw new Error(`${variant.label}, ${scenario.id}: ${url} ${problem}`);
   if (variant.requiresAuth) {
-    const anonymous = await fetchOnce(url, { method: scenario.method, headers: { 'content-type': 'application/octet-stream' }, body, ca });
-    if (anonymous.status !== 401) throw new Error(`${variant.label}, ${scenario.id}: without credentials ${url} answered ${anonymous.status}, not 401`);
+    const anonymous = await fetchOnce(url, {
+      method: scenario.method,
+      headers: { 'content-type': 'application/octet-stream' },
+      body,
+      ca,
+    });
+    if (anonymous.status !== 401)
+      throw new Error(
+        `${variant.label}, ${scenario.id}: without credentials ${url} answered ${anonymous.status}, not 401`,
+      );
   }
 }
 
-async function measure(scenario: Scenario, variant: Variant, seconds: number): Promise<Omit<RunRecord, 'scenario' | 'variant' | 'round'>> {
+async function measure(
+  scenario: Scenario,
+  variant: Variant,
+  seconds: number,
+): Promise<Omit<RunRecord, 'scenario' | 'variant' | 'round'>> {
   const pids = processTree(variant.endpoints[scenario.target]!.pid);
   // Both cores idle before each run: a run that starts while another benchmark runs is noise.
   for (const core of PIN ? [SERVER_CORE, LOAD_CORE] : []) {
-    if (!(await waitForQuietCore(core))) console.log(`  (core ${core} stayed busy for 10 s before this run: something else is running)`);
+    if (!(await waitForQuietCore(core)))
+      console.log(`  (core ${core} stayed busy for 10 s before this run: something else is running)`);
   }
   const speed = await coreSpeed(SERVER_CORE);
   baseSpeed ??= speed;
@@ -271,8 +443,20 @@ async function measure(scenario: Scenario, variant: Variant, seconds: number): P
   const otherOnServerCorePercent = Math.max(0, serverCorePercent - cpuPercent);
   const peakRssMb = peakRssMegabytes(pids);
   await waitForQuiet(pids);
-  const megabytesPerSecond = scenario.uploadBytes ? (wrk.requestsPerSecond * scenario.uploadBytes) / 1048576 : wrk.megabytesPerSecond;
-  return { wrk, megabytesPerSecond, cpuPercent, otherOnServerCorePercent, loadCorePercent, machineSpeed, peakRssMb, rssBeforeMb, peakReset };
+  const megabytesPerSecond = scenario.uploadBytes
+    ? (wrk.requestsPerSecond * scenario.uploadBytes) / 1048576
+    : wrk.megabytesPerSecond;
+  return {
+    wrk,
+    megabytesPerSecond,
+    cpuPercent,
+    otherOnServerCorePercent,
+    loadCorePercent,
+    machineSpeed,
+    peakRssMb,
+    rssBeforeMb,
+    peakReset,
+  };
 }
 
 function urlOf(scenario: Scenario, variant: Variant): string {

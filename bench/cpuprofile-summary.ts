@@ -36,18 +36,33 @@ export interface ProfileSummary {
 /** First match wins; tested against the module name (see moduleOf) and, for native code, the function. */
 const CATEGORIES: [string, RegExp][] = [
   // Socket writes from JS: to the client they include TLS encryption; to the upstream, plain TCP.
-  ['socket writes (native; TLS encryption to the client happens inside)', /^\(native\) (writeLatin1String|writeUtf8String|writeAsciiString|writeUcs2String|writeBuffer|writev)$/],
+  [
+    'socket writes (native; TLS encryption to the client happens inside)',
+    /^\(native\) (writeLatin1String|writeUtf8String|writeAsciiString|writeUcs2String|writeBuffer|writev)$/,
+  ],
   ['node TLS/net', /^node:(_tls|tls|net|internal\/(tls|net|stream_base_commons))/],
-  ['node HTTP server (incoming, outgoing, parser)', /^node:(_http_server|_http_outgoing|_http_incoming|_http_common|internal\/http)/],
+  [
+    'node HTTP server (incoming, outgoing, parser)',
+    /^node:(_http_server|_http_outgoing|_http_incoming|_http_common|internal\/http)/,
+  ],
   ['HTTP client to the upstream (undici)', /^(undici|node:_http_client|node:_http_agent)$/],
   ['node events and streams', /^node:(events|internal\/streams|stream|internal\/event_target)/],
   ['node timers, microtasks, process', /^node:internal\/(timers|process|async_hooks)|^node:timers/],
   ['node module loading (startup)', /^node:internal\/modules/],
-  ['Express and its router', /^(express|router|path-to-regexp|parseurl|finalhandler|send|serve-static|content-type|type-is|mime-types|accepts|negotiator|on-finished|ee-first|encodeurl|escape-html|statuses|http-errors|depd|debug|ms|qs|proxy-addr|forwarded|fresh|range-parser|etag|vary|cookie|setprototypeof|merge-descriptors|utils-merge)$/],
+  [
+    'Express and its router',
+    /^(express|router|path-to-regexp|parseurl|finalhandler|send|serve-static|content-type|type-is|mime-types|accepts|negotiator|on-finished|ee-first|encodeurl|escape-html|statuses|http-errors|depd|debug|ms|qs|proxy-addr|forwarded|fresh|range-parser|etag|vary|cookie|setprototypeof|merge-descriptors|utils-merge)$/,
+  ],
   ['helmet', /^helmet$/],
-  ['access log (pino-http, pino)', /^(pino|pino-http|pino-std-serializers|sonic-boom|fast-redact|@pinojs\/redact|quick-format-unescaped|thread-stream|atomic-sleep|on-exit-leak-free|safe-stable-stringify|fast-safe-stringify|get-caller-file)$/],
+  [
+    'access log (pino-http, pino)',
+    /^(pino|pino-http|pino-std-serializers|sonic-boom|fast-redact|@pinojs\/redact|quick-format-unescaped|thread-stream|atomic-sleep|on-exit-leak-free|safe-stable-stringify|fast-safe-stringify|get-caller-file)$/,
+  ],
   ['metrics (prom-client)', /^(prom-client|tdigest|bintrees)$/],
-  ['rate limit, CORS, auth libraries', /^(express-rate-limit|rate-limit-redis|cors|lru-cache|bcrypt|express-basic-auth)$/],
+  [
+    'rate limit, CORS, auth libraries',
+    /^(express-rate-limit|rate-limit-redis|cors|lru-cache|bcrypt|express-basic-auth)$/,
+  ],
   ['promgate middleware/', /^(dist\/)?middleware\//],
   ['promgate src/', /^(dist\/)?src\//],
   ['garbage collector', /^\(garbage collector\)$/],
@@ -59,7 +74,9 @@ const CATEGORIES: [string, RegExp][] = [
 export function summarizeProfile(file: string, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
-  const parents = new Map(profile.nodes.flatMap((node) => (node.children ?? []).map((child) => [child, node.id] as const)));
+  const parents = new Map(
+    profile.nodes.flatMap((node) => (node.children ?? []).map((child) => [child, node.id] as const)),
+  );
   /**
    * Native functions and node:fs count for the first package or promgate file up the stack: the
    * fs writes are sonic-boom's (the access log), URL parsing is http-proxy-middleware's.
@@ -95,8 +112,19 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
     [...map]
       .sort((a, b) => b[1] - a[1])
       .slice(0, count)
-      .map(([name, ms]) => ({ name, ms, percent: (ms / totalMs) * 100, busyPercent: name === '(idle)' || name === 'idle' ? 0 : (ms / (totalMs - idleMs)) * 100 }));
-  return { totalMs, idleMs, functions: rank(byFunction), modules: rank(byModule), categories: rank(byCategory, 100).filter((entry) => entry.percent >= 0.5) };
+      .map(([name, ms]) => ({
+        name,
+        ms,
+        percent: (ms / totalMs) * 100,
+        busyPercent: name === '(idle)' || name === 'idle' ? 0 : (ms / (totalMs - idleMs)) * 100,
+      }));
+  return {
+    totalMs,
+    idleMs,
+    functions: rank(byFunction),
+    modules: rank(byModule),
+    categories: rank(byCategory, 100).filter((entry) => entry.percent >= 0.5),
+  };
 }
 
 /** npm package (scoped too), node:<module>, a promgate file, or V8's own buckets (GC, program, idle). */
@@ -111,15 +139,25 @@ function moduleOf(url: string, functionName: string): string {
 /** `package/file` inside node_modules, else the path from promgate's dist/, src/ or middleware/. */
 function shortUrl(url: string): string {
   const path = url.replace(/^file:\/\//, '');
-  return path.includes('/node_modules/') ? path.replace(/^.*\/node_modules\//, '') : path.replace(/^.*?\/(dist\/|src\/|middleware\/)/, '$1');
+  return path.includes('/node_modules/')
+    ? path.replace(/^.*\/node_modules\//, '')
+    : path.replace(/^.*?\/(dist\/|src\/|middleware\/)/, '$1');
 }
 
 export function printProfileSummary(summary: ProfileSummary): void {
   const table = (title: string, entries: Entry[]) => {
-    console.log(`\n${title}\n| # | self ms | % of samples | % of busy | ${title.split(' by ')[0]!.replace(/^Top /, '')} |\n|---|---|---|---|---|`);
-    entries.forEach((entry, index) => console.log(`| ${index + 1} | ${entry.ms.toFixed(0)} | ${entry.percent.toFixed(1)} | ${entry.busyPercent.toFixed(1)} | ${entry.name} |`));
+    console.log(
+      `\n${title}\n| # | self ms | % of samples | % of busy | ${title.split(' by ')[0]!.replace(/^Top /, '')} |\n|---|---|---|---|---|`,
+    );
+    for (const [index, entry] of entries.entries()) {
+      console.log(
+        `| ${index + 1} | ${entry.ms.toFixed(0)} | ${entry.percent.toFixed(1)} | ${entry.busyPercent.toFixed(1)} | ${entry.name} |`,
+      );
+    }
   };
-  console.log(`profile: ${(summary.totalMs / 1000).toFixed(1)} s sampled, ${((summary.idleMs / summary.totalMs) * 100).toFixed(1)}% idle`);
+  console.log(
+    `profile: ${(summary.totalMs / 1000).toFixed(1)} s sampled, ${((summary.idleMs / summary.totalMs) * 100).toFixed(1)}% idle`,
+  );
   table(`Top functions by self time`, summary.functions);
   table(`Top modules by self time`, summary.modules);
   table(`Parts of the request path by self time`, summary.categories);

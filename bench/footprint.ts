@@ -13,9 +13,29 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeErrors, median, runWrk, SERVER_CORE } from './lib.ts';
-import { cpuSeconds, peakRssMegabytes, processTree, resetPeakRss, rssMegabytes, runBench, stopProcess, waitForQuiet } from './processes.ts';
+import {
+  cpuSeconds,
+  peakRssMegabytes,
+  processTree,
+  resetPeakRss,
+  rssMegabytes,
+  runBench,
+  stopProcess,
+  waitForQuiet,
+} from './processes.ts';
 import { API_PATH, LARGE_PATH } from './scenarios.ts';
-import { BASIC_AUTH_HEADER, fetchOnce, IMAGE_ENV, IMAGE_NODE_FLAGS, makeCertificate, makeHtpasswd, promgateEntry, startPrometheus, startPromgate, startStaticUpstream } from './servers.ts';
+import {
+  BASIC_AUTH_HEADER,
+  fetchOnce,
+  IMAGE_ENV,
+  IMAGE_NODE_FLAGS,
+  makeCertificate,
+  makeHtpasswd,
+  promgateEntry,
+  startPrometheus,
+  startPromgate,
+  startStaticUpstream,
+} from './servers.ts';
 import { FOOTPRINT_TARGETS } from './report.ts';
 import { HEALTHY_PATH } from '../middleware/health/index.ts';
 
@@ -51,26 +71,45 @@ await runBench(async (group) => {
   const htpasswd = makeHtpasswd(work);
   const [prometheus, upstream] = await Promise.all([startPrometheus(group, work), startStaticUpstream(group, work)]);
   const rounds = new Map<string, Round[]>(settings.map((setting) => [setting, []]));
-  console.log(`promgate ${entry}, image defaults: ${[...Object.entries(IMAGE_ENV).map(([name, value]) => `${name}=${value}`), 'node', ...IMAGE_NODE_FLAGS].join(' ')}`);
+  console.log(
+    `promgate ${entry}, image defaults: ${[...Object.entries(IMAGE_ENV).map(([name, value]) => `${name}=${value}`), 'node', ...IMAGE_NODE_FLAGS].join(' ')}`,
+  );
 
   const start = async (setting: string, name: string, upstreamPort: number) => {
     const nodeArgs = setting.split(' ').filter(Boolean);
-    const server = await startPromgate(group, { entry, core: SERVER_CORE, dir: work, name, upstream: upstreamPort, cert, key, extra: [`--auth.htpasswd-file=${htpasswd}`], nodeArgs });
+    const server = await startPromgate(group, {
+      entry,
+      core: SERVER_CORE,
+      dir: work,
+      name,
+      upstream: upstreamPort,
+      cert,
+      key,
+      extra: [`--auth.htpasswd-file=${htpasswd}`],
+      nodeArgs,
+    });
     const answer = await fetchOnce(`https://127.0.0.1:${server.port}${HEALTHY_PATH}`, { ca });
     if (answer.status !== 200) throw new Error(`${name}: health check answered ${answer.status}`);
     return { ...server, base: `https://127.0.0.1:${server.port}/prometheus` };
   };
   // A slow download run may finish no 10 MiB answer in time: then only errors count.
   const wrk = (url: string, connections: number, seconds: number) =>
-    runWrk(url, { connections, seconds, headers: BASIC_AUTH_HEADER, timeoutSeconds: 60, signal: group.signal }).then((result) => {
-      if (result.errors > 0 || !(result.requests >= 0)) throw new Error(`${url}: ${describeErrors(result)} in ${result.requests} requests`);
-      return result;
-    });
+    runWrk(url, { connections, seconds, headers: BASIC_AUTH_HEADER, timeoutSeconds: 60, signal: group.signal }).then(
+      (result) => {
+        if (result.errors > 0 || !(result.requests >= 0))
+          throw new Error(`${url}: ${describeErrors(result)} in ${result.requests} requests`);
+        return result;
+      },
+    );
 
   for (let round = 0; round < ROUNDS; round++) {
     for (const setting of round % 2 === 0 ? settings : [...settings].reverse()) {
       const api = await start(setting, `api-${round}`, prometheus.port);
-      const [idleMb, idleAnonMb, idleFileMb] = [rssMegabytes([api.pid]), statusMegabytes(api.pid, 'RssAnon'), statusMegabytes(api.pid, 'RssFile')];
+      const [idleMb, idleAnonMb, idleFileMb] = [
+        rssMegabytes([api.pid]),
+        statusMegabytes(api.pid, 'RssAnon'),
+        statusMegabytes(api.pid, 'RssFile'),
+      ];
       resetPeakRss([api.pid]);
       let smallApiPeakMb = 0;
       await wrk(`${api.base}${API_PATH}`, SMALL_CONNECTIONS, FIRST_WARMUP_SECONDS);
@@ -81,7 +120,11 @@ await runBench(async (group) => {
         resetPeakRss([api.pid]);
         const before = cpuSeconds([api.pid]);
         const result = await wrk(`${api.base}${API_PATH}`, SMALL_CONNECTIONS, LOAD_SECONDS);
-        bursts.push({ rps: result.requestsPerSecond, p99: result.p99Ms, cpu: ((cpuSeconds([api.pid]) - before) * 1e6) / result.requests });
+        bursts.push({
+          rps: result.requestsPerSecond,
+          p99: result.p99Ms,
+          cpu: ((cpuSeconds([api.pid]) - before) * 1e6) / result.requests,
+        });
         smallApiPeakMb = Math.max(smallApiPeakMb, peakRssMegabytes([api.pid]));
       }
       await stopProcess(api.child);
@@ -106,13 +149,19 @@ await runBench(async (group) => {
         downloadMegabytesPerSecond: result.megabytesPerSecond,
       };
       rounds.get(setting)!.push(record);
-      console.log(`round ${round + 1} ${setting || '(defaults)'}: ${JSON.stringify(record, (_key, value: unknown) => (typeof value === 'number' ? Number(value.toFixed(1)) : value))}`);
+      console.log(
+        `round ${round + 1} ${setting || '(defaults)'}: ${JSON.stringify(record, (_key, value: unknown) => (typeof value === 'number' ? Number(value.toFixed(1)) : value))}`,
+      );
     }
   }
 
   const { idle, smallApi, largeDownloads } = FOOTPRINT_TARGETS;
-  console.log(`\nMB, medians of ${ROUNDS} rounds (peaks: the highest); targets idle <= ${idle}, small-API <= ${smallApi}, 64 x 10 MiB <= ${largeDownloads}\n`);
-  console.log('| Node flags | idle (anon + file) | small-API peak | 64 x 10 MiB peak | small-API req/s | p99 ms | CPU us/request | download MB/s |');
+  console.log(
+    `\nMB, medians of ${ROUNDS} rounds (peaks: the highest); targets idle <= ${idle}, small-API <= ${smallApi}, 64 x 10 MiB <= ${largeDownloads}\n`,
+  );
+  console.log(
+    '| Node flags | idle (anon + file) | small-API peak | 64 x 10 MiB peak | small-API req/s | p99 ms | CPU us/request | download MB/s |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const [setting, records] of rounds) {
     const of = (pick: (round: Round) => number) => median(records.map(pick));

@@ -54,17 +54,29 @@ export interface WrkOptions {
 
 /** One wrk run with latency percentiles; keep-alive connections over TLS. */
 export async function runWrk(url: string, options: WrkOptions): Promise<WrkResult> {
-  const args = ['-t', String(options.threads ?? 1), '-c', String(options.connections), '-d', `${options.seconds}s`, '--latency'];
+  const args = [
+    '-t',
+    String(options.threads ?? 1),
+    '-c',
+    String(options.connections),
+    '-d',
+    `${options.seconds}s`,
+    '--latency',
+  ];
   if (options.timeoutSeconds !== undefined) args.push('--timeout', `${options.timeoutSeconds}s`);
   if (options.script) args.push('-s', options.script);
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`);
   const [command, fullArgs] = pinned(options.core ?? LOAD_CORE, 'wrk', [...args, url]);
-  const { stdout } = await exec(command, fullArgs, { timeout: (options.seconds + (options.timeoutSeconds ?? 2) + 30) * 1000, signal: options.signal });
+  const { stdout } = await exec(command, fullArgs, {
+    timeout: (options.seconds + (options.timeoutSeconds ?? 2) + 30) * 1000,
+    signal: options.signal,
+  });
   return parseWrk(stdout);
 }
 
 export function parseWrk(output: string): WrkResult {
-  const toMs = (value: string, unit: string) => Number(value) * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 }[unit] ?? Number.NaN);
+  const toMs = (value: string, unit: string) =>
+    Number(value) * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 }[unit] ?? Number.NaN);
   const percentile = (p: string) => {
     const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)`, 'm').exec(output);
     return match ? toMs(match[1]!, match[2]!) : Number.NaN;
@@ -73,7 +85,12 @@ export function parseWrk(output: string): WrkResult {
   const scale = { B: 1 / 1048576, KB: 1 / 1024, MB: 1, GB: 1024 }[(transfer?.[2] ?? 'MB') as 'B' | 'KB' | 'MB' | 'GB'];
   const badStatus = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
-  const socketErrors = { connect: Number(socket?.[1] ?? 0), read: Number(socket?.[2] ?? 0), write: Number(socket?.[3] ?? 0), timeout: Number(socket?.[4] ?? 0) };
+  const socketErrors = {
+    connect: Number(socket?.[1] ?? 0),
+    read: Number(socket?.[2] ?? 0),
+    write: Number(socket?.[3] ?? 0),
+    timeout: Number(socket?.[4] ?? 0),
+  };
   return {
     requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? Number.NaN),
     p50Ms: percentile('50'),

@@ -20,7 +20,7 @@ export interface ProxyOptions {
 }
 
 /** A proxy's process and its TLS ports, one per upstream, each serving /prometheus/. */
-export interface Proxy {
+export interface RunningProxy {
   pid: number;
   ports: number[];
 }
@@ -32,7 +32,10 @@ export type NginxKind = 'recipe' | 'tuned' | 'auth';
  * file (what a default install writes) and one TLS server per upstream, each with the guide's
  * `location /prometheus/ { proxy_pass http://upstream/; }`.
  */
-export async function startNginx(group: ProcessGroup, options: ProxyOptions & { kind: NginxKind }): Promise<Proxy> {
+export async function startNginx(
+  group: ProcessGroup,
+  options: ProxyOptions & { kind: NginxKind },
+): Promise<RunningProxy> {
   const { kind, dir } = options;
   const ports = await Promise.all(options.upstreams.map(() => freePort()));
   const servers = options.upstreams.map((upstream, index) => {
@@ -85,7 +88,10 @@ export async function startNginx(group: ProcessGroup, options: ProxyOptions & { 
  * to stdout, here a file, like nginx's access log. With `auth`, the htpasswd file's bcrypt hash
  * in a userlist: HAProxy checks it with crypt(3) on every request, as nginx's auth_basic does.
  */
-export async function startHaproxy(group: ProcessGroup, options: ProxyOptions & { auth: boolean }): Promise<Proxy> {
+export async function startHaproxy(
+  group: ProcessGroup,
+  options: ProxyOptions & { auth: boolean },
+): Promise<RunningProxy> {
   const { dir, auth } = options;
   const name = auth ? 'haproxy-auth' : 'haproxy';
   const ports = await Promise.all(options.upstreams.map(() => freePort()));
@@ -138,7 +144,10 @@ export async function startHaproxy(group: ProcessGroup, options: ProxyOptions & 
  * that every second like the upstream one; resolves once its job label has a value. It answers at
  * its root: https://127.0.0.1:<port>/api/...
  */
-export async function startPrometheusTls(group: ProcessGroup, options: { core: Core; dir: string; cert: string; key: string; htpasswd: string }): Promise<Server> {
+export async function startPrometheusTls(
+  group: ProcessGroup,
+  options: { core: Core; dir: string; cert: string; key: string; htpasswd: string },
+): Promise<Server> {
   const { dir } = options;
   const port = await freePort();
   const webConfig = join(dir, 'prometheus-tls-web.yml');
@@ -176,16 +185,26 @@ export async function startPrometheusTls(group: ProcessGroup, options: { core: C
   const { pid } = await group.start({
     core: options.core,
     command: 'prometheus',
-    args: [`--config.file=${config}`, `--web.config.file=${webConfig}`, `--storage.tsdb.path=${join(dir, 'prometheus-tls-data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    args: [
+      `--config.file=${config}`,
+      `--web.config.file=${webConfig}`,
+      `--storage.tsdb.path=${join(dir, 'prometheus-tls-data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
     logFile: join(dir, 'prometheus-tls.log'),
-    ready: async () => (await fetchOnce(`https://127.0.0.1:${port}/api/v1/label/job/values`, { headers: BASIC_AUTH_HEADER, ca })).body.toString().includes('"prometheus"'),
+    ready: async () =>
+      (await fetchOnce(`https://127.0.0.1:${port}/api/v1/label/job/values`, { headers: BASIC_AUTH_HEADER, ca })).body
+        .toString()
+        .includes('"prometheus"'),
   });
   return { pid, port };
 }
 
 /** The bench user's hash from an htpasswd file (one `user:hash` line). */
 function htpasswdHash(file: string): string {
-  const line = readFileSync(file, 'utf8').split('\n').find((entry) => entry.startsWith(`${BENCH_USER}:`));
+  const line = readFileSync(file, 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith(`${BENCH_USER}:`));
   if (!line) throw new Error(`${file} has no line for ${BENCH_USER}`);
   return line.slice(BENCH_USER.length + 1).trim();
 }

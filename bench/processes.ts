@@ -48,14 +48,18 @@ export async function startProcess(options: StartOptions): Promise<Started> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   try {
     for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${options.command} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${tail()}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(
+          `${options.command} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${tail()}`,
+        );
       if (options.ready instanceof RegExp) {
         const match = options.ready.exec(readLog(options.logFile));
         if (match) return { child, pid: child.pid!, match };
       } else if (await options.ready().catch(() => false)) {
         return { child, pid: child.pid!, match: undefined };
       }
-      if (Date.now() > deadline) throw new Error(`${options.command} not ready after ${READY_TIMEOUT_MS / 1000} s:\n${tail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`${options.command} not ready after ${READY_TIMEOUT_MS / 1000} s:\n${tail()}`);
       await delay(POLL_MS);
     }
   } catch (error) {
@@ -123,7 +127,10 @@ export function createProcessGroup(): ProcessGroup {
 
 /** Ctrl-C or SIGTERM: close the group, then exit as a signal would. */
 export function closeOnSignals(group: ProcessGroup): void {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       console.error(`\n${signal}: stopping everything the benchmark started`);
       void group.close().finally(() => process.exit(code));
@@ -136,7 +143,10 @@ export function closeOnSignals(group: ProcessGroup): void {
  * an error is printed (not after Ctrl-C, whose aborted wrk run lands here) and exits 1. A script
  * whose helpers need the group before `main` runs (bench/compare.ts) hands in its own.
  */
-export async function runBench(main: (group: ProcessGroup) => Promise<void>, group: ProcessGroup = createProcessGroup()): Promise<never> {
+export async function runBench(
+  main: (group: ProcessGroup) => Promise<void>,
+  group: ProcessGroup = createProcessGroup(),
+): Promise<never> {
   closeOnSignals(group);
   let exitCode = 0;
   try {

@@ -8,7 +8,14 @@ import { printProfileSummary, summarizeProfile } from './cpuprofile-summary.ts';
 import { runWrk, SERVER_CORE } from './lib.ts';
 import { cpuSeconds, processTree, runBench, stopProcess } from './processes.ts';
 import { API_PATH } from './scenarios.ts';
-import { BASIC_AUTH_HEADER, makeCertificate, makeHtpasswd, promgateEntry, startPrometheus, startPromgate } from './servers.ts';
+import {
+  BASIC_AUTH_HEADER,
+  makeCertificate,
+  makeHtpasswd,
+  promgateEntry,
+  startPrometheus,
+  startPromgate,
+} from './servers.ts';
 
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 20);
 const CONNECTIONS = 32;
@@ -38,9 +45,17 @@ await runBench(async (group) => {
   const url = `https://127.0.0.1:${gateway.port}/prometheus${API_PATH}`;
   await runWrk(url, { connections: CONNECTIONS, seconds: 2, headers: BASIC_AUTH_HEADER, signal: group.signal }); // warm-up
   const cpuBefore = cpuSeconds(processTree(gateway.pid));
-  const wrk = await runWrk(url, { connections: CONNECTIONS, seconds: SECONDS, headers: BASIC_AUTH_HEADER, timeoutSeconds: 10, signal: group.signal });
+  const wrk = await runWrk(url, {
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    headers: BASIC_AUTH_HEADER,
+    timeoutSeconds: 10,
+    signal: group.signal,
+  });
   const cpu = ((cpuSeconds(processTree(gateway.pid)) - cpuBefore) / SECONDS) * 100;
-  console.log(`promgate (${note}) under wrk -c${CONNECTIONS} -d${SECONDS}s with --cpu-prof: ${Math.round(wrk.requestsPerSecond)} req/s, p99 ${wrk.p99Ms.toFixed(2)} ms, CPU ${Math.round(cpu)}%, errors ${wrk.errors}`);
+  console.log(
+    `promgate (${note}) under wrk -c${CONNECTIONS} -d${SECONDS}s with --cpu-prof: ${Math.round(wrk.requestsPerSecond)} req/s, p99 ${wrk.p99Ms.toFixed(2)} ms, CPU ${Math.round(cpu)}%, errors ${wrk.errors}`,
+  );
   // The profile is written when the process exits (promgate exits 0 on SIGTERM).
   await stopProcess(gateway.child);
   const file = readdirSync(profiles)
@@ -52,5 +67,8 @@ await runBench(async (group) => {
   console.log(`profile: ${file}`);
   const summary = summarizeProfile(file);
   printProfileSummary(summary);
-  writeFileSync(join(root, 'bench/results/profile-summary.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, entry, seconds: SECONDS, connections: CONNECTIONS, requestsPerSecond: wrk.requestsPerSecond, errors: wrk.errors, cpuPercent: cpu, file, ...summary }, null, 2)}\n`);
+  writeFileSync(
+    join(root, 'bench/results/profile-summary.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, entry, seconds: SECONDS, connections: CONNECTIONS, requestsPerSecond: wrk.requestsPerSecond, errors: wrk.errors, cpuPercent: cpu, file, ...summary }, null, 2)}\n`,
+  );
 });

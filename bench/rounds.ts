@@ -17,7 +17,14 @@ import { LOAD_CORE, PIN, runWrk, SERVER_CORE, type WrkResult } from './lib.ts';
 import { startNginx } from './peers.ts';
 import { coreLoad, runBench } from './processes.ts';
 import { API_PATH } from './scenarios.ts';
-import { BASIC_AUTH_HEADER, makeCertificate, makeHtpasswd, promgateEntry, startPrometheus, startPromgate } from './servers.ts';
+import {
+  BASIC_AUTH_HEADER,
+  makeCertificate,
+  makeHtpasswd,
+  promgateEntry,
+  startPrometheus,
+  startPromgate,
+} from './servers.ts';
 
 const ROUNDS = Number(process.env.ROUNDS_COUNT ?? 10);
 const IDLE_SECONDS = Number(process.env.ROUNDS_IDLE_SECONDS ?? 0);
@@ -39,19 +46,53 @@ await runBench(async (group) => {
   const prometheusLog = `${work}/prometheus.log`;
   /** Prometheus's GC cycles since `from` (a size of its log), and their concurrent-mark time. */
   const upstreamGc = (from: number) => {
-    const marks = [...readFileSync(prometheusLog, 'utf8').slice(from).matchAll(GO_GC_LINE)].map((match) => Number(match[1]));
+    const marks = [...readFileSync(prometheusLog, 'utf8').slice(from).matchAll(GO_GC_LINE)].map((match) =>
+      Number(match[1]),
+    );
     return `upstream ${marks.length} GCs (${marks.reduce((sum, ms) => sum + ms, 0).toFixed(0)} ms marking)`;
   };
-  const percentiles = (result: WrkResult) => `p50 ${result.p50Ms.toFixed(2)} p90 ${result.p90Ms.toFixed(2)} p99 ${result.p99Ms.toFixed(2)} ms`;
-  const nginx = await startNginx(group, { kind: 'recipe', core: SERVER_CORE, dir: work, cert, key, htpasswd, upstreams: [prometheus.port] });
+  const percentiles = (result: WrkResult) =>
+    `p50 ${result.p50Ms.toFixed(2)} p90 ${result.p90Ms.toFixed(2)} p99 ${result.p99Ms.toFixed(2)} ms`;
+  const nginx = await startNginx(group, {
+    kind: 'recipe',
+    core: SERVER_CORE,
+    dir: work,
+    cert,
+    key,
+    htpasswd,
+    upstreams: [prometheus.port],
+  });
   const extra = [`--auth.htpasswd-file=${htpasswd}`, ...(process.env.ROUNDS_ARGS ?? '').split(' ').filter(Boolean)];
-  const gateway = await startPromgate(group, { entry: promgateEntry(root).entry, core: SERVER_CORE, dir: work, name: 'rounds', upstream: prometheus.port, cert, key, extra, nodeArgs: ['--trace-gc', ...(process.env.ROUNDS_NODE_ARGS ?? '').split(' ').filter(Boolean)] });
+  const gateway = await startPromgate(group, {
+    entry: promgateEntry(root).entry,
+    core: SERVER_CORE,
+    dir: work,
+    name: 'rounds',
+    upstream: prometheus.port,
+    cert,
+    key,
+    extra,
+    nodeArgs: ['--trace-gc', ...(process.env.ROUNDS_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+  });
   const gcLog = `${work}/promgate-rounds-${gateway.port}.log`;
   /** One wrk run, and how busy the server core and the load core (wrk, Prometheus) were meanwhile. */
   const load = async (port: number, seconds: number, auth: boolean): Promise<WrkResult & { cores: string }> => {
     const cores = coreLoad([SERVER_CORE, LOAD_CORE]);
-    const result = await runWrk(`https://127.0.0.1:${port}/prometheus${API_PATH}`, { connections: 32, seconds, headers: auth ? BASIC_AUTH_HEADER : {}, timeoutSeconds: 10, signal: group.signal });
-    return { ...result, cores: PIN ? `cores ${cores().map((percent) => `${Math.round(percent)}%`).join('/')}, ` : '' };
+    const result = await runWrk(`https://127.0.0.1:${port}/prometheus${API_PATH}`, {
+      connections: 32,
+      seconds,
+      headers: auth ? BASIC_AUTH_HEADER : {},
+      timeoutSeconds: 10,
+      signal: group.signal,
+    });
+    return {
+      ...result,
+      cores: PIN
+        ? `cores ${cores()
+            .map((percent) => `${Math.round(percent)}%`)
+            .join('/')}, `
+        : '',
+    };
   };
   // The full bench's warm-ups: 20 s, then 6 s (bench/README.md).
   await load(nginx.ports[0]!, 6, false);
@@ -67,10 +108,17 @@ await runBench(async (group) => {
     const upstreamBetween = statSync(prometheusLog).size;
     const promgate = await load(gateway.port, SECONDS, true);
     const upstreamDuringPromgate = upstreamGc(upstreamBetween);
-    const pauses = [...readFileSync(gcLog, 'utf8').slice(logged).matchAll(GC_LINE)].map((match) => ({ kind: match[2]!, atMs: Number(match[1]), ms: Number(match[3]) }));
+    const pauses = [...readFileSync(gcLog, 'utf8').slice(logged).matchAll(GC_LINE)].map((match) => ({
+      kind: match[2]!,
+      atMs: Number(match[1]),
+      ms: Number(match[3]),
+    }));
     const scavenges = pauses.filter((pause) => pause.kind === 'Scavenge');
-    const long = pauses.filter((pause) => pause.ms >= LONG_PAUSE_MS).map((pause) => `${pause.kind} ${pause.ms.toFixed(1)} ms`);
-    if (recipe.errors + promgate.errors > 0) throw new Error(`round ${round}: ${recipe.errors} nginx and ${promgate.errors} promgate errors`);
+    const long = pauses
+      .filter((pause) => pause.ms >= LONG_PAUSE_MS)
+      .map((pause) => `${pause.kind} ${pause.ms.toFixed(1)} ms`);
+    if (recipe.errors + promgate.errors > 0)
+      throw new Error(`round ${round}: ${recipe.errors} nginx and ${promgate.errors} promgate errors`);
     console.log(
       `round ${round} (+${at.toFixed(0)} s): nginx ${recipe.cores}${Math.round(recipe.requestsPerSecond)} req/s ${percentiles(recipe)}, ${upstreamDuringRecipe} | ` +
         `promgate ${promgate.cores}${Math.round(promgate.requestsPerSecond)} req/s ${percentiles(promgate)}, ${upstreamDuringPromgate}, ` +

@@ -66,10 +66,24 @@ export interface ScenarioParameters {
 export function defineScenarios(parameters: ScenarioParameters, largeBytes: number, variants: Variant[]): Scenario[] {
   const has = (id: string) => variants.some((variant) => variant.id === id);
   const json = (answer: Answer) => JSON.parse(answer.body.toString()) as { status?: string; data?: unknown };
-  const base = { threads: 1, seconds: parameters.seconds, rounds: parameters.rounds, wrkCore: LOAD_CORE as Core, method: 'GET' as const, warmUp: true };
-  const jobValues = (answer: Answer) => (JSON.stringify(json(answer).data).includes('"prometheus"') ? undefined : `job values without "prometheus": ${answer.body.toString().slice(0, 200)}`);
+  const base = {
+    threads: 1,
+    seconds: parameters.seconds,
+    rounds: parameters.rounds,
+    wrkCore: LOAD_CORE as Core,
+    method: 'GET' as const,
+    warmUp: true,
+  };
+  const jobValues = (answer: Answer) =>
+    JSON.stringify(json(answer).data).includes('"prometheus"')
+      ? undefined
+      : `job values without "prometheus": ${answer.body.toString().slice(0, 200)}`;
   const largeBody = (answer: Answer) =>
-    answer.body.length !== largeBytes ? `${answer.body.length} bytes instead of ${largeBytes}` : (json(answer).data as { resultType?: string }).resultType === 'matrix' ? undefined : 'not a matrix';
+    answer.body.length !== largeBytes
+      ? `${answer.body.length} bytes instead of ${largeBytes}`
+      : (json(answer).data as { resultType?: string }).resultType === 'matrix'
+        ? undefined
+        : 'not a matrix';
   const scenarios: Scenario[] = [
     {
       ...base,
@@ -81,7 +95,16 @@ export function defineScenarios(parameters: ScenarioParameters, largeBytes: numb
       rounds: parameters.smallRounds,
       timeoutSeconds: 10,
       headline: 'rps',
-      variants: ['upstream', 'nginx', 'nginx-tuned', 'haproxy', 'prometheus-tls', 'promgate-auth', 'promgate-auth-nolog', 'promgate'],
+      variants: [
+        'upstream',
+        'nginx',
+        'nginx-tuned',
+        'haproxy',
+        'prometheus-tls',
+        'promgate-auth',
+        'promgate-auth-nolog',
+        'promgate',
+      ],
       check: jobValues,
     },
     {
@@ -125,7 +148,10 @@ export function defineScenarios(parameters: ScenarioParameters, largeBytes: numb
       headline: 'mbps',
       uploadBytes: parameters.uploadBytes,
       variants: ['upstream', 'nginx', 'nginx-tuned', 'haproxy', 'promgate-auth', 'promgate'],
-      check: (answer) => ((json(answer).data as { received?: number }).received === parameters.uploadBytes ? undefined : `upstream got ${answer.body.toString()}`),
+      check: (answer) =>
+        (json(answer).data as { received?: number }).received === parameters.uploadBytes
+          ? undefined
+          : `upstream got ${answer.body.toString()}`,
     },
     {
       ...base,
@@ -162,4 +188,3 @@ export function defineScenarios(parameters: ScenarioParameters, largeBytes: numb
   }
   return scenarios;
 }
-

@@ -12,7 +12,9 @@ import type { ProcessGroup } from './processes.ts';
 
 export const BENCH_USER = 'bench';
 export const BENCH_PASSWORD = 'bench password';
-export const BASIC_AUTH_HEADER = { authorization: `Basic ${Buffer.from(`${BENCH_USER}:${BENCH_PASSWORD}`).toString('base64')}` };
+export const BASIC_AUTH_HEADER = {
+  authorization: `Basic ${Buffer.from(`${BENCH_USER}:${BENCH_PASSWORD}`).toString('base64')}`,
+};
 
 export interface Server {
   /** Root pid (taskset execs, so it is the server's own); /proc/<pid> and its children. */
@@ -27,13 +29,20 @@ export interface Server {
 export function promgateEntry(root: string): { entry: string; note: string } {
   const built = join(root, 'dist/src/cli.js');
   const newest = Math.max(...['src', 'middleware'].flatMap((dir) => sourceTimes(join(root, dir))));
-  if (existsSync(built) && statSync(built).mtimeMs >= newest) return { entry: built, note: 'dist/src/cli.js (up to date)' };
+  if (existsSync(built) && statSync(built).mtimeMs >= newest)
+    return { entry: built, note: 'dist/src/cli.js (up to date)' };
   try {
-    execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'pipe' });
+    execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], {
+      cwd: root,
+      stdio: 'pipe',
+    });
     chmodSync(built, 0o755);
     return { entry: built, note: 'dist/src/cli.js (rebuilt with tsc -p tsconfig.build.json)' };
   } catch (error) {
-    const output = String((error as { stdout?: Buffer }).stdout ?? error).split('\n').slice(0, 3).join(' | ');
+    const output = String((error as { stdout?: Buffer }).stdout ?? error)
+      .split('\n')
+      .slice(0, 3)
+      .join(' | ');
     return { entry: join(root, 'src/cli.ts'), note: `src/cli.ts (the build failed: ${output})` };
   }
 }
@@ -46,7 +55,11 @@ function sourceTimes(dir: string): number[] {
 
 /** The certificate every TLS server here uses, made by `promgate gen-cert` (EC P-256). */
 export function makeCertificate(root: string, dir: string): { cert: string; key: string } {
-  execFileSync(process.execPath, [join(root, 'src/cli.ts'), 'gen-cert', '--cn', 'localhost', '--san', '127.0.0.1', '--out', dir], { stdio: 'pipe' });
+  execFileSync(
+    process.execPath,
+    [join(root, 'src/cli.ts'), 'gen-cert', '--cn', 'localhost', '--san', '127.0.0.1', '--out', dir],
+    { stdio: 'pipe' },
+  );
   return { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
 }
 
@@ -62,15 +75,23 @@ export function makeHtpasswd(dir: string): string {
 export async function startPrometheus(group: ProcessGroup, dir: string, env?: Record<string, string>): Promise<Server> {
   const port = await freePort();
   const config = join(dir, 'prometheus.yml');
-  writeFileSync(config, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`);
+  writeFileSync(
+    config,
+    `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`,
+  );
   const { pid } = await group.start({
     core: LOAD_CORE,
     command: 'prometheus',
-    args: [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'prometheus-data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    args: [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(dir, 'prometheus-data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
     logFile: join(dir, 'prometheus.log'),
     env: { ...process.env, ...env },
     // The first scrape comes ~5 s after start (service discovery's tick).
-    ready: async () => (await fetchOnce(`http://127.0.0.1:${port}/api/v1/label/job/values`)).body.toString().includes('"prometheus"'),
+    ready: async () =>
+      (await fetchOnce(`http://127.0.0.1:${port}/api/v1/label/job/values`)).body.toString().includes('"prometheus"'),
   });
   return { pid, port };
 }
@@ -89,7 +110,19 @@ export async function startStaticUpstream(group: ProcessGroup, dir: string): Pro
 /** promgate's CLI with the defaults users get, plus `extra` flags; logs (JSON) to a file. */
 export async function startPromgate(
   group: ProcessGroup,
-  options: { entry: string; core: Core; dir: string; name: string; upstream: number; cert: string; key: string; extra: string[]; nodeArgs?: string[]; env?: Record<string, string>; workers?: number },
+  options: {
+    entry: string;
+    core: Core;
+    dir: string;
+    name: string;
+    upstream: number;
+    cert: string;
+    key: string;
+    extra: string[];
+    nodeArgs?: string[];
+    env?: Record<string, string>;
+    workers?: number;
+  },
 ): Promise<Server & { child: ChildProcess }> {
   const port = await freePort();
   const logFile = join(options.dir, `promgate-${options.name}-${port}.log`);
@@ -109,7 +142,8 @@ export async function startPromgate(
     logFile,
     env: { ...IMAGE_ENV, ...process.env, ...options.env }, // the image's defaults yield to a set variable, as in its entrypoint
     // Each cluster worker logs its own line.
-    ready: async () => (readFileSync(logFile, 'utf8').match(/promgate listening/g)?.length ?? 0) >= (options.workers ?? 1),
+    ready: async () =>
+      (readFileSync(logFile, 'utf8').match(/promgate listening/g)?.length ?? 0) >= (options.workers ?? 1),
   });
   return { pid, port, child };
 }
@@ -123,13 +157,17 @@ export const IMAGE_NODE_FLAGS = imageNodeFlags(ENTRYPOINT);
 export const IMAGE_ENV = imageEnv(ENTRYPOINT);
 
 function imageNodeFlags(lines: string[]): string[] {
-  const exec = lines.find((line) => line.startsWith('exec node '));
-  const flags = /^exec node ((?:--\S+ )*)\S+/.exec(exec ?? '')?.[1]?.trim();
-  return flags ? flags.split(' ') : [];
+  // The default of `node_args=${PROMGATE_NODE_ARGS-"..."}`, which the exec line passes to node.
+  const defaults = lines
+    .map((line) => /^node_args=\$\{PROMGATE_NODE_ARGS-"([^"]*)"\}$/.exec(line)?.[1])
+    .find((flags) => flags !== undefined);
+  return defaults ? defaults.split(' ').filter(Boolean) : [];
 }
 
 function imageEnv(lines: string[]): Record<string, string> {
-  const defaults = lines.map((line) => /^export (\w+)="\$\{\1:-([^}"]*)\}"$/.exec(line)).filter((match) => match !== null);
+  const defaults = lines
+    .map((line) => /^export (\w+)="\$\{\1:-([^}"]*)\}"$/.exec(line))
+    .filter((match) => match !== null);
   return Object.fromEntries(defaults.map((match) => [match[1]!, match[2]!]));
 }
 
@@ -141,7 +179,9 @@ export function promgateHasFlag(entry: string, flag: string): boolean {
 export function versions(promgate: string): Record<string, string> {
   const first = (command: string, args: string[]) => {
     try {
-      return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
+      return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+        .split('\n')[0]!
+        .trim();
     } catch (error) {
       // wrk -v prints its version and exits 1.
       const { stdout, stderr } = error as { stdout?: string; stderr?: string };
@@ -167,16 +207,23 @@ export interface Answer {
 }
 
 /** One request (HTTPS trusting `ca`, or plain HTTP), body read whole; for checks, not for load. */
-export function fetchOnce(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer; ca?: Buffer } = {}): Promise<Answer> {
+export function fetchOnce(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: Buffer; ca?: Buffer } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
     const headers = { ...options.headers, ...(options.body ? { 'content-length': String(options.body.length) } : {}) };
-    const req = send(url, { method: options.method ?? 'GET', headers, ca: options.ca, agent: false, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = send(
+      url,
+      { method: options.method ?? 'GET', headers, ca: options.ca, agent: false, timeout: 10_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${url}: no answer in 10 s`)));
     req.on('error', reject);
     req.end(options.body);

@@ -22,7 +22,9 @@ const server = createServer((req, res) => {
 server.keepAliveTimeout = 60_000;
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const address = server.address();
-  console.log(`upstream listening on ${typeof address === 'object' && address ? address.port : '?'} (large body ${large.length} bytes)`);
+  console.log(
+    `upstream listening on ${typeof address === 'object' && address ? address.port : '?'} (large body ${large.length} bytes)`,
+  );
 });
 process.on('SIGTERM', () => {
   server.close(() => process.exit(0));
@@ -36,7 +38,8 @@ function send(res: ServerResponse, body: Buffer): void {
 
 /** One matrix series with as many samples as fit, padded with JSON whitespace to exactly `bytes`. */
 function largeMatrix(bytes: number): Buffer {
-  const head = '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"bench_large","job":"bench"},"values":[';
+  const head =
+    '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"bench_large","job":"bench"},"values":[';
   const tail = ']}]}}';
   const samples: string[] = [];
   let length = head.length + tail.length;

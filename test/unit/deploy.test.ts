@@ -519,9 +519,24 @@ describe('how promgate starts Node', () => {
     }
   }
 
-  it("starts the image's CLI with no V8 flag of its own", () => {
-    assert.equal(entrypoint({}, ['healthcheck']), '/app/dist/src/cli.js|healthcheck|env=unset');
-    assert.doesNotMatch(exec, /--[a-z]/, 'the exec line names no flag');
+  it("starts the image's CLI with Node's documented young-generation cap and no V8 tuning flag", () => {
+    assert.equal(entrypoint({}, ['healthcheck']), '--max-semi-space-size=4|/app/dist/src/cli.js|healthcheck|env=unset');
+    assert.doesNotMatch(exec, /--[a-z]/, 'the exec line itself names no flag');
+  });
+
+  it("runs with Node's own defaults when PROMGATE_NODE_ARGS is empty", () => {
+    assert.equal(entrypoint({ PROMGATE_NODE_ARGS: '' }, ['healthcheck']), '/app/dist/src/cli.js|healthcheck|env=unset');
+  });
+
+  it("starts this Node with the entrypoint's default flags (a flag Node no longer knows would stop the image)", () => {
+    const flags = entrypoint({})
+      .split('|')
+      .filter((word) => word.startsWith('--'));
+    assert.ok(flags.length > 0);
+    const child = spawnSync(process.execPath, [...flags, '--eval', 'process.stdout.write("ran")'], {
+      encoding: 'utf8',
+    });
+    assert.deepEqual([child.status, child.stdout, child.stderr], [0, 'ran', '']);
   });
 
   it('passes PROMGATE_NODE_ARGS to Node as an opt-in, and hides it from the CLI', () => {
