@@ -3,16 +3,14 @@
 // tests against src/ cannot: files missing from the tarball, exports that do not resolve, types
 // (such as the `req.promgate` augmentation) that never reach the published declarations.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from '../helpers/ports.ts';
-import { startUpstream } from '../helpers/upstream.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { checkLibraryExample } from '../helpers/library-example.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const exec = promisify(execFile);
@@ -146,30 +144,7 @@ describe('the packed package in a consumer project', () => {
   });
 
   it('runs the compiled example: the gateway forwards, the hooks answer and tag', async () => {
-    const upstream = await startUpstream();
-    const port = await freePort();
-    const child = spawn(process.execPath, [join(consumer, 'out/example.js')], {
-      cwd: consumer,
-      env: { ...process.env, PORT: String(port), PROMETHEUS_URL: upstream.url },
-      stdio: 'inherit',
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    try {
-      const base = `http://127.0.0.1:${port}/prometheus`;
-      const serves = () =>
-        fetch(`${base}/api/v1/query?query=up`).then(
-          (response) => response.ok,
-          () => false,
-        );
-      const died = exited.then((code) => Promise.reject(new Error(`the example exited with ${code}`)));
-      await waitFor(serves, { timeoutMs: 10_000, message: 'the example to serve', failOn: died });
-      assert.equal(upstream.requests.at(-1)?.headers['x-requested-by'], 'ops-portal');
-      assert.equal((await fetch(`${base}/api/v1/admin/tsdb/delete_series`, { method: 'DELETE' })).status, 403);
-    } finally {
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0);
-      await upstream.close();
-    }
+    await checkLibraryExample(join(consumer, 'out/example.js'), consumer);
   });
 
   it('starts the packed CLI from node_modules/.bin', async () => {

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { renderConfigReference, REFERENCE_END, REFERENCE_START } from '../../src/config/reference.ts';
-import { freePort } from '../helpers/ports.ts';
-import { startUpstream } from '../helpers/upstream.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { checkLibraryExample } from '../helpers/library-example.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const readme = readFileSync(`${root}README.md`, 'utf8');
@@ -109,36 +107,6 @@ describe('README', () => {
     );
     await exec(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${dir}/tsconfig.json`, '--noEmit']);
 
-    const upstream = await startUpstream();
-    const port = await freePort();
-    const child = spawn(process.execPath, [file], {
-      env: { ...process.env, PORT: String(port), PROMETHEUS_URL: upstream.url },
-      stdio: 'inherit',
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    try {
-      const base = `http://127.0.0.1:${port}/prometheus`;
-      const serves = () =>
-        fetch(`${base}/api/v1/query?query=up`).then(
-          (response) => response.ok,
-          () => false,
-        );
-      const died = exited.then((code) => Promise.reject(new Error(`the example exited with ${code}`)));
-      await waitFor(serves, { timeoutMs: 10_000, message: 'the example to serve', failOn: died });
-      assert.equal(upstream.requests.at(-1)?.headers['x-requested-by'], 'ops-portal');
-      const denied = await fetch(`${base}/api/v1/admin/tsdb/delete_series`, { method: 'DELETE' });
-      assert.equal(denied.status, 403);
-      assert.deepEqual(await denied.json(), { status: 'error', error: 'read-only' });
-      const form = await fetch(`${base}/api/v1/series`, {
-        method: 'POST',
-        body: new URLSearchParams([['match[]', 'up']]),
-      });
-      assert.equal(form.status, 200);
-      assert.equal(new URLSearchParams(upstream.requests.at(-1)?.body.toString()).get('match[]'), 'up');
-    } finally {
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0);
-      await upstream.close();
-    }
+    await checkLibraryExample(file);
   });
 });
