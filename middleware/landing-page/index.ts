@@ -97,9 +97,10 @@ export function createLandingPage(landings: readonly LandingRoute[]) {
 }
 
 /**
- * Each distinct table once. Credentials a table already knows to be right need no work elsewhere
- * for names those tables lack (the page then shows where they are valid anyway). Otherwise every
- * table checks, an unknown name included, so a refusal costs the same whatever tables hold the name.
+ * Each distinct table once. Credentials a table already knows to be right pass the failed-login
+ * limits, so then no other table checks them: a name another file holds with another password would
+ * otherwise cost an unthrottled check per visit. Otherwise every table checks, an unknown name
+ * included, so a refusal costs the same whatever tables hold the name.
  */
 async function checkEachTable(
   tables: ReadonlyArray<readonly [string, LandingUsers]>,
@@ -111,7 +112,7 @@ async function checkEachTable(
     tables.map(
       async ([key, table]): Promise<[string, VerifyResult]> => [
         key,
-        loggedIn && !table.knows(user) ? 'unknown_user' : await table.verify(user, password),
+        loggedIn && !table.isKnownGood(user, password) ? 'unknown_user' : await table.verify(user, password),
       ],
     ),
   );

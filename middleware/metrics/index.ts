@@ -75,7 +75,7 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     (name) =>
       new Counter({
         name,
-        help: 'Requests refused by basic auth, by reason.',
+        help: 'Requests refused by authentication, by reason.',
         labelNames: ['reason'] as const,
         registers: [registry],
       }),

@@ -109,6 +109,27 @@ describe('landing page: bcrypt work per request', { skip: requireCommands('htpas
     });
   }
 
+  it('a user logged in through one file runs no check in another file that has another password for the name', async () => {
+    const paths = [htpasswdFile('alice', 'alice-pw'), htpasswdFile('alice', 'other-pw')];
+    const gateway = await startTestGateway({
+      landingPage: true,
+      rateLimit: { failedAuthPerClient: { requests: 0 }, failedAuthPerUser: { requests: 0 } },
+      routes: paths.map((path, index) => ({
+        basePath: `/r${index}`,
+        upstream: { url: upstream.url },
+        auth: { htpasswdFile: path },
+      })),
+    });
+    try {
+      const first = await visit(gateway, 'alice', 'alice-pw');
+      assert.deepEqual([first.status, first.compares, first.links], [200, 2, ['/r0/']]);
+      // Each later visit would otherwise be an unthrottled bcrypt run in the second file.
+      for (let i = 0; i < 3; i++) assert.equal((await visit(gateway, 'alice', 'alice-pw')).compares, 0);
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('a user known only to the second file logs in on the page and sees that route', async () => {
     await withRoutes(2, 2, async (gateway) => {
       const page = await visit(gateway, 'user1', 'pw');
