@@ -156,9 +156,11 @@ export function reloadListenerTls(
   let current = initial;
   let loading: Promise<void> | undefined;
   let watcher: { close(): void };
+  let closed = false;
   const reload = () => {
     loading ??= load()
       .then((next) => {
+        if (closed) return; // shut down while loading: touch nothing, watch nothing
         const applyRest = prepare?.(next); // users and headers: checked before anything changes
         server.setSecureContext(next.context); // with the client CA
         applyClientAuth(server, next.clientAuth);
@@ -186,5 +188,11 @@ export function reloadListenerTls(
       .finally(() => (loading = undefined));
   };
   watcher = watchFileStamps(initial.files, reload, intervalMs);
-  return { current: () => current, close: () => watcher.close() };
+  return {
+    current: () => current,
+    close: () => {
+      closed = true;
+      watcher.close();
+    },
+  };
 }
