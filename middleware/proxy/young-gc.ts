@@ -1,36 +1,26 @@
-// While large responses stream, the upstream socket's read buffers (64 KiB each, outside the JS
-// heap) are garbage as soon as they are written to the client, but the young generation, where
-// their small JS handles live, fills slowly, so V8 rarely scavenges. Instead, its external-memory
-// limit starts a full mark-compact about every 64 MiB of body: ~80 per 8 s of one 10 MiB download
-// load, each walking the whole heap (~20% of the CPU; bench/README.md). A scavenge every few MiB
-// of streamed body frees those buffers for a fraction of that (415 -> ~640 MB/s, peak RSS 190 ->
-// 150 MB in the 8-client download bench). Small API answers never get near the threshold.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+// While large responses stream, the upstream socket's read buffers (outside the JS heap) are
+// garbage as soon as they are written to the client, but the young generation, where their small
+// JS handles live, fills slowly, so V8 rarely scavenges and its external-memory limit starts full
+// mark-compacts instead. A scavenge every few MiB of streamed body frees those buffers for less.
+// Only where the operator started Node with --expose-gc: a library must not change the runtime
+// flags of the process it runs in (docs/decisions.md).
 
 /** Streamed body bytes between two young-generation collections. */
 export const BYTES_PER_SCAVENGE = 8 << 20;
 
 type CollectGarbage = (options: { type: 'minor'; execution: 'sync' }) => void;
 
-let collect: CollectGarbage | null | undefined;
-
-/** V8's gc() without --expose-gc on the command line: only new contexts see the flag. */
-function collector(): CollectGarbage | null {
-  if (collect === undefined) {
-    try {
-      setFlagsFromString('--expose-gc');
-      collect = runInNewContext('gc') as CollectGarbage;
-    } catch {
-      collect = null; // a runtime without it: V8's own heuristics, as before
-    }
-  }
-  return collect;
+/** V8's gc(), when the process was started with --expose-gc; else undefined. */
+function exposedCollector(): CollectGarbage | undefined {
+  const gc = (globalThis as { gc?: unknown }).gc;
+  return typeof gc === 'function' ? (gc as CollectGarbage) : undefined;
 }
 
-/** Counts streamed body bytes; every BYTES_PER_SCAVENGE, one scavenge. */
-export function createScavengeTrigger(bytesPerScavenge = BYTES_PER_SCAVENGE): (bytes: number) => void {
-  const gc = collector();
+/** Counts streamed body bytes; every `bytesPerScavenge`, one scavenge (none without a collector). */
+export function createScavengeTrigger(
+  bytesPerScavenge = BYTES_PER_SCAVENGE,
+  gc: CollectGarbage | undefined = exposedCollector(),
+): (bytes: number) => void {
   if (!gc) return () => {};
   let streamed = 0;
   return (bytes) => {

@@ -1,40 +1,56 @@
 import assert from 'node:assert/strict';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runInNewContext } from 'node:vm';
 import { createScavengeTrigger } from '../../middleware/proxy/young-gc.ts';
 
-/** Young-generation collections V8 reports while `run` runs (and a moment after). */
-async function minorCollectionsDuring(run: () => void): Promise<number> {
-  let count = 0;
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries())
-      if (
-        (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ===
-        constants.NODE_PERFORMANCE_GC_MINOR
-      )
-        count++;
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  run();
-  await new Promise((resolve) => setTimeout(resolve, 50)); // kept: V8 reports collections later, and "none" has no entry to wait for
-  observer.disconnect();
-  return count;
-}
-
 describe('scavenges while large bodies stream', () => {
-  it('runs one young-generation collection per threshold of streamed bytes', async () => {
-    const streamed = createScavengeTrigger(1 << 20);
-    const collections = await minorCollectionsDuring(() => {
-      for (let index = 0; index < 16; index++) streamed(256 << 10); // 4 MiB in 256 KiB chunks
-    });
-    assert.ok(collections >= 4, `expected at least 4 scavenges for 4 MiB, saw ${collections}`);
+  const counting = () => {
+    const calls: unknown[] = [];
+    return { calls, gc: (options: { type: 'minor'; execution: 'sync' }) => void calls.push(options) };
+  };
+
+  it('runs one young-generation collection per threshold of streamed bytes', () => {
+    const { calls, gc } = counting();
+    const streamed = createScavengeTrigger(1 << 20, gc);
+    for (let index = 0; index < 16; index++) streamed(256 << 10); // 4 MiB in 256 KiB chunks
+    assert.deepEqual(calls, Array(4).fill({ type: 'minor', execution: 'sync' }));
   });
 
-  it('leaves small bodies to V8', async () => {
-    const streamed = createScavengeTrigger(1 << 20);
-    const collections = await minorCollectionsDuring(() => {
-      for (let index = 0; index < 100; index++) streamed(512); // 50 KiB
+  it('leaves small bodies to V8', () => {
+    const { calls, gc } = counting();
+    const streamed = createScavengeTrigger(1 << 20, gc);
+    for (let index = 0; index < 100; index++) streamed(512); // 50 KiB
+    assert.equal(calls.length, 0);
+  });
+
+  it("never changes the process's V8 flags: without --expose-gc it does nothing", () => {
+    assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined', 'this test runs without --expose-gc');
+    const streamed = createScavengeTrigger(1);
+    streamed(1 << 20);
+    // setFlagsFromString('--expose-gc') would show in every new context.
+    assert.equal(runInNewContext('typeof gc'), 'undefined');
+  });
+
+  it('scavenges for real in a process started with --expose-gc', () => {
+    const module = fileURLToPath(new URL('../../middleware/proxy/young-gc.ts', import.meta.url));
+    const script = `
+      import { constants, PerformanceObserver } from 'node:perf_hooks';
+      import { createScavengeTrigger } from ${JSON.stringify(module)};
+      let minor = 0;
+      const observer = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+      });
+      observer.observe({ entryTypes: ['gc'] });
+      const streamed = createScavengeTrigger(1 << 20);
+      for (let index = 0; index < 16; index++) streamed(256 << 10);
+      setTimeout(() => process.stdout.write(String(minor)), 100); // V8 reports collections a little later
+    `;
+    const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '--eval', script], {
+      encoding: 'utf8',
     });
-    assert.equal(collections, 0);
+    assert.equal(child.stderr, '');
+    assert.ok(Number(child.stdout) >= 4, `expected at least 4 scavenges for 4 MiB, saw ${child.stdout}`);
   });
 });
