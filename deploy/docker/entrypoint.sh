@@ -16,10 +16,11 @@ fi
 # allocates (V8's GC helpers, libuv's pool) otherwise keeps an arena of its own, and their free
 # pages stay resident: 64 clients downloading 10 MiB peaked 13 MB lower (175 vs 188 MB, rig).
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
-# Node's documented memory option only, no V8 tuning: a capped young generation keeps the peak
-# under load well inside a sidecar's limit at no measurable CPU cost (docs/decisions.md).
-# PROMGATE_NODE_ARGS replaces it ("" for Node's defaults); it is unset so the CLI never sees it.
-node_args=${PROMGATE_NODE_ARGS-"--max-semi-space-size=4"}
+# Node's documented options only, no V8 tuning: a capped young generation keeps the peak under
+# load inside a sidecar's limit, and --expose-gc lets promgate scavenge while large bodies stream
+# (docs/decisions.md). PROMGATE_NODE_ARGS replaces them ("" for Node's defaults); it is unset so
+# the CLI never sees it.
+node_args=${PROMGATE_NODE_ARGS-"--max-semi-space-size=4 --expose-gc"}
 unset PROMGATE_NODE_ARGS
 # shellcheck disable=SC2086 # word splitting of the flags is intended
 exec node $node_args /app/dist/src/cli.js "$@"

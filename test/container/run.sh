@@ -14,7 +14,8 @@
 # 5. checks: the Prometheus API answers through the gateway (curl --cacert, certificate verified)
 #    only with the .htpasswd user's password (the file alone turns auth on), the image's
 #    HEALTHCHECK (`promgate healthcheck`) passes, a plugin mounted at /plugins runs, the gateway
-#    process is not root, Node runs with only --max-semi-space-size=4 unless PROMGATE_NODE_ARGS says, and
+#    process is not root, Node runs with only --max-semi-space-size=4 --expose-gc unless
+#    PROMGATE_NODE_ARGS says, and
 #    `podman stop` (SIGTERM) ends it promptly with exit 0.
 # Everything it starts (container, Prometheus, temp dir) is removed on exit.
 #
@@ -216,10 +217,10 @@ else
   fail "runs as root or unknown: image user \"$config_user\", exec id -u = $exec_uid, PID 1 uid = $pid1_uid"
 fi
 
-if [[ "$pid1_cmd" == "node --max-semi-space-size=4 /app/dist/src/cli.js "* ]]; then
-  pass "Node runs with Node's documented young-generation cap only: PID 1 is \"$pid1_cmd\""
+if [[ "$pid1_cmd" == "node --max-semi-space-size=4 --expose-gc /app/dist/src/cli.js "* ]]; then
+  pass "Node runs with the documented young-generation cap and --expose-gc only: PID 1 is \"$pid1_cmd\""
 else
-  fail "PID 1 is \"$pid1_cmd\", expected node --max-semi-space-size=4 /app/dist/src/cli.js"
+  fail "PID 1 is \"$pid1_cmd\", expected node --max-semi-space-size=4 --expose-gc /app/dist/src/cli.js"
 fi
 opt_in=$(pm run --rm --network host --no-healthcheck --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 \
   -e PROMGATE_NODE_ARGS=--max-old-space-size=64 "$image" --version 2>&1) || opt_in="failed: $opt_in"

@@ -519,8 +519,11 @@ describe('how promgate starts Node', () => {
     }
   }
 
-  it("starts the image's CLI with Node's documented young-generation cap and no V8 tuning flag", () => {
-    assert.equal(entrypoint({}, ['healthcheck']), '--max-semi-space-size=4|/app/dist/src/cli.js|healthcheck|env=unset');
+  it("starts the image's CLI with Node's documented young-generation cap and --expose-gc, no V8 tuning flag", () => {
+    assert.equal(
+      entrypoint({}, ['healthcheck']),
+      '--max-semi-space-size=4|--expose-gc|/app/dist/src/cli.js|healthcheck|env=unset',
+    );
     assert.doesNotMatch(exec, /--[a-z]/, 'the exec line itself names no flag');
   });
 
