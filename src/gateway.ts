@@ -31,6 +31,7 @@ import { parseDuration, type Config, type ConfigInput } from './config/schema.ts
 import { readClientIdentity } from './kernel/client-certificate.ts';
 import { HOOKS, type Authenticator, type HookName } from './kernel/request-state.ts';
 import { accessLineWriter, silentLogger, type Logger } from './logger.ts';
+import type { CollectGarbage } from '../middleware/proxy/young-gc.ts';
 
 export interface GatewayOptions extends Omit<ConfigInput, 'upstream'> {
   /** Upstream URL, or the full upstream settings. */
@@ -119,6 +120,8 @@ export interface GatewayExtensions {
   registry?: Registry | undefined;
   /** Prometheus's web config file, already read: its users and headers apply here. */
   webConfig?: WebConfig | undefined;
+  /** The standalone server's collector for scavenges while large bodies stream; never a library host's. */
+  collectGarbage?: CollectGarbage | undefined;
 }
 
 /** Builds a route's stage list from a validated config; nothing runs until `start()`. */
@@ -148,6 +151,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     logger,
     events: extensions.on,
     onUpstreamError: metrics.upstreamError,
+    collectGarbage: extensions.collectGarbage,
   });
   const configUsers = new Map(
     Object.entries(config.auth.users).map(([user, hash]) => [user, { scheme: 'bcrypt' as const, hash }]),

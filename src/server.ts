@@ -24,6 +24,7 @@ import type { ServerCredentials } from './tls/certificates.ts';
 import { clientAuthServerOptions, rejectReason } from './tls/client-certificates.ts';
 import { loadListenerTls, reloadListenerTls } from './tls/listener-tls.ts';
 import { x509 } from './tls/x509.ts';
+import { exposedCollector } from '../middleware/proxy/young-gc.ts';
 
 /** How long idle keep-alive connections stay open after shutdown begins, for requests already sent. */
 export const SHUTDOWN_IDLE_LINGER_MS = 500;
@@ -81,7 +82,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
   const registry = givenRegistry ?? new Registry();
   if (!givenRegistry) collectProcessMetrics(registry);
-  const { routes, runtimes } = await buildGateways(config, { middleware, on, logger, helmet, registry, webConfig });
+  const { routes, runtimes } = await buildGateways(config, {
+    middleware,
+    on,
+    logger,
+    helmet,
+    registry,
+    webConfig,
+    collectGarbage: exposedCollector(), // only where the operator exposed it (the image does)
+  });
   const gateway = runtimes[0]!.gateway;
   const closeRoutes = () => {
     for (const each of runtimes) each.gateway.close();

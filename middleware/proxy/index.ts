@@ -17,6 +17,7 @@ import { readRequestBody, type RequestBody } from './request-body.ts';
 import { createRequestHeaderHygiene } from './request-headers.ts';
 import { createResponseWriter, type ResponseBody, type UpstreamResponseHead } from './response.ts';
 import { SilenceWatch, type Watched } from './silence-watch.ts';
+import type { CollectGarbage } from './young-gc.ts';
 
 /** The request as it goes to the upstream; `proxyReq` observers may still change its headers. */
 export interface UpstreamRequest {
@@ -48,6 +49,8 @@ export interface ProxyStageOptions {
   events?: ProxyEvents | undefined;
   /** Counts failed upstream requests (self-metrics). */
   onUpstreamError?: (kind: UpstreamErrorKind) => void;
+  /** The standalone server's garbage collector, for scavenges while large bodies stream. */
+  collectGarbage?: CollectGarbage | undefined;
 }
 
 export interface ProxyStage {

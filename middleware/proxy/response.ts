@@ -5,7 +5,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerRe
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { CSP_HEADER, takeHeldHeaders, type ResponseSecurityHeaders } from '../../src/kernel/response-headers.ts';
 import { rewriteLocation } from './redirect.ts';
-import { createScavengeTrigger } from './young-gc.ts';
+import { BYTES_PER_SCAVENGE, type CollectGarbage, createScavengeTrigger } from './young-gc.ts';
 
 /** Larger HTML is streamed unhashed: the UI pages are a few KiB. */
 export const MAX_HASHED_HTML_BYTES = 1 << 20;
@@ -27,6 +27,8 @@ const HOP_BY_HOP = new Set([
 export interface ResponseWriterOptions {
   upstream: URL;
   securityHeaders: ResponseSecurityHeaders;
+  /** Scavenges while large bodies stream (./young-gc.ts); without it V8 alone decides. */
+  collectGarbage?: CollectGarbage | undefined;
 }
 
 /** Where the upstream's body goes once the status and headers are written. */
@@ -52,7 +54,7 @@ export type ResponseWriter = (
 
 export function createResponseWriter(options: ResponseWriterOptions): ResponseWriter {
   const { upstream, securityHeaders } = options;
-  const streamedBytes = createScavengeTrigger();
+  const streamedBytes = createScavengeTrigger(BYTES_PER_SCAVENGE, options.collectGarbage);
 
   return function writeResponse(head, req, res, clientHost) {
     const headers = head.headers;

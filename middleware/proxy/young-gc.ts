@@ -2,16 +2,16 @@
 // garbage as soon as they are written to the client, but the young generation, where their small
 // JS handles live, fills slowly, so V8 rarely scavenges and its external-memory limit starts full
 // mark-compacts instead. A scavenge every few MiB of streamed body frees those buffers for less.
-// Only where the operator started Node with --expose-gc: a library must not change the runtime
-// flags of the process it runs in (docs/decisions.md).
+// Only the standalone server hands a collector in, and only when the operator exposed one: a
+// library must neither change the runtime flags nor collect garbage in someone else's process.
 
 /** Streamed body bytes between two young-generation collections. */
 export const BYTES_PER_SCAVENGE = 8 << 20;
 
-type CollectGarbage = (options: { type: 'minor'; execution: 'sync' }) => void;
+export type CollectGarbage = (options: { type: 'minor'; execution: 'sync' }) => void;
 
-/** V8's gc(), when the process was started with --expose-gc; else undefined. */
-function exposedCollector(): CollectGarbage | undefined {
+/** V8's gc(), when Node was started with the option that exposes it; else undefined. */
+export function exposedCollector(): CollectGarbage | undefined {
   const gc = (globalThis as { gc?: unknown }).gc;
   return typeof gc === 'function' ? (gc as CollectGarbage) : undefined;
 }
@@ -19,7 +19,7 @@ function exposedCollector(): CollectGarbage | undefined {
 /** Counts streamed body bytes; every `bytesPerScavenge`, one scavenge (none without a collector). */
 export function createScavengeTrigger(
   bytesPerScavenge = BYTES_PER_SCAVENGE,
-  gc: CollectGarbage | undefined = exposedCollector(),
+  gc: CollectGarbage | undefined,
 ): (bytes: number) => void {
   if (!gc) return () => {};
   let streamed = 0;

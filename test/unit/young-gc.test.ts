@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
-import { createScavengeTrigger } from '../../middleware/proxy/young-gc.ts';
+import { createScavengeTrigger, exposedCollector } from '../../middleware/proxy/young-gc.ts';
 
 describe('scavenges while large bodies stream', () => {
   const counting = () => {
@@ -25,32 +25,41 @@ describe('scavenges while large bodies stream', () => {
     assert.equal(calls.length, 0);
   });
 
-  it("never changes the process's V8 flags: without --expose-gc it does nothing", () => {
+  it("never changes the process's V8 flags: without a collector it does nothing", () => {
     assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined', 'this test runs without --expose-gc');
-    const streamed = createScavengeTrigger(1);
+    const streamed = createScavengeTrigger(1, exposedCollector());
     streamed(1 << 20);
     // setFlagsFromString('--expose-gc') would show in every new context.
     assert.equal(runInNewContext('typeof gc'), 'undefined');
   });
 
-  it('scavenges for real in a process started with --expose-gc', () => {
+  it('scavenges for real with the collector of a process started with --expose-gc, and never without it', () => {
     const module = fileURLToPath(new URL('../../middleware/proxy/young-gc.ts', import.meta.url));
     const script = `
       import { constants, PerformanceObserver } from 'node:perf_hooks';
-      import { createScavengeTrigger } from ${JSON.stringify(module)};
+      import { setTimeout as sleep } from 'node:timers/promises';
+      import { createScavengeTrigger, exposedCollector } from ${JSON.stringify(module)};
       let minor = 0;
       const observer = new PerformanceObserver((list) => {
         for (const entry of list.getEntries()) if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
       });
       observer.observe({ entryTypes: ['gc'] });
-      const streamed = createScavengeTrigger(1 << 20);
-      for (let index = 0; index < 16; index++) streamed(256 << 10);
-      setTimeout(() => process.stdout.write(String(minor)), 100); // V8 reports collections a little later
+      const counts = [];
+      for (const collector of [undefined, exposedCollector()]) {
+        minor = 0;
+        const streamed = createScavengeTrigger(1 << 20, collector);
+        for (let index = 0; index < 16; index++) streamed(256 << 10);
+        await sleep(100); // V8 reports collections a little later
+        counts.push(minor);
+      }
+      process.stdout.write(counts.join(' '));
     `;
     const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '--eval', script], {
       encoding: 'utf8',
     });
     assert.equal(child.stderr, '');
-    assert.ok(Number(child.stdout) >= 4, `expected at least 4 scavenges for 4 MiB, saw ${child.stdout}`);
+    const [without, withCollector] = child.stdout.split(' ').map(Number);
+    assert.equal(without, 0, 'a library host that exposed gc for itself is left alone');
+    assert.ok(withCollector! >= 4, `expected at least 4 scavenges for 4 MiB, saw ${withCollector}`);
   });
 });
