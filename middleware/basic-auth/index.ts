@@ -48,8 +48,6 @@ export interface BasicAuthenticator extends Authenticator {
   close(): void;
 }
 
-export type FailureReason = 'missing_credentials' | 'unknown_user' | 'wrong_password';
-
 export interface UserTable {
   /** Equal for authenticators built from the same htpasswd file and fixed users: they hold the same users. */
   readonly key: string;

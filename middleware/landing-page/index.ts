@@ -4,7 +4,7 @@
 // users files: routes sharing a file share one check. A route is listed when its users accept the
 // credentials (or it has no auth) and its policy lets this user GET its start page.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { credentialsOf, type Refusal } from '../../src/kernel/request-state.ts';
+import { credentialsOf, type Refusal, setIdentity } from '../../src/kernel/request-state.ts';
 
 type VerifyResult = 'ok' | 'unknown_user' | 'wrong_password';
 
@@ -79,9 +79,7 @@ export function createLandingPage(landings: readonly LandingRoute[]) {
           refused: results.some(([, result]) => result === 'wrong_password') ? 'wrong_password' : 'unknown_user',
           claimed: user,
         });
-      const state = (req.promgate ??= {});
-      state.identity = { user, groups: [], method: 'basic' };
-      state.user = user;
+      setIdentity(req, { user, groups: [], method: 'basic' });
       render(req, res, user, accepted);
     }, next);
   };

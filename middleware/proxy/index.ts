@@ -62,7 +62,7 @@ export interface ProxyStage {
 }
 
 /** The upload pool's size: a quarter of the main pool's, at least one connection. */
-export function uploadConnections(maxConnections: number): number {
+function uploadConnections(maxConnections: number): number {
   return Math.max(1, Math.floor(maxConnections / 4));
 }
 
