@@ -11,6 +11,7 @@ export type {
   Identity,
   PromgateRequestState,
   Refusal,
+  TenantScope,
 } from './kernel/request-state.ts';
 export { createServer } from './server.ts';
 export type { GatewayServer, ServerOptions } from './server.ts';

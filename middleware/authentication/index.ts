@@ -44,7 +44,13 @@ const AMBIGUOUS_PATH = /(^|\/)(\.|%2e){1,2}(\/|$)|\/\/|\\|%2f|%5c|#/i;
 export function createAuthenticationStage(options: AuthenticationOptions): AuthenticationStage {
   const { authenticators, required, logger } = options;
   const skipsAuth = compilePathPatterns(options.unauthenticatedPaths);
-  const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
+  // Every method's challenge: a client learns which schemes the route takes.
+  const challenges = authenticators.map((each) => each.challenge).filter((each) => each !== undefined);
+  const challenge =
+    challenges.length > 0 && !authenticators.some((each) => each.method === 'basic')
+      ? challenges.join(', ')
+      : [`Basic realm="${options.realm}", charset="UTF-8"`, ...challenges].join(', ');
+  const answersAnonymous = authenticators.filter((each) => each.answerAnonymous !== undefined);
   const textBody = '401 Unauthorized\n';
   const apiBody = JSON.stringify({ status: 'error', errorType: 'unauthorized', error: 'authentication required' });
 
@@ -82,7 +88,11 @@ export function createAuthenticationStage(options: AuthenticationOptions): Authe
       if (skipsAuth(rawPath(req.url))) return next();
       credentialsOf(req); // parsed once here; every later reader gets the cached form
       const authenticator = authenticators.find((each) => each.presents(req));
-      if (!authenticator) return required ? refuse(req, res, NOTHING_PRESENTED) : next();
+      if (!authenticator) {
+        if (!required) return next();
+        if (answersAnonymous.some((each) => each.answerAnonymous!(req, res))) return;
+        return refuse(req, res, NOTHING_PRESENTED);
+      }
       const result = authenticator.authenticate(req);
       if (result instanceof Promise) result.then((settled) => settle(req, res, next, settled), next);
       else settle(req, res, next, result);

@@ -1,6 +1,6 @@
 // What the gateway learns about a request and hands to later stages and user middleware, and the
 // one seam every authentication method plugs into.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientIdentity } from './client-certificate.ts';
 
 /** Where user middleware slots into the chain, in chain order. */
@@ -11,11 +11,19 @@ export type HookName = (typeof HOOKS)[number];
 export interface Identity {
   /** The name roles, limits and logs use. */
   user: string;
-  /** Groups the method vouches for (none for basic auth and client certificates today). */
+  /** Groups the method vouches for (none for basic auth and client certificates). */
   groups: readonly string[];
   /** The authenticator that established it. */
-  method: 'basic' | 'client-certificate' | (string & {});
+  method: 'basic' | 'client-certificate' | 'token' | 'jwt' | 'oidc' | (string & {});
+  /** The verified claims of a JWT or an ID token, for tenant values taken from a claim. */
+  claims?: Readonly<Record<string, unknown>> | undefined;
 }
+
+/**
+ * What a tenant may see: label name -> allowed values. A series is visible when every listed label
+ * has one of its values. Absent on a request: not restricted.
+ */
+export type TenantScope = Readonly<Record<string, readonly string[]>>;
 
 /** Why an authenticator refused the credentials a request presented. */
 export interface Refusal {
@@ -34,6 +42,13 @@ export interface Authenticator {
   presents(req: IncomingMessage): boolean;
   /** Synchronous when it can answer from memory (a keep-alive connection's accepted credentials). */
   authenticate(req: IncomingMessage): Promise<Identity | Refusal> | Identity | Refusal;
+  /** This method's WWW-Authenticate challenge, added to a 401 (e.g. `Bearer realm="promgate"`). */
+  readonly challenge?: string | undefined;
+  /**
+   * Answers a request that presents no credentials on a route that requires them, instead of the
+   * 401 (sign-in redirects a browser's page navigation). Returns whether it answered.
+   */
+  answerAnonymous?(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
 export function isRefusal(result: Identity | Refusal): result is Refusal {
@@ -57,6 +72,10 @@ export interface PromgateRequestState {
   client?: ClientIdentity;
   /** The access-control or rate-limit rule that decided the request (access logs show it). */
   rule?: string;
+  /** The request's roles, once access control mapped its identity and client certificate. */
+  roles?: readonly string[];
+  /** What the request may see when one of its roles restricts it to a tenant; absent: everything. */
+  tenant?: TenantScope | undefined;
   /** The parsed Authorization header (symbol-keyed: never serialized into logs). */
   [CREDENTIALS]?: Credentials | null;
 }
