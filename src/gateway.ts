@@ -124,6 +124,12 @@ export interface GatewayExtensions {
   collectGarbage?: CollectGarbage | undefined;
 }
 
+/** An authentication method of a route, with what it follows (files, key sets) once started. */
+interface LoginMethod extends Authenticator {
+  start?(): void;
+  close?(): void;
+}
+
 /** Builds a route's stage list from a validated config; nothing runs until `start()`. */
 export function assembleGateway(config: Config, extensions: GatewayExtensions): RouteRuntime {
   const { webConfig, logger } = extensions;
@@ -177,18 +183,17 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
         })
       : undefined;
   if (basic && config.auth.htpasswdFile) metrics.loaded('htpasswd');
-  // Passwords, when configured, are required, as in Prometheus: a client certificate then only adds
-  // its roles (accessControl.clients). Without passwords a verified certificate is the identity.
-  const authenticators: Authenticator[] = basic
-    ? [basic]
-    : webConfig?.tls
-      ? [createClientCertificateAuthenticator()]
-      : [];
+  // The login methods of the route, in the order a request is asked for their credentials.
+  const methods: LoginMethod[] = [basic].filter((method) => method !== undefined);
+  // A login, when one is configured, is required, as in Prometheus: a client certificate then only
+  // adds its roles (accessControl.clients). Without one a verified certificate is the identity.
+  const authenticators: Authenticator[] =
+    methods.length > 0 ? methods : webConfig?.tls ? [createClientCertificateAuthenticator()] : [];
   const authentication =
     authenticators.length > 0
       ? createAuthenticationStage({
           authenticators,
-          required: basic !== undefined,
+          required: methods.length > 0,
           realm: config.auth.realm,
           unauthenticatedPaths: config.auth.unauthenticatedPaths,
           logger,
@@ -274,7 +279,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
   const close = () => {
     void redis?.close();
     readiness.close();
-    basic?.close();
+    for (const method of methods) method.close?.();
     proxy.close();
   };
   const gateway: Gateway = Object.assign(router, {
@@ -323,7 +328,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     },
     start() {
       readiness.start?.();
-      basic?.start();
+      for (const method of methods) method.start?.();
       redis?.start();
     },
   };
