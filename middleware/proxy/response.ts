@@ -3,6 +3,14 @@
 // (small, and only UI navigations) are read whole so their inline scripts can be hashed into the CSP.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { sendError } from '../../src/kernel/error-answer.ts';
+import {
+  filterJsonBody,
+  type JsonFilter,
+  MAX_FILTERED_BYTES,
+  responseFilterOf,
+  UnfilterableResponseError,
+} from '../../src/kernel/response-filter.ts';
 import { CSP_HEADER, takeHeldHeaders, type ResponseSecurityHeaders } from '../../src/kernel/response-headers.ts';
 import { rewriteLocation } from './redirect.ts';
 import { BYTES_PER_SCAVENGE, type CollectGarbage, createScavengeTrigger } from './young-gc.ts';
@@ -69,10 +77,13 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
     const contentType = headers['content-type'];
     const hashed =
       contentType?.startsWith('text/html') === true && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts;
+    // A stage showing only part of the answer (src/kernel/response-filter.ts): only 2xx answers carry data.
+    const filter =
+      head.statusCode >= 200 && head.statusCode < 300 && req.method !== 'HEAD' ? responseFilterOf(req) : undefined;
     // The common case: no stage set a header, so the head goes out in one writeHead with the held
     // security headers first, without a setHeader per header. Hashed HTML sets its CSP last.
     // The held list is the gateway's, shared by every response: copied before adding to it.
-    const out: OutgoingHttpHeader[] | undefined = hashed ? undefined : takeHeldHeaders(res)?.slice();
+    const out: OutgoingHttpHeader[] | undefined = hashed || filter ? undefined : takeHeldHeaders(res)?.slice();
     res.statusCode = head.statusCode;
     // Node's parser accepts reason phrases that writeHead then refuses (and throws): copy only valid ones.
     if (head.statusMessage && VALID_REASON.test(head.statusMessage)) res.statusMessage = head.statusMessage;
@@ -84,6 +95,7 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
       // otherwise open the API to every origin and break credentialed CORS (found in review).
       if (name.startsWith('access-control-')) continue;
       if (name === 'location') continue; // rewritten below
+      if (filter && REENCODED.has(name)) continue; // describe the upstream's bytes, not the filtered ones
       const outgoing = name === 'vary' ? mergeVary(out ? undefined : res.getHeader('vary'), value) : value;
       if (out) out.push(name, outgoing);
       else res.setHeader(name, outgoing);
@@ -96,6 +108,7 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
       if (out) out.push('location', rewritten);
       else res.setHeader('location', rewritten);
     }
+    if (filter) return filteredJson(filter, headers, req, res, securityHeaders);
     if (hashed) return htmlWithScriptHashes(headers['content-encoding'], res, securityHeaders);
     return streamed(res, headers['content-length'], streamedBytes, out);
   };
@@ -135,6 +148,59 @@ function streamed(
     end() {
       writeHead();
       if (!ended) res.end();
+    },
+  };
+}
+
+/** Headers of an upstream answer that no longer hold once its body is filtered and re-serialized. */
+const REENCODED = new Set(['content-length', 'content-encoding', 'etag', 'content-md5', 'digest', 'repr-digest']);
+
+/** Reads a 2xx answer whole and sends it filtered; a 502 when it is not JSON or too large, never the original. */
+function filteredJson(
+  filter: JsonFilter,
+  headers: IncomingHttpHeaders,
+  req: IncomingMessage,
+  res: ServerResponse,
+  securityHeaders: ResponseSecurityHeaders,
+): ResponseBody {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let failure: string | undefined;
+  const contentType = String(headers['content-type'] ?? '').toLowerCase();
+  if (!contentType.includes('json')) failure = `the upstream's answer is ${contentType || 'untyped'}, not JSON`;
+  return {
+    data(chunk) {
+      if (failure) return true;
+      size += chunk.length;
+      if (size > MAX_FILTERED_BYTES) failure = `the upstream's answer is larger than ${MAX_FILTERED_BYTES} bytes`;
+      else chunks.push(chunk);
+      return true;
+    },
+    end() {
+      let body: Buffer | undefined;
+      if (!failure) {
+        try {
+          body = filterJsonBody(Buffer.concat(chunks, size), headers['content-encoding'], filter);
+        } catch (error) {
+          // A filter that throws is a bug, but still must not let the whole answer through.
+          failure = error instanceof UnfilterableResponseError ? error.message : 'the answer could not be filtered';
+        }
+      }
+      if (body) {
+        res.setHeader('content-length', body.length);
+        return void res.end(body);
+      }
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      securityHeaders.handle(req, res, () => {});
+      res.statusCode = 502;
+      res.statusMessage = 'Bad Gateway';
+      sendError(
+        res,
+        (req.url ?? '').split('?', 1)[0] ?? '',
+        502,
+        'unavailable',
+        `upstream answer withheld: ${failure}`,
+      );
     },
   };
 }
