@@ -1,0 +1,15 @@
+// The PromQL rewriter: parse with Prometheus's grammar into a typed tree, add a tenant's matchers
+// to every selector, print from the tree, and verify the output before it is sent.
+export {
+  carries,
+  enforceQuery,
+  enforceSeriesSelector,
+  labelsInScope,
+  scopeMatchers,
+  scopeSelector,
+} from './enforce.ts';
+export { isHandledNodeType, MAX_DEPTH, parseQuery, REFUSED_NODE_TYPES } from './parse.ts';
+export { printExpr, printSelector } from './print.ts';
+export { quote, quoteMeta, unquote } from './strings.ts';
+export type { Duration, Expr, Matcher, Selector } from './tree.ts';
+export { mapSelectors, PromQLError, selectorsOf } from './tree.ts';
