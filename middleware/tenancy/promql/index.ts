@@ -8,7 +8,8 @@ export {
   scopeMatchers,
   scopeSelector,
 } from './enforce.ts';
-export { isHandledNodeType, MAX_DEPTH, parseQuery, REFUSED_NODE_TYPES } from './parse.ts';
+export { isHandledNodeType, REFUSED_NODE_TYPES } from './node-types.ts';
+export { MAX_DEPTH, parseQuery } from './parse.ts';
 export { printExpr, printSelector } from './print.ts';
 export { quote, quoteMeta, unquote } from './strings.ts';
 export type { Duration, Expr, Matcher, Selector } from './tree.ts';
