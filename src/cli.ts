@@ -10,6 +10,7 @@ import { loadConfig, type FlagValues } from './config/load.ts';
 import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, OPTIONS, type OptionSpec } from './config/options.ts';
 import { ConfigError, didYouMean, errorMessage } from './errors.ts';
 import { hashPasswordLine, readPassword, DEFAULT_BCRYPT_COST } from './hash-password.ts';
+import { createToken } from './token-command.ts';
 import { isClusterWorker, runPrimary, workerRegistry } from './cluster.ts';
 import { checkServerSetup } from './check.ts';
 import { splitHostPort, type Config } from './config/schema.ts';
@@ -24,12 +25,29 @@ import {
   writeCertificateFiles,
 } from './tls/certificates.ts';
 
-const COMMANDS = ['run', 'check-config', 'healthcheck', 'gen-cert', 'hash-password', 'help', 'version'] as const;
+const COMMANDS = [
+  'run',
+  'check-config',
+  'healthcheck',
+  'gen-cert',
+  'hash-password',
+  'token',
+  'help',
+  'version',
+] as const;
 type Command = (typeof COMMANDS)[number];
 
 const HASH_PASSWORD_OPTIONS = {
   user: { type: 'string' },
   cost: { type: 'string', default: String(DEFAULT_BCRYPT_COST) },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Record<string, ParseArgsOptionDescriptor>;
+
+const TOKEN_CREATE_OPTIONS = {
+  name: { type: 'string' },
+  file: { type: 'string' },
+  expires: { type: 'string' },
+  group: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Record<string, ParseArgsOptionDescriptor>;
 
@@ -76,6 +94,8 @@ export async function main(argv: string[]): Promise<number> {
       return genCert(args);
     case 'hash-password':
       return hashPassword(args);
+    case 'token':
+      return token(args);
     case 'healthcheck':
       return healthcheck(args);
     default:
@@ -255,6 +275,23 @@ async function hashPassword(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `token create`: the token alone on stdout, so `TOKEN=$(promgate token create ...)` captures just it. */
+function token(args: string[]): number {
+  const [action, ...rest] = args;
+  if (action === '--help' || action === '-h' || action === 'help') return (process.stdout.write(TOKEN_USAGE), 0);
+  if (action !== 'create')
+    throw new ConfigError(`unknown token command ${JSON.stringify(action ?? '')}; see promgate token --help`);
+  const { values } = parse(rest, TOKEN_CREATE_OPTIONS, false);
+  if (values.help) return (process.stdout.write(TOKEN_USAGE), 0);
+  if (values.name === undefined) throw new ConfigError('--name is required, e.g. --name grafana');
+  if (values.file === undefined) throw new ConfigError('--file is required: the tokens file (auth.tokensFile)');
+  const created = createToken({ name: values.name, file: values.file, expires: values.expires, groups: values.group });
+  if (created.warning) process.stderr.write(`promgate: warning: ${created.warning}\n`);
+  process.stderr.write(`promgate: appended to ${values.file}: ${created.line}\n`);
+  process.stdout.write(`${created.token}\n`);
+  return 0;
+}
+
 function parse<T extends Record<string, ParseArgsOptionDescriptor>>(
   args: string[],
   options: T,
@@ -329,12 +366,24 @@ htpasswd line, NAME:$2y$..., like htpasswd -nB; without --user, only the hash (f
   --cost  bcrypt cost, ${DEFAULT_BCRYPT_COST} to 31 (default ${DEFAULT_BCRYPT_COST})
 `;
 
+const TOKEN_USAGE = `Usage: promgate token create --name NAME --file PATH [--expires 90d|TIME] [--group G]...
+
+Generates an API token (promgate_..., 256 random bits), appends its line (the name, the token's
+SHA-256 digest, the expiry and groups; never the token) to PATH (auth.tokensFile; created with
+mode 0600), and prints the token once on standard output. Clients send it as
+Authorization: Bearer <token>. Revoke a token by deleting its line; the gateway reloads the file.
+  --name     the user name roles and logs see (no ":" or spaces)
+  --expires  a duration (12h, 90d, 2w) or a time (2027-03-01T00:00:00Z); default: never
+  --group    a group for accessControl.groups; repeat for several
+`;
+
 function usage(): string {
   return `Usage: promgate [run] [flags]            serve HTTPS in front of Prometheus
        promgate check-config [flags]     validate the configuration and certificate, exit 0 or 1
        promgate healthcheck [--ready] [flags]   ask the running gateway; exit 0 if healthy (ready)
        promgate gen-cert --cn NAME ...   write a self-signed certificate (see promgate gen-cert --help)
        promgate hash-password [--user NAME] [--cost 10]   print an htpasswd bcrypt line
+       promgate token create --name NAME --file PATH ...   add an API token (see promgate token --help)
        promgate --help | --version
 
 Precedence: flags > environment (PROMGATE_*) > config file > defaults.

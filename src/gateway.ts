@@ -10,6 +10,7 @@ import { clientNames, createAccessControlStage, PRESET_RULES } from '../middlewa
 import { createAuthenticationStage } from '../middleware/authentication/index.ts';
 import { createBasePathRedirect, createOriginForm } from '../middleware/base-path/index.ts';
 import { createBasicAuthenticator } from '../middleware/basic-auth/index.ts';
+import { createApiTokenAuthenticator } from '../middleware/api-tokens/index.ts';
 import {
   createClientCertificateAuthenticator,
   createClientIdentityStage,
@@ -183,8 +184,20 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
         })
       : undefined;
   if (basic && config.auth.htpasswdFile) metrics.loaded('htpasswd');
+  const tokens =
+    !config.auth.off && config.auth.tokensFile
+      ? createApiTokenAuthenticator({
+          tokensFile: config.auth.tokensFile,
+          realm: config.auth.realm,
+          // Without a JWT method every Bearer token is judged here: a wrong one is refused, not ignored.
+          takesEveryBearer: (config.auth as { jwt?: unknown }).jwt === undefined,
+          logger,
+          onReloadResult: (ok) => metrics.reloaded('tokens', ok),
+        })
+      : undefined;
+  if (tokens) metrics.loaded('tokens');
   // The login methods of the route, in the order a request is asked for their credentials.
-  const methods: LoginMethod[] = [basic].filter((method) => method !== undefined);
+  const methods: LoginMethod[] = [basic, tokens].filter((method) => method !== undefined);
   // A login, when one is configured, is required, as in Prometheus: a client certificate then only
   // adds its roles (accessControl.clients). Without one a verified certificate is the identity.
   const authenticators: Authenticator[] =

@@ -13,7 +13,7 @@ export const METRICS_PATH = '/-/promgate/metrics';
 /** Prometheus's usual latency buckets, stretched to its 2m default query timeout. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
-export type ReloadSource = 'tls' | 'htpasswd';
+export type ReloadSource = 'tls' | 'htpasswd' | 'tokens';
 export type { UpstreamErrorKind };
 
 /** Anything else is counted as "other", so a client cannot grow the label set. */

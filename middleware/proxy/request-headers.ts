@@ -5,6 +5,7 @@
 // Nothing a stage, hook or plugin set in between is removed.
 import type { BlockList } from 'node:net';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { carriesApiToken } from '../../src/kernel/api-token.ts';
 
 /**
  * RFC 9110 7.6.1 plus the de-facto ones; `transfer-encoding` stays here (the proxy stage reads it
@@ -80,8 +81,9 @@ export function createRequestHeaderHygiene(options: RequestHeaderOptions): Reque
     rewriteRequestHeaders(req, prefix) {
       const headers = req.headers;
       const dropAuthorization =
-        !forwardAuthorization &&
         headers.authorization !== undefined &&
+        // A promgate API token is ours alone: never forwarded, even with forwardAuthorization.
+        (!forwardAuthorization || carriesApiToken(headers.authorization)) &&
         sentByClient(req, 'authorization', headers.authorization);
       // A fresh object rather than `delete`s: deleting turns req.headers into a slow dictionary-mode
       // object, which cost ~15% of throughput with Authorization.

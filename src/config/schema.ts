@@ -293,6 +293,13 @@ export const configSchema = z.strictObject({
         .min(1)
         .optional()
         .describe('Apache .htpasswd file; enables basic auth for everything under the base path. Reloaded on change.'),
+      tokensFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'API tokens file (promgate token create appends to it); clients send Authorization: Bearer promgate_... Reloaded on change.',
+        ),
       users: z
         .record(
           z.string().regex(/^[^:\s]+$/, { message: 'must be a user name without ":" or spaces' }),
