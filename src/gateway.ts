@@ -151,6 +151,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     upstream,
     timeoutMs: parseDuration(config.upstream.timeout),
     forwardAuthorization: config.upstream.forwardAuthorization,
+    identityHeaders: config.upstream.identityHeaders,
     maxConnections: config.upstream.maxConnections,
     maxBodySize: config.web.maxRequestBodySize,
     trustProxy,

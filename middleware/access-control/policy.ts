@@ -1,7 +1,9 @@
 // Roles compiled once into matchers. A role allows a request when one of its allow rules matches
 // and none of its deny rules does; a request with several roles needs one that allows it.
 import { ConfigError, didYouMean } from '../../src/kernel/errors.ts';
+import type { Identity, TenantScope } from '../../src/kernel/request-state.ts';
 import { builtInRoles, type Preset } from './presets.ts';
+import { compileTenant, type TenantScopeOf } from './tenant.ts';
 
 export interface AccessRule {
   name?: string | undefined;
@@ -10,8 +12,11 @@ export interface AccessRule {
 }
 
 export interface RoleDefinition {
-  allow: readonly AccessRule[];
+  /** Absent: none, or the viewer's rules for a role with a tenant. */
+  allow?: readonly AccessRule[] | undefined;
   deny: readonly AccessRule[];
+  /** Label name -> allowed values (placeholders `${user}`, `${groups}`, `${claims.NAME}` allowed). */
+  tenant?: Readonly<Record<string, readonly string[]>> | undefined;
 }
 
 export interface Decision {
@@ -33,7 +38,12 @@ interface CompiledRole {
   deny: CompiledRule[];
   /** No allow rule applies. */
   none: Decision;
+  /** What a request holding this role may see; absent: everything. */
+  tenant?: TenantScopeOf | undefined;
 }
+
+/** What a request may see: everything, a tenant's series, or nothing (refused, with the reason). */
+export type ScopeDecision = { scope?: TenantScope | undefined; refused?: undefined } | { refused: string };
 
 /** The access-control settings (accessControl in the config): roles and who holds which. */
 export interface AccessControlSettings {
@@ -45,21 +55,39 @@ export interface AccessControlSettings {
   users: Readonly<Record<string, string>>;
   /** Client certificate name -> role. */
   clients: Readonly<Record<string, string>>;
+  /** Group name -> role. */
+  groups?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface AccessPolicy {
   readonly defaultRole: string;
-  /** The roles of a request: the user's and the client certificate's, else the default role. */
-  rolesFor(user: string | undefined, clientNames: readonly string[]): readonly string[];
+  /** The roles of a request: its user's, its groups' and its client certificate's, else the default role. */
+  rolesFor(user: string | undefined, clientNames: readonly string[], groups?: readonly string[]): readonly string[];
   decide(method: string, readings: readonly string[], roles: readonly string[]): Decision;
+  /** Whether any role restricts what it may see (else scopeFor always answers everything). */
+  readonly hasTenants: boolean;
+  /**
+   * What an allowed request may see: the union of what its roles that allow it may see. Refused
+   * when that is nothing, or when those roles restrict different labels (a union no matcher can say).
+   */
+  scopeFor(
+    method: string,
+    readings: readonly string[],
+    roles: readonly string[],
+    identity: Identity | undefined,
+  ): ScopeDecision;
 }
 
 export function compilePolicy(config: AccessControlSettings, preset: Preset = 'prometheus'): AccessPolicy {
-  const definitions: Record<string, RoleDefinition> = { ...builtInRoles(preset), ...config.roles };
+  const builtIn = builtInRoles(preset);
+  const definitions: Record<string, RoleDefinition> = { ...builtIn, ...config.roles };
   const roles = new Map<string, CompiledRole>();
   for (const [name, definition] of Object.entries(definitions)) {
+    // A tenant role reads by default: its tenant already says what it may see.
+    const allow = definition.allow ?? (definition.tenant ? (builtIn.viewer?.allow ?? []) : []);
     roles.set(name, {
-      allow: definition.allow.map((rule, index) =>
+      tenant: definition.tenant && compileTenant(definition.tenant),
+      allow: allow.map((rule, index) =>
         compileRule(rule, { allowed: true, rule: `${name}.allow.${rule.name ?? index}` }),
       ),
       deny: definition.deny.map((rule, index) =>
@@ -78,21 +106,36 @@ export function compilePolicy(config: AccessControlSettings, preset: Preset = 'p
   checkRole(config.defaultRole, 'accessControl.defaultRole');
   for (const [user, role] of Object.entries(config.users)) checkRole(role, `accessControl.users.${user}`);
   for (const [client, role] of Object.entries(config.clients)) checkRole(role, `accessControl.clients.${client}`);
+  for (const [group, role] of Object.entries(config.groups ?? {})) checkRole(role, `accessControl.groups.${group}`);
   const clientRoles = new Map(Object.entries(config.clients));
   const userRoles = new Map(Object.entries(config.users));
+  const groupRoles = new Map(Object.entries(config.groups ?? {}));
   const defaultRoles: readonly string[] = Object.freeze([config.defaultRole]);
+  const hasTenants = [...roles.values()].some((role) => role.tenant !== undefined);
+  const add = (found: string[], role: string | undefined) => {
+    if (role !== undefined && !found.includes(role)) found.push(role);
+  };
 
   return {
     defaultRole: config.defaultRole,
-    rolesFor(user, clientNames) {
+    rolesFor(user, clientNames, groups = NO_NAMES) {
       const found: string[] = [];
-      const userRole = user === undefined ? undefined : userRoles.get(user);
-      if (userRole) found.push(userRole);
-      for (const name of clientNames) {
-        const role = clientRoles.get(name);
-        if (role && !found.includes(role)) found.push(role);
-      }
+      if (user !== undefined) add(found, userRoles.get(user));
+      if (groupRoles.size > 0) for (const group of groups) add(found, groupRoles.get(group));
+      for (const name of clientNames) add(found, clientRoles.get(name));
       return found.length > 0 ? found : defaultRoles;
+    },
+    hasTenants,
+    scopeFor(method, readings, requestRoles, identity) {
+      if (!hasTenants) return EVERYTHING;
+      const scopes: TenantScope[] = [];
+      for (const roleName of requestRoles) {
+        const role = roles.get(roleName);
+        if (!role || !decideForRole(role, method, readings).allowed) continue;
+        if (!role.tenant) return EVERYTHING; // a role that sees everything allows this request
+        scopes.push(role.tenant(identity));
+      }
+      return unionOf(scopes);
     },
     decide(method, readings, requestRoles) {
       let refusal: Decision | undefined;
@@ -109,6 +152,27 @@ export function compilePolicy(config: AccessControlSettings, preset: Preset = 'p
 }
 
 const NO_ROLE: Decision = Object.freeze({ allowed: false, rule: 'no-role' });
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const EVERYTHING: ScopeDecision = Object.freeze({});
+
+/** Several tenant roles: each label's values joined, when they restrict the same labels. */
+function unionOf(scopes: readonly TenantScope[]): ScopeDecision {
+  if (scopes.length === 0) return EVERYTHING; // no role allows it: access control refuses anyway
+  const [first, ...rest] = scopes as [TenantScope, ...TenantScope[]];
+  const labels = Object.keys(first).sort().join(',');
+  const merged: Record<string, string[]> = {};
+  for (const scope of scopes) {
+    if (Object.keys(scope).sort().join(',') !== labels)
+      return { refused: 'the roles restrict different labels; map one tenant role per user' };
+    for (const [label, values] of Object.entries(scope)) {
+      const known = (merged[label] ??= []);
+      for (const value of values) if (!known.includes(value)) known.push(value);
+    }
+  }
+  if (Object.values(merged).some((values) => values.length === 0))
+    return { refused: 'no tenant value for this identity' };
+  return { scope: rest.length === 0 ? first : merged };
+}
 
 /** Allowed only if every reading of the path is allowed by this role. */
 function decideForRole(role: CompiledRole, method: string, readings: readonly string[]): Decision {

@@ -42,6 +42,7 @@ export function createAccessLogStage(writeLine: FlatLineWriter): AccessLogStage 
         // Bytes written to the connection for this response, headers included (nginx's $bytes_sent).
         bytes_sent: req.socket.bytesWritten - bytesAtStart,
         user: identity?.user,
+        auth_method: identity?.identity?.method,
         client_subject: identity?.client?.subject,
         rule: identity?.rule,
         remote_address: req.socket.remoteAddress,

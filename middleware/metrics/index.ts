@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { UpstreamErrorKind } from '../../src/kernel/upstream.ts';
-import { createDecisionTally, createRequestTally, type RouteTally } from './tally.ts';
+import { createDecisionTally, createRequestTally, type DecisionSubject, type RouteTally } from './tally.ts';
 
 /** Where the metrics are served under the gateway's base path (behind auth) when enabled. */
 export const METRICS_PATH = '/-/promgate/metrics';
@@ -37,8 +37,8 @@ export interface GatewayMetrics {
   /** A source re-read after its files changed; a failure keeps the previous state. */
   reloaded(source: ReloadSource, ok: boolean): void;
   upstreamUp(up: boolean): void;
-  /** An access-control or rate-limit decision, with the rule that made it. */
-  decision(allowed: boolean, rule: string): void;
+  /** An access-control or rate-limit decision, with the rule that made it and who it was about. */
+  decision(allowed: boolean, rule: string, subject?: DecisionSubject): void;
   /** The rate-limit store (Redis) failed a request's count. */
   rateLimitStoreError(): void;
 }
@@ -117,7 +117,7 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
   );
   const decisions = createDecisionTally(registry, {
     name: 'promgate_access_decisions_total',
-    help: 'Access-control and rate-limit decisions, by result (allowed, denied, limited) and the rule that decided.',
+    help: 'Access-control and rate-limit decisions, by result (allowed, denied, limited), the rule that decided, and the login method and user.',
   });
   const storeErrors = reuse(
     registry,
@@ -175,8 +175,8 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     },
     upstreamUp: (up) => upstreamUp.set(up ? 1 : 0),
     rateLimitStoreError: () => storeErrors.inc(),
-    decision: (allowed, rule) =>
-      decisions(allowed ? 'allowed' : rule.startsWith('rate-limit.') ? 'limited' : 'denied', rule),
+    decision: (allowed, rule, subject) =>
+      decisions(allowed ? 'allowed' : rule.startsWith('rate-limit.') ? 'limited' : 'denied', rule, subject),
   };
 }
 

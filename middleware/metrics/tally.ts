@@ -146,25 +146,51 @@ export function createRequestTally(registry: Registry, options: RequestTallyOpti
   return tally;
 }
 
-/** Access-control and rate-limit decisions by result and rule: `count(decision, rule)`. */
-export function createDecisionTally(registry: Registry, text: MetricText): (decision: string, rule: string) => void {
-  const shared = ours<(decision: string, rule: string) => void>(registry, text.name);
+/** Distinct users counted by name; later ones are counted as user="*", so a large directory cannot flood the metric. */
+export const MAX_DECISION_USERS = 500;
+
+/** Who a decision was about: the login method and user name (both absent for anonymous requests). */
+export interface DecisionSubject {
+  method?: string | undefined;
+  user?: string | undefined;
+}
+
+/** Access-control and rate-limit decisions by result, rule and who: `count(decision, rule, subject)`. */
+export function createDecisionTally(
+  registry: Registry,
+  text: MetricText,
+): (decision: string, rule: string, subject?: DecisionSubject) => void {
+  type Count = (decision: string, rule: string, subject?: DecisionSubject) => void;
+  const shared = ours<Count>(registry, text.name);
   if (shared) return shared;
-  // By rule, then decision: a rule name is a config key, so the set stays as small as the config.
-  const rules = new Map<string, Map<string, number>>();
-  const count = (decision: string, rule: string) => {
-    let decisions = rules.get(rule);
-    if (!decisions) rules.set(rule, (decisions = new Map()));
-    decisions.set(decision, (decisions.get(decision) ?? 0) + 1);
+  // One entry per label set; a rule name is a config key, and users are capped.
+  const counts = new Map<string, { labels: Record<string, string>; value: number }>();
+  const users = new Set<string>();
+  const count: Count = (decision, rule, subject) => {
+    let user = subject?.user;
+    if (user !== undefined && !users.has(user)) {
+      if (users.size < MAX_DECISION_USERS) users.add(user);
+      else user = '*';
+    }
+    const method = subject?.method;
+    const key = `${decision}\0${rule}\0${method ?? ''}\0${user ?? ''}`;
+    const entry = counts.get(key);
+    if (entry) entry.value++;
+    else {
+      const labels: Record<string, string> = { decision, rule };
+      if (method !== undefined) labels.auth_method = method;
+      if (user !== undefined) labels.user = user;
+      counts.set(key, { labels, value: 1 });
+    }
   };
   register(registry, count, {
     ...text,
     type: 'counter',
-    series: () =>
-      [...rules].flatMap(([rule, decisions]) =>
-        [...decisions].map(([decision, value]) => ({ labels: { decision, rule }, value })),
-      ),
-    reset: () => rules.clear(),
+    series: () => [...counts.values()].map(({ labels, value }) => ({ labels, value })),
+    reset: () => {
+      counts.clear();
+      users.clear();
+    },
   });
   return count;
 }

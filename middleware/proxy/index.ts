@@ -39,6 +39,8 @@ export interface ProxyStageOptions {
   /** Idle timeout towards the upstream (connect, headers and between body chunks). */
   timeoutMs: number;
   forwardAuthorization: boolean;
+  /** Headers telling the upstream who is asking (upstream.identityHeaders). */
+  identityHeaders?: { user: string; groups: string } | undefined;
   /** Upstream connections (upstream.maxConnections); bodies too large to buffer get a quarter as many more. */
   maxConnections: number;
   /** Largest request body forwarded (web.maxRequestBodySize); a larger one gets 413. */

@@ -1,11 +1,13 @@
 // What the upstream sees of the client's headers, in two steps. Before any stage: the headers the
 // client names in Connection (meant for this hop only) and, from an untrusted peer, its forwarding
 // headers are removed, so every stage, hook and plugin sees what may go upstream. At the proxy:
-// the hop-by-hop headers and the client's own Authorization are dropped and X-Forwarded-* set.
+// the hop-by-hop headers and the client's own Authorization are dropped and X-Forwarded-* (and
+// the identity headers, when configured) set.
 // Nothing a stage, hook or plugin set in between is removed.
 import type { BlockList } from 'node:net';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { carriesApiToken } from '../../src/kernel/api-token.ts';
+import type { PromgateRequestState } from '../../src/kernel/request-state.ts';
 
 /**
  * RFC 9110 7.6.1 plus the de-facto ones; `transfer-encoding` stays here (the proxy stage reads it
@@ -42,6 +44,8 @@ export interface RequestHeaderOptions {
   /** Peers whose forwarding headers are kept and extended; undefined trusts no one. */
   trustProxy: BlockList | undefined;
   forwardAuthorization: boolean;
+  /** Headers that tell the upstream who is asking: set from the identity, never taken from the client. */
+  identityHeaders?: { user: string; groups: string } | undefined;
 }
 
 export interface RequestHeaderHygiene {
@@ -54,6 +58,9 @@ export interface RequestHeaderHygiene {
 export function createRequestHeaderHygiene(options: RequestHeaderOptions): RequestHeaderHygiene {
   const { trustProxy, forwardAuthorization } = options;
   const dropped = new Set(HOP_BY_HOP);
+  const userHeader = options.identityHeaders?.user.toLowerCase();
+  const groupsHeader = options.identityHeaders?.groups.toLowerCase();
+  const identityNames = [userHeader, groupsHeader].filter((name) => name !== undefined);
   const isTrusted = (req: IncomingMessage) => {
     const peer = req.socket.remoteAddress ?? '';
     return trustProxy !== undefined && peer !== '' && trustProxy.check(peer, peer.includes(':') ? 'ipv6' : 'ipv4');
@@ -74,6 +81,8 @@ export function createRequestHeaderHygiene(options: RequestHeaderOptions): Reque
       if (trustProxy === undefined || !isTrusted(req)) {
         for (const name of FORWARDING) if (headers[name] !== undefined) (removed ??= new Set()).add(name);
       }
+      // Not even from a trusted proxy: only the identity this gateway established goes in them.
+      for (const name of identityNames) if (headers[name] !== undefined) (removed ??= new Set()).add(name);
       if (removed) req.headers = copyWithout(headers, removed);
       next();
     },
@@ -100,6 +109,11 @@ export function createRequestHeaderHygiene(options: RequestHeaderOptions): Reque
       if (outgoing['x-forwarded-host'] === undefined && headers.host !== undefined)
         outgoing['x-forwarded-host'] = headers.host;
       if (prefix !== '') outgoing['x-forwarded-prefix'] = prefix;
+      const identity = userHeader && (req as { promgate?: PromgateRequestState }).promgate?.identity;
+      if (identity) {
+        outgoing[userHeader] = headerValue(identity.user);
+        if (identity.groups.length > 0) outgoing[groupsHeader!] = identity.groups.map(headerValue).join(',');
+      }
       req.headers = outgoing;
     },
   };
@@ -119,6 +133,11 @@ function sentByClient(req: IncomingMessage, name: string, value: string): boolea
       return true;
   }
   return false;
+}
+
+/** A name as a header value: percent-encoded when it holds what a header cannot carry (or a comma, in a group). */
+function headerValue(name: string): string {
+  return /^[\x21-\x2b\x2d-\x7e]+(?: [\x21-\x2b\x2d-\x7e]+)*$/.test(name) ? name : encodeURIComponent(name);
 }
 
 function protocolOf(req: IncomingMessage): string {

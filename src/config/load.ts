@@ -188,6 +188,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: PlainObject): string {
     const allowed = issue.values as string[];
     return `must be one of ${allowed.join(', ')}, not "${got}"${didYouMean(got, allowed)}`;
   }
+  // A record key that breaks its rule: say the rule (zod's own message is "Invalid key in record").
+  if (issue.code === 'invalid_key' && issue.issues[0]) return `key ${issue.issues[0].message}`;
   return issue.message;
 }
 

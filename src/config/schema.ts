@@ -89,6 +89,8 @@ const policyPath = z
     },
   );
 
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { message: 'must be an HTTP header name' });
+
 const accessRule = z.strictObject({
   name: z
     .string()
@@ -97,6 +99,23 @@ const accessRule = z.strictObject({
   methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
   paths: z.array(policyPath).min(1),
 });
+
+/** `${user}`, `${groups}` or `${claims.NAME}`: a tenant value taken from the request's identity. */
+const TENANT_PLACEHOLDER = /\$\{(?!(?:user|groups|claims\.[A-Za-z0-9_.:-]+)\})/;
+
+const tenantScope = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be a Prometheus label name such as namespace' }),
+    z
+      .array(
+        z.string().refine((value) => !TENANT_PLACEHOLDER.test(value), {
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholders users write
+          message: 'a ${...} placeholder must be ${user}, ${groups} or ${claims.NAME}',
+        }),
+      )
+      .min(1, { message: 'must list at least one value' }),
+  )
+  .refine((labels) => Object.keys(labels).length > 0, { message: 'must name at least one label' });
 
 function limit(requests: number, window: string, what: string) {
   return z
@@ -246,6 +265,15 @@ export const configSchema = z.strictObject({
         .boolean()
         .default(false)
         .describe("Forward the client's Authorization header to the upstream."),
+      identityHeaders: z
+        .strictObject({
+          user: headerName.default('X-Forwarded-User').describe('Header carrying the user name.'),
+          groups: headerName.default('X-Forwarded-Groups').describe('Header carrying the groups, comma-separated.'),
+        })
+        .optional()
+        .describe(
+          'Tell the upstream who is asking, as oauth2-proxy does; whatever the client sent in these headers is always removed.',
+        ),
       maxConnections: z
         .number()
         .int()
@@ -385,17 +413,28 @@ export const configSchema = z.strictObject({
       users: z
         .record(z.string().min(1), z.string().min(1))
         .default({})
-        .describe('Basic-auth user -> role, e.g. alice=admin.'),
+        .describe('User (from any login method) -> role, e.g. alice=admin.'),
       clients: z
         .record(z.string().min(1), z.string().min(1))
         .default({})
         .describe('Verified client certificate (CN or a SAN) -> role, e.g. grafana.example=viewer.'),
+      groups: z
+        .record(z.string().min(1), z.string().min(1))
+        .default({})
+        .describe('Group (from an API token, a JWT or single sign-on) -> role, e.g. sre=admin.'),
       roles: z
         .record(
           z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'must be a lowercase name such as ops or read-write' }),
           z.strictObject({
-            allow: z.array(accessRule).default([]),
+            allow: z
+              .array(accessRule)
+              .optional()
+              .describe("Rules the role allows; a role with a tenant and no allow rules gets the viewer's."),
             deny: z.array(accessRule).default([]),
+            tenant: tenantScope.optional().describe(
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholders users write
+              'Label name -> allowed values: the role sees only series with one of the values for every label, in every query. Values may be ${user}, ${groups} or ${claims.NAME}.',
+            ),
           }),
         )
         .default({})
@@ -403,7 +442,7 @@ export const configSchema = z.strictObject({
           'Roles besides the built-in viewer and admin (which they may replace): allow and deny rules of methods and paths.',
         ),
     })
-    .default({ defaultRole: DEFAULT_ROLE, users: {}, clients: {}, roles: {} }),
+    .default({ defaultRole: DEFAULT_ROLE, users: {}, clients: {}, groups: {}, roles: {} }),
   rateLimit: z
     .strictObject({
       perClient: limit(0, '1m', 'Requests per client address'),

@@ -105,14 +105,15 @@ describe('access control (read-only by default)', () => {
     assert.equal(response.status, 400);
   });
 
-  it('logs and counts each decision with its rule', async () => {
+  it('logs and counts each decision with its rule, login method and user', async () => {
     const before = await scrape(setup.gateway.handle.metricsAddress);
     await setup.gateway.request('/prometheus/-/quit', { method: 'POST', headers: bob });
     await setup.gateway.request('/prometheus/api/v1/query?query=up', { headers: bob });
     const after = await scrape(setup.gateway.handle.metricsAddress);
     const delta = (series: string) => sampleValue(after, series) - sampleValue(before, series);
-    assert.equal(delta('promgate_access_decisions_total{decision="denied",rule="viewer.deny.lifecycle"}'), 1);
-    assert.equal(delta('promgate_access_decisions_total{decision="allowed",rule="viewer.allow.read"}'), 1);
+    const bobs = 'auth_method="basic",user="bob"';
+    assert.equal(delta(`promgate_access_decisions_total{decision="denied",rule="viewer.deny.lifecycle",${bobs}}`), 1);
+    assert.equal(delta(`promgate_access_decisions_total{decision="allowed",rule="viewer.allow.read",${bobs}}`), 1);
     await waitFor(
       () => log.some((line) => line.includes('"rule":"viewer.deny.lifecycle"') && line.includes('"msg":"request"')),
       { message: 'the access line of the denied request' },
@@ -127,6 +128,7 @@ describe('access control (read-only by default)', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .find((line) => line.msg === 'request' && line.rule === 'viewer.deny.lifecycle');
     assert.equal(accessLine?.status, 403, 'the access log line carries the rule');
+    assert.equal(accessLine?.auth_method, 'basic', 'and the login method');
   });
 });
 
