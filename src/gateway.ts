@@ -25,6 +25,7 @@ import { createRequestPathStage } from '../middleware/request-path/index.ts';
 import { createRequestLimits } from '../middleware/rate-limit/limits.ts';
 import { createRedisConnection } from '../middleware/rate-limit/redis-store.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
+import { createTenancyStage } from '../middleware/tenancy/index.ts';
 import { validateConfig } from './config/load.ts';
 import { ConfigError, didYouMean } from './errors.ts';
 import { loadWebConfig, type WebConfig } from './config/web-config.ts';
@@ -280,6 +281,16 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     ...optional('authentication', authentication?.handle as RequestHandler | undefined),
     // After auth, which names the user; before anything that answers for the upstream.
     { name: 'access-control', handle: accessControl.handle },
+    // Right after the roles are known: a tenant's request is scoped before anything else sees it.
+    {
+      name: 'tenancy',
+      handle: createTenancyStage({
+        preset: config.preset,
+        upstream,
+        logger,
+        maxBodySize: config.web.maxRequestBodySize,
+      }),
+    },
     ...optional('rate-limit.per-user', limits.perUser),
     ...optional('self-metrics', config.metrics.exposeOnGateway ? createSelfMetricsStage(metrics) : undefined),
     ...hook('afterAuth'),

@@ -72,6 +72,7 @@ describe('stage chain', () => {
       'beforeAuth[0]',
       'beforeAuth[1]',
       'access-control',
+      'tenancy',
       'beforeProxy[0]',
       'proxy',
     ]);
