@@ -56,7 +56,7 @@ describe('identity headers cannot be spoofed by the client', () => {
     it(`replaces ${name} with the authenticated user`, async () => {
       const app = appWith({});
       let call = request(app).get('/prometheus/api/v1/query').set('authorization', ALICE);
-      for (const [header, value] of Object.entries(spoof)) call = call.set(header, value);
+      for (const [header, value] of Object.entries(spoof)) call = call.set(header, value as string);
       assert.equal((await call).status, 200);
       const seen = upstream.requests.at(-1)!.headers;
       assert.equal(seen['x-forwarded-user'], 'alice');
@@ -66,7 +66,7 @@ describe('identity headers cannot be spoofed by the client', () => {
     it(`removes ${name} from an anonymous request, even from a trusted proxy`, async () => {
       const app = appWith({});
       let call = request(app).get('/prometheus/public');
-      for (const [header, value] of Object.entries(spoof)) call = call.set(header, value);
+      for (const [header, value] of Object.entries(spoof)) call = call.set(header, value as string);
       assert.equal((await call).status, 200);
       const seen = upstream.requests.at(-1)!.headers;
       assert.equal(seen['x-forwarded-user'], undefined);
