@@ -10,6 +10,7 @@ import { clientNames, createAccessControlStage, PRESET_RULES } from '../middlewa
 import { createAuthenticationStage } from '../middleware/authentication/index.ts';
 import { createBasePathRedirect, createOriginForm } from '../middleware/base-path/index.ts';
 import { createBasicAuthenticator } from '../middleware/basic-auth/index.ts';
+import { createJwtAuthenticator, type JwtAlgorithm } from '../middleware/jwt/index.ts';
 import { createApiTokenAuthenticator } from '../middleware/api-tokens/index.ts';
 import {
   createClientCertificateAuthenticator,
@@ -198,8 +199,21 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
         })
       : undefined;
   if (tokens) metrics.loaded('tokens');
+  const { jwt: jwtSettings } = config.auth;
+  const jwt =
+    !config.auth.off && jwtSettings
+      ? createJwtAuthenticator({
+          ...jwtSettings,
+          algorithms: jwtSettings.algorithms as JwtAlgorithm[],
+          clockSkewMs: parseDuration(jwtSettings.clockSkew),
+          realm: config.auth.realm,
+          // Without API tokens on the route every Bearer token is a JWT to check, whatever it starts with.
+          takesApiTokenPrefix: tokens === undefined,
+          logger,
+        })
+      : undefined;
   // The login methods of the route, in the order a request is asked for their credentials.
-  const methods: LoginMethod[] = [basic, tokens].filter((method) => method !== undefined);
+  const methods: LoginMethod[] = [basic, tokens, jwt].filter((method) => method !== undefined);
   // A login, when one is configured, is required, as in Prometheus: a client certificate then only
   // adds its roles (accessControl.clients). Without one a verified certificate is the identity.
   const authenticators: Authenticator[] =

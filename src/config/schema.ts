@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PRESETS, type Preset } from '../../middleware/access-control/presets.ts';
+import { JWT_ALGORITHMS } from '../../middleware/jwt/algorithms.ts';
 import { HOOKS } from '../kernel/request-state.ts';
 
 /** Prometheus-style duration: 30s, 2m, 1h30m, 500ms. */
@@ -20,6 +21,7 @@ export const DEFAULT_KEY_FILE = 'certs/tls.key';
 export const DEFAULT_REALM = 'promgate';
 export const DEFAULT_AUTH_CACHE_SIZE = 1024;
 export const DEFAULT_AUTH_CACHE_TTL = '5m';
+export const DEFAULT_JWT_CLOCK_SKEW = '30s';
 /** Slowloris protection: a client gets this long for its TLS handshake and request headers (nginx: 60s). */
 export const DEFAULT_HEADERS_TIMEOUT = '10s';
 /** A whole request, body included (Node's default; Prometheus's --web.read-timeout is also 5m). */
@@ -70,6 +72,11 @@ const basePath = z
 
 const upstreamUrl = z.string().refine(isHttpUrl, {
   message: 'must be an http:// or https:// URL without credentials, query or fragment, e.g. http://localhost:9090',
+});
+
+/** HTTPS, or HTTP to this host only: keys fetched in clear text over a network could be swapped. */
+const providerUrl = z.string().refine(isProviderUrl, {
+  message: 'must be an https:// URL (http:// only to localhost), e.g. https://keycloak.example/realms/ops',
 });
 
 const ipOrCidr = z.string().refine(isIpOrCidr, {
@@ -369,6 +376,48 @@ export const configSchema = z.strictObject({
         )
         .default([])
         .describe('Paths below the base path that skip auth, e.g. /-/healthy,/-/ready. A trailing * matches a prefix.'),
+      jwt: z
+        .strictObject({
+          issuer: providerUrl.describe(
+            "The identity provider's issuer URL: tokens must carry it as iss; the keys are discovered from its /.well-known/openid-configuration.",
+          ),
+          audience: z.string().min(1).describe('The aud a token must carry: this API as the provider names it.'),
+          jwksUrl: providerUrl
+            .optional()
+            .describe("The provider's key set (JWKS) URL; default: jwks_uri of the issuer's discovery document."),
+          algorithms: z
+            .array(
+              z.string().refine((value) => (JWT_ALGORITHMS as readonly string[]).includes(value), {
+                error: (issue) =>
+                  /^HS/i.test(String(issue.input))
+                    ? `${String(issue.input)} is a shared-secret algorithm (whoever holds the secret can mint tokens); use one of ${JWT_ALGORITHMS.join(', ')}`
+                    : `must be one of ${JWT_ALGORITHMS.join(', ')}`,
+              }),
+            )
+            .min(1)
+            .default([...JWT_ALGORITHMS])
+            .describe('Signature algorithms accepted (asymmetric only).'),
+          userClaim: z
+            .string()
+            .min(1)
+            .default('sub')
+            .describe('Claim naming the user, e.g. preferred_username; a dotted path reaches into an object.'),
+          groupsClaim: z
+            .string()
+            .min(1)
+            .default('groups')
+            .describe('Claim listing the groups: a list, or a space-separated string; e.g. realm_access.roles.'),
+          clockSkew: duration
+            .default(DEFAULT_JWT_CLOCK_SKEW)
+            .describe("Tolerance for the provider's clock in exp, nbf and iat."),
+          caFile: z
+            .string()
+            .min(1)
+            .optional()
+            .describe("CA bundle (PEM) trusted for the provider's HTTPS besides the system's."),
+        })
+        .optional()
+        .describe("Accept JWT bearer tokens signed by an identity provider's published keys (OAuth access tokens)."),
     })
     .default({
       users: {},
@@ -544,6 +593,15 @@ export function parseDuration(value: string): number {
   if (!match) throw new Error(`not a duration: ${value}`);
   const [, hours = '0', minutes = '0', seconds = '0', millis = '0'] = match;
   return ((Number(hours) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000 + Number(millis);
+}
+
+function isProviderUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (
+    url.protocol === 'https:' ||
+    (url.protocol === 'http:' && /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname))
+  );
 }
 
 function isHostPort(value: string): boolean {

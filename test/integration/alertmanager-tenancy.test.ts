@@ -17,7 +17,11 @@ import { writeHtpasswd } from '../helpers/htpasswd.ts';
 import { TENANT_USERS, USER_SCOPES, visibleTo, type TenantUser } from '../helpers/tenants.ts';
 
 type Labels = Record<string, string>;
-const alertOf = (labels: Labels) => ({ labels: { alertname: 'Backlog', ...labels }, annotations: {}, status: {} });
+const alertOf = (labels: Labels) => ({
+  labels: { alertname: 'Backlog', ...labels } as Labels,
+  annotations: {},
+  status: {},
+});
 const ALERTS = [
   ...['a', 'b', 'shared', 'c'].flatMap((namespace) => ['prod', 'dev'].map((env) => alertOf({ namespace, env }))),
   alertOf({ cluster: 'eu' }), // no namespace: nobody's tenant

@@ -1,0 +1,131 @@
+// JWT bearer tokens against a started gateway and a local provider (HTTPS with a test CA): keys
+// discovered from the issuer, a rotated key accepted without a restart, unknown-kid refetches rate
+// limited, and a provider that is down answered with 503 (not the client's fault) until it is back.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { useGatewayWithUpstream, startTestGateway } from '../helpers/gateway.ts';
+import { startJwtProvider, TEST_AUDIENCE, type TestJwtProvider } from '../helpers/jwks.ts';
+import { startUpstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const QUERY = '/prometheus/api/v1/query?query=up';
+
+describe('JWT bearer tokens from a provider', () => {
+  let provider: TestJwtProvider;
+  before(async () => {
+    provider = await startJwtProvider();
+  });
+  after(() => provider?.close());
+  const started = useGatewayWithUpstream((upstream) => ({
+    upstream: upstream.url,
+    auth: { jwt: { issuer: provider.issuer, audience: TEST_AUDIENCE, caFile: provider.caFile } },
+  }));
+  const query = (token: string) => started.gateway.request(QUERY, { headers: { authorization: `Bearer ${token}` } });
+
+  it('discovers the key set from the issuer and accepts its tokens', async () => {
+    const response = await query(await provider.sign());
+    assert.equal(response.status, 200, response.text);
+    assert.ok(provider.discoveryRequests >= 1, 'asked the discovery document');
+    assert.ok(provider.jwksRequests >= 1, 'fetched the key set it names');
+  });
+
+  it('answers a request without credentials with the Bearer challenge', async () => {
+    const response = await started.gateway.request(QUERY);
+    assert.equal(response.status, 401);
+    assert.match(String(response.headers['www-authenticate']), /Bearer realm="promgate"/);
+  });
+
+  it('accepts a token signed by a key the provider published after start, without a restart', async () => {
+    const rotated = await provider.newKey('ES256');
+    const token = await provider.sign({}, { key: rotated });
+    // The key set is refetched for an unknown kid once its cooldown since the last fetch is over.
+    const response = await waitFor(
+      async () => {
+        const answer = await query(token);
+        return answer.status === 200 && answer;
+      },
+      { timeoutMs: 15_000, intervalMs: 500, message: 'the rotated key to be accepted' },
+    );
+    assert.equal(response.status, 200);
+  });
+
+  it('refetches the key set at most once for a run of unknown kids', async () => {
+    const before = provider.jwksRequests;
+    const strangers = await Promise.all(
+      Array.from({ length: 40 }, async () => provider.sign({}, { key: await provider.newKey('ES256', false) })),
+    );
+    // One after another: concurrent lookups would share one fetch even without a cooldown.
+    const statuses = new Set<number>();
+    for (const token of strangers) statuses.add((await query(token)).status);
+    assert.deepEqual(statuses, new Set([401]));
+    assert.ok(provider.jwksRequests - before <= 1, `${provider.jwksRequests - before} key set requests`);
+  });
+
+  it('keeps accepting tokens while the provider is down (keys and checked tokens are kept)', async () => {
+    const token = await provider.sign({ sub: 'grafana-user' });
+    assert.equal((await query(token)).status, 200);
+    provider.down = true;
+    try {
+      assert.equal((await query(token)).status, 200);
+    } finally {
+      provider.down = false;
+    }
+  });
+});
+
+describe('JWT bearer tokens while the provider is down', () => {
+  it('answers 503 without crashing, and accepts tokens once the provider is back', async () => {
+    const provider = await startJwtProvider();
+    provider.down = true;
+    const upstream = await startUpstream();
+    const errors: string[] = [];
+    const gateway = await startTestGateway({
+      upstream: upstream.url,
+      logger: {
+        debug() {},
+        info() {},
+        warn() {},
+        error: (fields, message) => errors.push(`${message} ${JSON.stringify(fields)}`),
+      },
+      auth: { jwt: { issuer: provider.issuer, audience: TEST_AUDIENCE, caFile: provider.caFile } },
+    });
+    try {
+      const token = await provider.sign();
+      const down = await gateway.request(QUERY, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(down.status, 503, down.text);
+      assert.equal(upstream.requests.length, 0);
+      assert.ok(
+        errors.some((line) => line.includes('cannot get the JWT signing keys')),
+        errors.join('\n'),
+      );
+      assert.ok(!errors.join('\n').includes(token), 'the token is in no log line');
+      provider.down = false;
+      await waitFor(
+        async () => (await gateway.request(QUERY, { headers: { authorization: `Bearer ${token}` } })).status === 200,
+        { timeoutMs: 15_000, intervalMs: 500, message: 'the provider to be used again' },
+      );
+    } finally {
+      await gateway.close();
+      await upstream.close();
+      await provider.close();
+    }
+  });
+
+  it('opens nothing while building: check-config never asks the provider', async () => {
+    const provider = await startJwtProvider();
+    try {
+      const { assembleGateway } = await import('../../src/gateway.ts');
+      const { validateConfig } = await import('../../src/config/load.ts');
+      const { silentLogger } = await import('../../src/logger.ts');
+      const config = validateConfig(
+        { auth: { jwt: { issuer: provider.issuer, audience: TEST_AUDIENCE, caFile: provider.caFile } } },
+        'test',
+      );
+      const runtime = assembleGateway(config, { logger: silentLogger });
+      runtime.gateway.close();
+      assert.equal(provider.discoveryRequests + provider.jwksRequests, 0);
+    } finally {
+      await provider.close();
+    }
+  });
+});
