@@ -70,6 +70,7 @@ describe('API tokens', () => {
       log.lines().findLast((each) => each.msg === 'request' && each.path === '/prometheus/api/v1/query'),
     );
     assert.equal(line.user, 'ci');
+    assert.equal(line.auth_method, 'token');
   });
 
   const refused: Array<[string, Record<string, string> | undefined, string | undefined]> = [
