@@ -116,7 +116,10 @@ export function tenantOpenMetrics(endSeconds: number): string {
   return lines.join('\n');
 }
 
-/** Recording and alerting rules: per-namespace results, a group per tenant, one rule without namespace. */
+/**
+ * Recording and alerting rules: fleet-wide ones without tenant labels (no tenant sees them), and a
+ * group per namespace whose rules carry their namespace and env (a tenant sees the rules in scope).
+ */
 export const TENANT_RULES = `groups:
   - name: fleet
     rules:
@@ -131,12 +134,14 @@ export const TENANT_RULES = `groups:
 ${NAMESPACES.map(
   (namespace) => `  - name: tenant-${namespace}
     rules:
-      - alert: TenantErrors
-        expr: sum by (namespace, env) (rate(http_requests_total{namespace="${namespace}",code="500"}[1h])) > 0
-        labels: {namespace: ${namespace}, team: ${namespace}}
+${ENVS.map(
+  (env) => `      - alert: TenantErrors
+        expr: sum(rate(http_requests_total{namespace="${namespace}",env="${env}",code="500"}[1h])) > 0
+        labels: {namespace: ${namespace}, env: ${env}, team: ${namespace}}
       - record: tenant:app_queue_depth:max
-        expr: max by (env) (app_queue_depth{namespace="${namespace}"})
-        labels: {namespace: ${namespace}}`,
+        expr: max(app_queue_depth{namespace="${namespace}",env="${env}"})
+        labels: {namespace: ${namespace}, env: ${env}}`,
+).join('\n')}`,
 ).join('\n')}
 `;
 
