@@ -38,7 +38,7 @@ describe('JWT claims', () => {
     assert.equal(identity.user, 'alice');
     assert.deepEqual(identity.groups, ['x', 'y']);
     assert.equal(identity.method, 'jwt');
-    assert.deepEqual(identityOf({ sub: 42 }, 'sub', 'groups'), { refused: 'missing_user_claim' });
+    assert.deepEqual(identityOf({ uid: 42 }, 'uid', 'groups'), { refused: 'missing_user_claim' });
     assert.deepEqual(identityOf({ sub: '' }, 'sub', 'groups'), { refused: 'missing_user_claim' });
   });
 });
