@@ -26,6 +26,7 @@ describe('enforceQuery', () => {
     ],
     [teamA, 'x offset -5m unless y @ 100', 'x{namespace="a"} offset -5m unless y{namespace="a"} @ 100'],
     [teamA, '{namespace="b"}', '{namespace="b",namespace="a"}'],
+    [teamA, 'up{namespace="a"}', 'up{namespace="a"}'],
     [teamA, '{"namespace"!="a", "my.metric"}', '{namespace!="a",__name__="my.metric",namespace="a"}'],
     [teamA, '1 + 2 * -0x1F', '1 + 2 * -0x1F'],
     [teamA, '"a string"', '"a string"'],

@@ -51,8 +51,10 @@ export function enforceSeriesSelector(match: string, scope: TenantScope): string
   return verified(printSelector(scoped), scoped, tenant);
 }
 
+// A matcher the selector already has is not repeated: absent() drops a label matched twice.
 function addMatchers(selector: Selector, tenant: readonly Matcher[]): Selector {
-  return { type: 'selector', matchers: [...selector.matchers, ...tenant] };
+  const missing = tenant.filter((wanted) => !carries({ type: 'selector', matchers: selector.matchers }, [wanted]));
+  return { type: 'selector', matchers: [...selector.matchers, ...missing] };
 }
 
 /**
