@@ -24,6 +24,11 @@ export function generateToken(): string {
   return unchecked + checksumOf(unchecked);
 }
 
+/** Whether the text has a token's length and characters (its checksum unchecked). */
+export function hasTokenShape(text: string): boolean {
+  return TOKEN_SHAPE.test(text);
+}
+
 /** Whether the text has a token's shape and its checksum matches (says nothing about whether it is known). */
 export function isWellFormedToken(text: string): boolean {
   if (!TOKEN_SHAPE.test(text)) return false;

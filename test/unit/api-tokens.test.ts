@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,6 +11,7 @@ import { parseTokensFile } from '../../middleware/api-tokens/tokens-file.ts';
 import { carriesApiToken } from '../../src/kernel/api-token.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createToken } from '../../src/token-command.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const DIGEST = 'a'.repeat(64);
 const TOKEN = generateToken();
@@ -201,8 +202,9 @@ describe('API token authenticator', () => {
     file,
     `ci sha256:${tokenDigest(valid)} groups=scrapers\nold sha256:${tokenDigest(expired)} expires=2020-01-01T00:00:00Z\n`,
   );
-  const request = (authorization: string | undefined) =>
-    ({ headers: authorization === undefined ? {} : { authorization } }) as IncomingMessage;
+  /** A request on `socket` (by default a connection of its own), as the authenticator reads it. */
+  const request = (authorization: string | undefined, socket: object = {}) =>
+    ({ headers: authorization === undefined ? {} : { authorization }, socket }) as unknown as IncomingMessage;
   const build = (takesEveryBearer: boolean) =>
     createApiTokenAuthenticator({ tokensFile: file, realm: 'promgate', takesEveryBearer, logger: silentLogger });
 
@@ -238,7 +240,7 @@ describe('API token authenticator', () => {
     assert.equal(tokens.challenge, 'Bearer realm="promgate"');
   });
 
-  it('checks the expiry on every request, not only at load', (context) => {
+  it('checks the expiry on every request, not only at load, also on a connection that used the token', (context) => {
     context.mock.timers.enable({ apis: ['Date'], now: Date.parse('2030-01-01T00:00:00Z') - 1000 });
     const soon = generateToken();
     const expiring = join(folder, 'expiring');
@@ -249,8 +251,64 @@ describe('API token authenticator', () => {
       takesEveryBearer: false,
       logger: silentLogger,
     });
-    assert.equal((tokens.authenticate(request(`Bearer ${soon}`)) as { user?: string }).user, 'soon');
+    const connection = {};
+    assert.equal((tokens.authenticate(request(`Bearer ${soon}`, connection)) as { user?: string }).user, 'soon');
     context.mock.timers.tick(1000);
-    assert.deepEqual(tokens.authenticate(request(`Bearer ${soon}`)), { refused: 'expired_token', claimed: 'soon' });
+    assert.deepEqual(tokens.authenticate(request(`Bearer ${soon}`, connection)), {
+      refused: 'expired_token',
+      claimed: 'soon',
+    });
+  });
+
+  it('revokes a token on a connection that used it as soon as the file no longer holds it', async () => {
+    const kept = generateToken();
+    const revoked = generateToken();
+    const changing = join(folder, 'changing');
+    writeFileSync(changing, `kept sha256:${tokenDigest(kept)}\nrevoked sha256:${tokenDigest(revoked)}\n`);
+    const tokens = createApiTokenAuthenticator({
+      tokensFile: changing,
+      realm: 'promgate',
+      takesEveryBearer: false,
+      logger: silentLogger,
+      checkIntervalMs: 10,
+    });
+    tokens.start();
+    try {
+      const connection = {};
+      const asked = () => tokens.authenticate(request(`Bearer ${revoked}`, connection));
+      assert.equal((asked() as { user?: string }).user, 'revoked');
+      assert.equal((asked() as { user?: string }).user, 'revoked', 'remembered on its connection');
+      writeFileSync(`${changing}.new`, `kept sha256:${tokenDigest(kept)}\n`);
+      renameSync(`${changing}.new`, changing);
+      await waitFor(() => (asked() as { refused?: string }).refused === 'unknown_token', {
+        message: 'the revocation',
+      });
+      const other = {};
+      assert.equal((tokens.authenticate(request(`Bearer ${kept}`, other)) as { user?: string }).user, 'kept');
+    } finally {
+      tokens.close();
+    }
+  });
+
+  it('answers another token on the same connection by its own entry', () => {
+    const second = generateToken();
+    const two = join(folder, 'two');
+    writeFileSync(two, `first sha256:${tokenDigest(valid)}\nsecond sha256:${tokenDigest(second)}\n`);
+    const tokens = createApiTokenAuthenticator({
+      tokensFile: two,
+      realm: 'p',
+      takesEveryBearer: false,
+      logger: silentLogger,
+    });
+    const connection = {};
+    for (const [token, user] of [
+      [valid, 'first'],
+      [second, 'second'],
+      [valid, 'first'],
+    ] as const)
+      assert.equal((tokens.authenticate(request(`Bearer ${token}`, connection)) as { user?: string }).user, user);
+    assert.deepEqual(tokens.authenticate(request(`Bearer ${generateToken()}`, connection)), {
+      refused: 'unknown_token',
+    });
   });
 });
