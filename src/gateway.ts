@@ -26,6 +26,7 @@ import { createRequestPathStage } from '../middleware/request-path/index.ts';
 import { createRequestLimits } from '../middleware/rate-limit/limits.ts';
 import { createRedisConnection } from '../middleware/rate-limit/redis-store.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
+import { createSsoAuthenticator } from '../middleware/sso/index.ts';
 import { createTenancyStage } from '../middleware/tenancy/index.ts';
 import { validateConfig } from './config/load.ts';
 import { ConfigError, didYouMean } from './errors.ts';
@@ -193,7 +194,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
           tokensFile: config.auth.tokensFile,
           realm: config.auth.realm,
           // Without a JWT method every Bearer token is judged here: a wrong one is refused, not ignored.
-          takesEveryBearer: (config.auth as { jwt?: unknown }).jwt === undefined,
+          takesEveryBearer: config.auth.jwt === undefined,
           logger,
           onReloadResult: (ok) => metrics.reloaded('tokens', ok),
         })
@@ -212,8 +213,21 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
           logger,
         })
       : undefined;
+  const { oidc: oidcSettings } = config.auth;
+  const sso =
+    !config.auth.off && oidcSettings
+      ? createSsoAuthenticator({
+          ...oidcSettings,
+          sessionLifetimeMs: parseDuration(oidcSettings.sessionLifetime),
+          realm: config.auth.realm,
+          // The claims tenant values name (`${claims.NAME}`) ride in the session.
+          keptClaims: claimPlaceholders(config.accessControl),
+          logger,
+        })
+      : undefined;
   // The login methods of the route, in the order a request is asked for their credentials.
   const methods: LoginMethod[] = [basic, tokens, jwt].filter((method) => method !== undefined);
+  if (sso) methods.push(sso); // last: it presents only a session cookie, never an Authorization header
   // A login, when one is configured, is required, as in Prometheus: a client certificate then only
   // adds its roles (accessControl.clients). Without one a verified certificate is the identity.
   const authenticators: Authenticator[] =
@@ -292,6 +306,8 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     ...optional('client-identity', webConfig?.tls ? createClientIdentityStage() : undefined),
     ...hook('beforeAuth'),
     ...optional('rate-limit.failed-auth', basic ? limits.failedAuth : undefined),
+    // The sign-in's callback and logout, and the session cookie opened (and refreshed) once.
+    ...optional('sso', sso?.handle as RequestHandler | undefined),
     ...optional('authentication', authentication?.handle as RequestHandler | undefined),
     // After auth, which names the user; before anything that answers for the upstream.
     { name: 'access-control', handle: accessControl.handle },
@@ -371,6 +387,11 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
       redis?.start();
     },
   };
+}
+
+/** The claim names the settings' `${claims.NAME}` placeholders use (tenant values). */
+function claimPlaceholders(settings: unknown): string[] {
+  return [...new Set([...JSON.stringify(settings).matchAll(/\$\{claims\.([^}]+)\}/g)].map((match) => match[1]!))];
 }
 
 /** Serves the metrics at <base path>/-/promgate/metrics, after auth. */

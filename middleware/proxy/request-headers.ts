@@ -8,6 +8,7 @@ import type { BlockList } from 'node:net';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { carriesApiToken } from '../../src/kernel/api-token.ts';
 import type { PromgateRequestState } from '../../src/kernel/request-state.ts';
+import { withoutGatewayCookies } from '../../src/kernel/gateway-cookies.ts';
 
 /**
  * RFC 9110 7.6.1 plus the de-facto ones; `transfer-encoding` stays here (the proxy stage reads it
@@ -99,6 +100,12 @@ export function createRequestHeaderHygiene(options: RequestHeaderOptions): Reque
       const outgoing: IncomingHttpHeaders = {};
       for (const name in headers) {
         if (dropped.has(name) || (dropAuthorization && name === 'authorization')) continue;
+        // promgate's own cookies (the sign-in session) are for promgate only.
+        if (name === 'cookie') {
+          const cookie = headers.cookie && withoutGatewayCookies(headers.cookie);
+          if (cookie) outgoing.cookie = cookie;
+          continue;
+        }
         outgoing[name] = headers[name];
       }
       // What is left of X-Forwarded-* came from a trusted proxy or a stage: kept and extended.

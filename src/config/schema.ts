@@ -335,6 +335,58 @@ export const configSchema = z.strictObject({
         .describe(
           'API tokens file (promgate token create appends to it); clients send Authorization: Bearer promgate_... Reloaded on change.',
         ),
+      oidc: z
+        .strictObject({
+          issuer: z
+            .string()
+            .refine(isSignInUrl, { message: 'must be an https:// URL (http:// only to localhost) without query' })
+            .describe(
+              "The OpenID provider's issuer URL; its endpoints come from <issuer>/.well-known/openid-configuration.",
+            ),
+          clientId: z.string().min(1).describe('The client ID this route has at the provider.'),
+          clientSecretFile: z.string().min(1).describe("File holding the client's secret."),
+          cookieSecretFile: z
+            .string()
+            .min(1)
+            .describe(
+              'File holding the secret sessions are sealed with (openssl rand -base64 32 > file); replicas share it. One per line: the first seals, all open.',
+            ),
+          externalUrl: z
+            .string()
+            .refine(isSignInUrl, { message: 'must be an https:// URL (http:// only to localhost) without query' })
+            .describe(
+              'Where browsers reach this route, e.g. https://prometheus.example.com; register <externalUrl>/-/promgate/callback and <externalUrl>/-/promgate/logout at the provider. The Host header is never used.',
+            ),
+          scopes: z
+            .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'must be an OAuth scope' }))
+            .refine((scopes) => scopes.includes('openid'), { message: 'must include openid' })
+            .default(['openid', 'profile', 'email'])
+            .describe('Scopes asked for: add offline_access for refresh tokens, groups if the provider needs it.'),
+          userClaim: z
+            .string()
+            .min(1)
+            .default('preferred_username')
+            .describe('ID token claim naming the user (email for Google); a dotted path reaches into an object.'),
+          groupsClaim: z
+            .string()
+            .min(1)
+            .default('groups')
+            .describe('ID token claim listing the groups (accessControl.groups maps them to roles).'),
+          sessionLifetime: positiveDuration
+            .default('12h')
+            .describe(
+              'How long a sign-in lasts; with a refresh token the identity is renewed when the ID token expires.',
+            ),
+          caFile: z
+            .string()
+            .min(1)
+            .optional()
+            .describe("CA bundle (PEM) trusted for the provider's HTTPS besides the system's."),
+        })
+        .optional()
+        .describe(
+          'Single sign-on for browsers (OpenID Connect): pages without a session go to the provider; API calls get 401.',
+        ),
       users: z
         .record(
           z.string().regex(/^[^:\s]+$/, { message: 'must be a user name without ":" or spaces' }),
@@ -609,6 +661,20 @@ function isHostPort(value: string): boolean {
   if (!match) return false;
   const port = Number(match[2]);
   return port >= 0 && port <= 65535;
+}
+
+/** A provider or browser-facing URL: HTTPS, or HTTP to this host (where nothing travels a network). */
+function isSignInUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (
+    (url.protocol === 'https:' ||
+      (url.protocol === 'http:' && /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname))) &&
+    !url.search &&
+    !url.hash &&
+    !url.username &&
+    !url.password
+  );
 }
 
 function isHttpUrl(value: string): boolean {

@@ -148,11 +148,9 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx: { body: string }, form: string) => {
-          ctx.body = page(
-            'Sign out',
-            `${form}<button autofocus type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>` +
-              `<script>document.forms[0].appendChild(Object.assign(document.createElement('input'),{type:'hidden',name:'logout',value:'yes'}));document.forms[0].submit()</script>`,
-          );
+          // Signing out of the provider too, confirmed at once (a browser's script submits the form).
+          const confirmed = form.replace('</form>', '<input type="hidden" name="logout" value="yes"></form>');
+          ctx.body = page('Sign out', `${confirmed}<script>document.forms[0].submit()</script>`);
         },
         postLogoutSuccessSource: (ctx: { body: string }) => {
           ctx.body = page('Signed out', '<p>You are signed out.</p>');
