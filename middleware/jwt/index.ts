@@ -41,9 +41,10 @@ export interface JwtAuthOptions {
   logger: Logger;
   cacheSize?: number | undefined;
   cacheTtlMs?: number | undefined;
-  /** For tests: the rate limits of key refetches and discovery retries. */
+  /** For tests: the rate limits of key refetches and of retries after a provider failure, the refresh period. */
   keyRefetchCooldownMs?: number | undefined;
-  discoveryRetryMs?: number | undefined;
+  providerRetryMs?: number | undefined;
+  keySetRefreshMs?: number | undefined;
 }
 
 export interface JwtAuthenticator extends Authenticator {
@@ -68,7 +69,8 @@ export function createJwtAuthenticator(options: JwtAuthOptions): JwtAuthenticato
     caFile: options.caFile,
     logger: options.logger,
     cooldownMs: options.keyRefetchCooldownMs,
-    discoveryRetryMs: options.discoveryRetryMs,
+    retryMs: options.providerRetryMs,
+    refreshMs: options.keySetRefreshMs,
   });
   const skewSeconds = Math.ceil(options.clockSkewMs / 1000);
   const verifyOptions = {

@@ -18,15 +18,18 @@ import type { Logger } from '../../src/kernel/logger.ts';
 
 /** How long one fetch of the discovery document or the key set may take. */
 export const PROVIDER_TIMEOUT_MS = 5000;
-/** After a failed discovery, requests answer 503 at once for this long before it is tried again. */
-export const DISCOVERY_RETRY_MS = 5000;
+/** After a failed discovery or key fetch, requests answer 503 at once for this long before it is tried again. */
+export const PROVIDER_RETRY_MS = 5000;
 /**
  * A token naming an unknown key refetches the key set at most this often (jose's default is 30 s):
  * a provider that signs with a key the moment it publishes it is refused for this long at most.
  */
 export const KEY_REFETCH_COOLDOWN_MS = 5000;
-/** Keys are refetched at least this often even when no token names a new one. */
-export const KEY_SET_MAX_AGE_MS = 10 * 60_000;
+/**
+ * The key set is refetched this often in the background, so a key the provider withdrew stops
+ * being trusted; while the provider cannot be reached the last keys stay in use.
+ */
+export const KEY_SET_REFRESH_MS = 10 * 60_000;
 
 export interface ProviderKeysOptions {
   issuer: string;
@@ -37,7 +40,8 @@ export interface ProviderKeysOptions {
   logger: Logger;
   /** Overrides for tests (rate limits in milliseconds). */
   cooldownMs?: number | undefined;
-  discoveryRetryMs?: number | undefined;
+  retryMs?: number | undefined;
+  refreshMs?: number | undefined;
 }
 
 /** A key lookup for jwtVerify: rejects with ProviderUnavailableError when the provider cannot be asked. */
@@ -75,16 +79,20 @@ export function createProviderKeys(options: ProviderKeysOptions): ProviderKeys {
   // jose hands a WHATWG Headers; undici's own fetch takes the same shape under its own types.
   const providerFetch = ((url: string, init: Parameters<FetchImplementation>[1]) =>
     fetch(url, { ...(init as object), dispatcher: agent })) as unknown as FetchImplementation;
-  const retryMs = options.discoveryRetryMs ?? DISCOVERY_RETRY_MS;
+  const retryMs = options.retryMs ?? PROVIDER_RETRY_MS;
 
   let keySet: Promise<RemoteJWKSet> | undefined;
   let failedAt = Number.NEGATIVE_INFINITY;
   let lastFailure = '';
+  let refresh: NodeJS.Timeout | undefined;
+  let closed = false;
+  const failedRecently = () => Date.now() - failedAt < retryMs;
   const remoteKeySet = (url: string) =>
     createRemoteJWKSet(new URL(url), {
       timeoutDuration: PROVIDER_TIMEOUT_MS,
       cooldownDuration: options.cooldownMs ?? KEY_REFETCH_COOLDOWN_MS,
-      cacheMaxAge: KEY_SET_MAX_AGE_MS,
+      // Refreshed by our timer instead: jose would refuse every token once a refresh failed.
+      cacheMaxAge: Number.POSITIVE_INFINITY,
       [customFetch]: providerFetch,
     });
   const discover = async (): Promise<RemoteJWKSet> => {
@@ -107,13 +115,13 @@ export function createProviderKeys(options: ProviderKeysOptions): ProviderKeys {
   const unavailable = (error: unknown) => {
     const reason = error instanceof Error ? error.message : String(error);
     // One log line per change of cause, not per request, while the provider is down.
-    if (reason !== lastFailure) logger.error({ issuer, error: reason }, 'cannot get the JWT signing keys');
+    if (reason !== lastFailure && !closed) logger.error({ issuer, error: reason }, 'cannot get the JWT signing keys');
     lastFailure = reason;
     return new ProviderUnavailableError(`the identity provider's signing keys are unavailable: ${reason}`);
   };
   const keySetNow = (): Promise<RemoteJWKSet> => {
     if (keySet) return keySet;
-    if (Date.now() - failedAt < retryMs) return Promise.reject(unavailable(new Error(lastFailure)));
+    if (failedRecently()) return Promise.reject(unavailable(new Error(lastFailure)));
     const discovering = discover().catch((error: unknown) => {
       failedAt = Date.now();
       keySet = undefined;
@@ -126,6 +134,8 @@ export function createProviderKeys(options: ProviderKeysOptions): ProviderKeys {
   return {
     async lookup(header, token) {
       const keys = await keySetNow();
+      // Without any keys yet every lookup would fetch: a provider that is down is asked once per retry period.
+      if (keys.jwks() === undefined && failedRecently()) throw unavailable(new Error(lastFailure));
       try {
         const key = await keys(header, token);
         if (lastFailure) logger.info({ issuer }, 'JWT signing keys available again');
@@ -133,15 +143,30 @@ export function createProviderKeys(options: ProviderKeysOptions): ProviderKeys {
         return key;
       } catch (error) {
         if (error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code)) throw error;
+        failedAt = Date.now();
         throw unavailable(error);
       }
     },
     start() {
-      keySetNow()
-        .then((keys) => keys.reload())
-        .catch((error: unknown) => (error instanceof ProviderUnavailableError ? undefined : unavailable(error)));
+      const load = () =>
+        keySetNow()
+          .then((keys) => keys.reload())
+          .then(() => {
+            if (lastFailure) logger.info({ issuer }, 'JWT signing keys available again');
+            lastFailure = '';
+          })
+          .catch((error: unknown) => {
+            if (error instanceof ProviderUnavailableError) return;
+            failedAt = Date.now();
+            unavailable(error);
+          });
+      void load();
+      refresh = setInterval(load, options.refreshMs ?? KEY_SET_REFRESH_MS);
+      refresh.unref();
     },
     close() {
+      closed = true;
+      clearInterval(refresh);
       void agent.close();
     },
   };

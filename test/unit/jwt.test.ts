@@ -1,14 +1,19 @@
 // The JWT authenticator's parts: claims to identity, the checked-token cache, which Bearer tokens
 // it takes, and that a repeated token is answered from memory (synchronously) until it expires.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ConfigError } from '../../src/kernel/errors.ts';
 import { silentLogger } from '../../src/kernel/logger.ts';
 import { isRefusal, type Identity } from '../../src/kernel/request-state.ts';
 import { claimAt, groupsIn, identityOf } from '../../middleware/jwt/claims.ts';
-import { createJwtAuthenticator, type JwtAuthenticator } from '../../middleware/jwt/index.ts';
+import { createJwtAuthenticator, ProviderUnavailableError, type JwtAuthenticator } from '../../middleware/jwt/index.ts';
 import { VerifiedTokens } from '../../middleware/jwt/verified-tokens.ts';
 import { basicAuth } from '../helpers/client.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startJwtProvider, TEST_AUDIENCE, type TestJwtProvider } from '../helpers/jwks.ts';
 
 const request = (authorization: string, socket: object = {}) =>
@@ -134,6 +139,53 @@ describe('JWT authenticator', () => {
     const socket = {};
     assert.deepEqual(await jwt.authenticate(request(`Bearer ${token}`, socket)), { refused: 'wrong_audience' });
     assert.ok(jwt.authenticate(request(`Bearer ${token}`, socket)) instanceof Promise);
+  });
+
+  it('keeps trusting the keys it has when a background refresh fails', async () => {
+    const errors: string[] = [];
+    const jwt = authenticator({
+      keySetRefreshMs: 50,
+      logger: { ...silentLogger, error: (_fields, message) => errors.push(message) },
+    });
+    jwt.start();
+    assert.ok(!isRefusal(await jwt.authenticate(request(`Bearer ${await provider.sign()}`))));
+    provider.down = true;
+    try {
+      await waitFor(() => errors.includes('cannot get the JWT signing keys'), { message: 'a failed refresh' });
+      const fresh = await provider.sign({ sub: 'not-seen-before' });
+      const identity = await jwt.authenticate(request(`Bearer ${fresh}`));
+      assert.ok(!isRefusal(identity), JSON.stringify(identity));
+      assert.equal(identity.user, 'not-seen-before');
+    } finally {
+      provider.down = false;
+    }
+  });
+
+  it('refuses to build with a CA file it cannot read or that holds no certificate', () => {
+    const missing = join(tmpdir(), 'promgate-no-such-ca.pem');
+    assert.throws(
+      () => authenticator({ caFile: missing }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.key, 'auth.jwt.caFile');
+        assert.equal(error.origin, missing);
+        return true;
+      },
+    );
+    const notPem = join(mkdtempSync(join(tmpdir(), 'promgate-jwt-')), 'ca.pem');
+    writeFileSync(notPem, 'hello');
+    assert.throws(() => authenticator({ caFile: notPem }), /auth\.jwt\.caFile: holds no PEM certificate/);
+  });
+
+  it('trusts no discovery document that names another issuer (503, the provider is at fault)', async () => {
+    const jwt = authenticator({ issuer: `${provider.issuer}/`, jwksUrl: undefined });
+    const token = await provider.sign({ iss: `${provider.issuer}/` });
+    await assert.rejects(Promise.resolve(jwt.authenticate(request(`Bearer ${token}`))), (error: unknown) => {
+      assert.ok(error instanceof ProviderUnavailableError);
+      assert.equal(error.status, 503);
+      assert.match(error.message, /names issuer/);
+      return true;
+    });
   });
 
   it('shares one check among concurrent requests with the same token', async () => {
