@@ -52,7 +52,7 @@ function leaksIn(user: Attacker, json: unknown): string[] {
     if (typeof value === 'string') {
       if (foreign.has(value)) leaks.push(`${path} = ${JSON.stringify(value)}`);
     } else if (Array.isArray(value)) {
-      value.forEach((item, index) => walk(item, `${path}[${index}]`));
+      for (const [index, item] of value.entries()) walk(item, `${path}[${index}]`);
     } else if (typeof value === 'object' && value !== null) {
       const record = value as Record<string, unknown>;
       for (const [label, allowed] of Object.entries(scope)) {
