@@ -47,8 +47,14 @@ class Refusal extends Error {
   }
 }
 
+/** Scoped queries remembered per handler: dashboards repeat theirs, and a rewrite costs a parse and a check. */
+export const SCOPED_CACHE_ENTRIES = 1000;
+/** Longer queries are rewritten every time rather than held. */
+export const SCOPED_CACHE_MAX_QUERY = 4096;
+
 export function createPrometheusTenancy(options: PrometheusTenancyOptions): TenantHandler {
-  const { logger, enforcer, maxBodySize } = options;
+  const { logger, maxBodySize } = options;
+  const enforcer = cachedEnforcer(options.enforcer);
 
   const refuse = (req: Request, res: Response, rawPath: string, refusal: Refusal) => {
     logger.info(
@@ -68,10 +74,8 @@ export function createPrometheusTenancy(options: PrometheusTenancyOptions): Tena
       req.url = endpoint.path!;
       const body = Buffer.from(encoded);
       (req as Request & { body?: unknown }).body = body;
+      // The proxy sends req.body with its length and without transfer or content encodings.
       headers['content-type'] = FORM_TYPE;
-      headers['content-length'] = String(body.length);
-      headers['transfer-encoding'] = undefined;
-      headers['content-encoding'] = undefined;
     } else {
       req.url = encoded === '' ? endpoint.path! : `${endpoint.path}?${encoded}`;
     }
@@ -167,6 +171,31 @@ function scopeParameters(
     ...others,
     ...matches.map((match): [string, string] => [REPEATABLE, enforcer.enforceSeriesSelector(match, scope)]),
   ];
+}
+
+/** The enforcer with its rewrites of queries and selectors remembered, least recently used out first. */
+function cachedEnforcer(enforcer: PromQLEnforcer): PromQLEnforcer {
+  const cache = new Map<string, string>();
+  const remembered =
+    (rewrite: (text: string, scope: TenantScope) => string, kind: string) => (text: string, scope: TenantScope) => {
+      if (text.length > SCOPED_CACHE_MAX_QUERY) return rewrite(text, scope);
+      const key = `${kind}\n${JSON.stringify(scope)}\n${text}`;
+      const known = cache.get(key);
+      if (known !== undefined) {
+        cache.delete(key);
+        cache.set(key, known);
+        return known;
+      }
+      const scoped = rewrite(text, scope);
+      if (cache.size >= SCOPED_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+      cache.set(key, scoped);
+      return scoped;
+    };
+  return {
+    ...enforcer,
+    enforceQuery: remembered(enforcer.enforceQuery, 'query'),
+    enforceSeriesSelector: remembered(enforcer.enforceSeriesSelector, 'match'),
+  };
 }
 
 function asRefusal(error: unknown): Refusal {
