@@ -3,13 +3,14 @@ import { mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from '
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { generateToken, tokenDigest } from '../../middleware/api-tokens/token.ts';
 import { createLogger, type Identity } from '../../src/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { basicAuth } from '../helpers/client.ts';
 import { startTestGateway, useGatewayWithUpstream } from '../helpers/gateway.ts';
 import { writeHtpasswd } from '../helpers/htpasswd.ts';
+import { startJwtProvider, TEST_AUDIENCE, type TestJwtProvider } from '../helpers/jwks.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -152,6 +153,46 @@ describe('API tokens beside basic auth', () => {
       refused.headers['www-authenticate'],
       'Basic realm="promgate", charset="UTF-8", Bearer realm="promgate"',
     );
+  });
+});
+
+describe('API tokens beside JWTs', () => {
+  const tokensFile = join(tokensFolder(), 'tokens');
+  const token = generateToken();
+  writeFileSync(tokensFile, `ci sha256:${tokenDigest(token)}\n`);
+  const log = collectingLogger();
+  let provider: TestJwtProvider;
+  before(async () => {
+    provider = await startJwtProvider();
+  });
+  after(() => provider?.close());
+  const setup = useGatewayWithUpstream((upstream) => ({
+    upstream: upstream.url,
+    auth: { tokensFile, jwt: { issuer: provider.issuer, audience: TEST_AUDIENCE, caFile: provider.caFile } },
+    logger: log.logger,
+  }));
+  const lastLine = (msg: string) => waitFor(() => log.lines().findLast((line) => line.msg === msg));
+
+  it('judges Bearer promgate_ tokens as API tokens and every other Bearer token as a JWT', async () => {
+    const { gateway } = setup;
+    const path = '/prometheus/api/v1/query';
+    const accepted: Array<[string, string]> = [
+      [token, 'token'],
+      [await provider.sign({ sub: 'svc' }), 'jwt'],
+    ];
+    for (const [credential, method] of accepted) {
+      const before = log.lines().length;
+      assert.equal((await gateway.request(path, { headers: bearer(credential) })).status, 200, method);
+      const line = await waitFor(() =>
+        log
+          .lines()
+          .slice(before)
+          .find((each) => each.msg === 'request'),
+      );
+      assert.equal(line.auth_method, method);
+    }
+    assert.equal((await gateway.request(path, { headers: bearer(generateToken()) })).status, 401);
+    assert.equal((await lastLine('authentication failed')).reason, 'unknown_token', 'an unknown promgate_ token');
   });
 });
 
