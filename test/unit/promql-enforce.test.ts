@@ -5,7 +5,10 @@ import {
   enforceSeriesSelector,
   labelsInScope,
   PromQLError,
+  parseQuery,
+  scopeMatchers,
   scopeSelector,
+  verified,
 } from '../../middleware/tenancy/promql/index.ts';
 
 describe('enforceQuery', () => {
@@ -77,4 +80,27 @@ describe('scopeSelector and labelsInScope', () => {
       assert.equal(labelsInScope(labels, scope), visible));
   }
   it('reads a missing label as the empty value', () => assert.equal(labelsInScope({}, { namespace: [''] }), true));
+});
+
+describe('verification of a rewrite', () => {
+  const tenant = scopeMatchers({ namespace: ['a'] });
+  const scoped = parseQuery('up{namespace="a"} or down{namespace="a"}');
+  it('passes output that reads back as the scoped tree', () => {
+    assert.equal(
+      verified('up{namespace="a"} or down{namespace="a"}', scoped, tenant),
+      'up{namespace="a"} or down{namespace="a"}',
+    );
+  });
+  for (const output of [
+    'up{namespace="a"} or down',
+    'up{namespace="a"}',
+    'up{namespace="a"} or down{namespace="a"',
+    'up{namespace="a"} or down{namespace="a",x="y"}',
+  ]) {
+    it(`refuses output that reads back differently: ${output}`, () =>
+      assert.throws(() => verified(output, scoped, tenant), PromQLError));
+  }
+  it('refuses a tree whose selector lacks the tenant matchers, even when it reads back', () => {
+    assert.throws(() => verified('up or down', parseQuery('up or down'), tenant), /lacks the tenant matchers/);
+  });
 });

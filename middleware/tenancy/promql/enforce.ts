@@ -61,7 +61,7 @@ function addMatchers(selector: Selector, tenant: readonly Matcher[]): Selector {
  * Reads the output again: it must parse to the very tree that was printed, and every selector in
  * it must carry the tenant's matchers. A failure here is a bug of ours, so it refuses the query.
  */
-function verified(output: string, scoped: Expr, tenant: readonly Matcher[]): string {
+export function verified(output: string, scoped: Expr, tenant: readonly Matcher[]): string {
   let reread: Expr;
   try {
     reread = parseQuery(output);

@@ -7,6 +7,7 @@ export {
   labelsInScope,
   scopeMatchers,
   scopeSelector,
+  verified,
 } from './enforce.ts';
 export { isHandledNodeType, REFUSED_NODE_TYPES } from './node-types.ts';
 export { MAX_DEPTH, parseQuery } from './parse.ts';

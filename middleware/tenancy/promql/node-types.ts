@@ -217,11 +217,13 @@ export const FUNCTION_NODES = new Set([
 
 /** Whether the rewriter reads this node type of the grammar (refused ones are listed in REFUSED_NODE_TYPES). */
 export function isHandledNodeType(name: string): boolean {
-  return (
-    EXPRESSIONS.has(name) ||
-    PARTS.includes(name) ||
-    name in BINARY_OPERATORS ||
-    name in AGGREGATIONS ||
-    FUNCTION_NODES.has(name)
-  );
+  return HANDLED.has(name);
 }
+
+const HANDLED: ReadonlySet<string> = new Set([
+  ...EXPRESSIONS,
+  ...PARTS,
+  ...Object.keys(BINARY_OPERATORS),
+  ...Object.keys(AGGREGATIONS),
+  ...FUNCTION_NODES,
+]);
