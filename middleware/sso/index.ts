@@ -222,9 +222,8 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
 
   const providerDown = (res: ServerResponse, error: unknown) => {
     const unavailable = provider.unavailable(error);
-    sendPage(res, 503, 'Sign-in unavailable', `${unavailable.message}. Try again in a moment.`, undefined, {
-      'retry-after': '5',
-    });
+    res.setHeader('retry-after', '5');
+    sendPage(res, 503, 'Sign-in unavailable', `${unavailable.message}. Try again in a moment.`);
   };
 
   const startSignIn = async (req: IncomingMessage & { url: string }, res: ServerResponse): Promise<void> => {
@@ -249,18 +248,15 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
       code_challenge_method: 'S256',
     });
     const sealed = await loginSeal.seal({ ...login }, Date.now() + LOGIN_LIFETIME_MS);
-    res.writeHead(302, {
-      location: target.href,
-      'set-cookie': `${LOGIN_COOKIE}=${sealed}; ${loginCookieAttributes}; Max-Age=${LOGIN_LIFETIME_MS / 1000}`,
-      'cache-control': 'no-store',
-      'content-length': 0,
-    });
-    res.end();
+    redirect(
+      res,
+      target.href,
+      `${LOGIN_COOKIE}=${sealed}; ${loginCookieAttributes}; Max-Age=${LOGIN_LIFETIME_MS / 1000}`,
+    );
   };
 
   const finishSignIn = async (req: IncomingMessage & { url: string }, res: ServerResponse): Promise<void> => {
-    const refuse = (message: string) =>
-      sendPage(res, 400, 'Sign-in failed', message, signInAgain, { 'set-cookie': clearLogin });
+    const refuse = (message: string) => sendPage(res, 400, 'Sign-in failed', message, signInAgain, clearLogin);
     if (req.method !== 'GET') return refuse('The sign-in answer must come with GET.');
     const sealed = readCookies(req.headers.cookie).get(LOGIN_COOKIE)?.[0];
     const login = sealed
@@ -314,19 +310,12 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
       );
     }
     logger.info({ user: fields.u }, 'signed in');
-    res.writeHead(302, {
-      location: `${externalPath}${login.returnPath}`,
-      'set-cookie': [sessionCookie(value, session), clearLogin],
-      'cache-control': 'no-store',
-      'content-length': 0,
-    });
-    res.end();
+    redirect(res, `${externalPath}${login.returnPath}`, sessionCookie(value, session), clearLogin);
   };
 
   const logout = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const signedIn = readCookies(req.headers.cookie).has(SESSION_COOKIE);
-    const signedOut = (message: string) =>
-      sendPage(res, 200, 'Signed out', message, signInAgain, { 'set-cookie': clearSession });
+    const signedOut = (message: string) => sendPage(res, 200, 'Signed out', message, signInAgain, clearSession);
     if (!signedIn) return signedOut('You are signed out.');
     let configuration: client.Configuration | undefined;
     try {
@@ -337,13 +326,7 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
     if (!configuration?.serverMetadata().end_session_endpoint)
       return signedOut('You are signed out here; the sign-in provider may still remember you.');
     const target = client.buildEndSessionUrl(configuration, { post_logout_redirect_uri: logoutUrl });
-    res.writeHead(302, {
-      location: target.href,
-      'set-cookie': clearSession,
-      'cache-control': 'no-store',
-      'content-length': 0,
-    });
-    res.end();
+    redirect(res, target.href, clearSession);
   };
 
   return {
@@ -369,6 +352,13 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
     start: () => provider.start(),
     close: () => provider.close(),
   };
+}
+
+/** A 302 that keeps the cookies an earlier step set on the answer (a refused session's removal). */
+function redirect(res: ServerResponse, location: string, ...cookies: string[]): void {
+  for (const cookie of cookies) res.appendHeader('set-cookie', cookie);
+  res.writeHead(302, { location, 'cache-control': 'no-store', 'content-length': 0 });
+  res.end();
 }
 
 /** A browser opening a page (not a script's request, not an API call): it can follow a sign-in redirect. */

@@ -8,14 +8,15 @@ export function sendPage(
   title: string,
   message: string,
   link?: { href: string; text: string },
-  headers: Record<string, string | string[]> = {},
+  ...cookies: string[]
 ): void {
   const action = link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.text)}</a></p>` : '';
   const body =
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
     `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${action}</body></html>\n`;
+  // Appended: a cookie an earlier step set on this answer stays.
+  for (const cookie of cookies) res.appendHeader('set-cookie', cookie);
   res.writeHead(status, {
-    ...headers,
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
