@@ -174,12 +174,19 @@ function scopeParameters(
 }
 
 /** The enforcer with its rewrites of queries and selectors remembered, least recently used out first. */
-function cachedEnforcer(enforcer: PromQLEnforcer): PromQLEnforcer {
+export function cachedEnforcer(enforcer: PromQLEnforcer): PromQLEnforcer {
   const cache = new Map<string, string>();
+  // Roles with fixed values share one scope object: its key is computed once.
+  const scopeKeys = new WeakMap<TenantScope, string>();
+  const keyOf = (scope: TenantScope) => {
+    let key = scopeKeys.get(scope);
+    if (key === undefined) scopeKeys.set(scope, (key = JSON.stringify(scope)));
+    return key;
+  };
   const remembered =
     (rewrite: (text: string, scope: TenantScope) => string, kind: string) => (text: string, scope: TenantScope) => {
       if (text.length > SCOPED_CACHE_MAX_QUERY) return rewrite(text, scope);
-      const key = `${kind}\n${JSON.stringify(scope)}\n${text}`;
+      const key = `${kind}\n${keyOf(scope)}\n${text}`;
       const known = cache.get(key);
       if (known !== undefined) {
         cache.delete(key);
