@@ -1,6 +1,5 @@
 // PromQL text -> typed tree, through the grammar Prometheus's own UI uses. Every node type of the
 // grammar is either read here or refused by name; anything else refuses the query.
-import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
 import {
   AGGREGATIONS,
@@ -24,6 +23,9 @@ import {
 } from './tree.ts';
 
 const strict = parser.configure({ strict: true });
+
+/** The grammar's node (from @lezer/common, which we do not depend on directly). */
+type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
 
 /** Deeper queries are refused before the recursive passes could exhaust the stack. */
 export const MAX_DEPTH = 500;
