@@ -86,7 +86,7 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     (name) =>
       new Gauge({
         name,
-        help: 'Whether the last reload of a source (tls: certificate, key, CAs and web config; htpasswd) succeeded.',
+        help: 'Whether the last reload of a source (tls: certificate, key, CAs and web config; htpasswd; tokens) succeeded.',
         labelNames: ['source'] as const,
         registers: [registry],
         aggregator: 'min',
