@@ -78,6 +78,9 @@ export function classifyReading(reading: string): Endpoint {
   // Console templates run PromQL on the server, outside any rewrite.
   if (reading === '/consoles' || reading.startsWith('/consoles/'))
     return { kind: 'refused', methods: [], reason: 'console templates query every tenant' };
+  // Go's profiles and heap dumps hold every tenant's label values.
+  if (reading === '/debug' || reading.startsWith('/debug/'))
+    return { kind: 'refused', methods: [], reason: "Prometheus's debug handlers span all tenants" };
   // Prometheus's own metrics name every scrape job and rule group.
   if (reading === '/metrics')
     return { kind: 'refused', methods: [], reason: "Prometheus's own metrics span all tenants" };

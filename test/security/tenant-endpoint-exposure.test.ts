@@ -1,7 +1,7 @@
 // Endpoints that show or change data across tenants must stay closed to a tenant role whatever the
 // spelling of the path (Prometheus's router matches the decoded path) and the method: metadata,
 // targets, status, notifications, remote read/write, OTLP, the admin API, console templates,
-// Prometheus's own metrics, and anything under /api/ not classified yet.
+// Prometheus's own metrics and Go's debug handlers, and anything under /api/ not classified yet.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UNRESTRICTED, useTenantGateway } from '../helpers/tenant-gateway.ts';
@@ -33,6 +33,7 @@ const REFUSED_PATHS = [
   '/api',
   '/consoles/index.html',
   '/metrics',
+  '/debug/pprof/heap',
 ];
 
 /** Spellings of one path that Prometheus's router (or another upstream) reads as the same endpoint. */
