@@ -13,7 +13,7 @@ import {
   type RemoteJWKSet,
 } from 'jose';
 import { Agent, fetch } from 'undici';
-import { ConfigError } from '../../src/kernel/errors.ts';
+import { ConfigError, fileErrorReason } from '../../src/kernel/errors.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
 
 /** How long one fetch of the discovery document or the key set may take. */
@@ -191,7 +191,7 @@ function readCaFile(file: string): string {
   try {
     pem = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read: ${(error as Error).message}`, { key: 'auth.jwt.caFile', origin: file });
+    throw new ConfigError(`cannot read: ${fileErrorReason(error)}`, { key: 'auth.jwt.caFile', origin: file });
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----'))
     throw new ConfigError('holds no PEM certificate (-----BEGIN CERTIFICATE-----)', {

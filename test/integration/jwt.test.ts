@@ -2,9 +2,12 @@
 // discovered from the issuer, a rotated key accepted without a restart, unknown-kid refetches rate
 // limited, and a provider that is down answered with 503 (not the client's fault) until it is back.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
 import { useGatewayWithUpstream, startTestGateway } from '../helpers/gateway.ts';
 import { startJwtProvider, TEST_AUDIENCE, type TestJwtProvider } from '../helpers/jwks.ts';
+import { makeTestCertificate } from '../helpers/tls.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -122,6 +125,23 @@ describe('JWT bearer tokens while the provider is down', () => {
       }
     });
   }
+
+  it('check-config builds the method without asking the provider, and names a CA file it cannot read', async () => {
+    const cert = await makeTestCertificate();
+    const common = [
+      'check-config',
+      `--tls.cert-file=${cert.certFile}`,
+      `--tls.key-file=${cert.keyFile}`,
+      '--auth.jwt.issuer=https://idp.invalid/realms/ops',
+      '--auth.jwt.audience=promgate',
+    ];
+    const unreachable = await runCli(common);
+    assert.equal(unreachable.code, 0, unreachable.stderr);
+    const missing = join(cert.dir, 'no-such-ca.pem');
+    const noCa = await runCli([...common, `--auth.jwt.ca-file=${missing}`]);
+    assert.equal(noCa.code, 1);
+    assert.match(noCa.stderr, new RegExp(`${missing}: auth\\.jwt\\.caFile: cannot read: file does not exist`));
+  });
 
   it('opens nothing while building: check-config never asks the provider', async () => {
     const provider = await startJwtProvider();
