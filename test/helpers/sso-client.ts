@@ -34,14 +34,24 @@ export class SsoClient {
   }
 
   /** One request, no redirects followed; cookies sent and stored. */
-  async fetch(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) {
+  async fetch(
+    url: string,
+    init: { method?: string; body?: string; headers?: Record<string, string>; rawPath?: string } = {},
+  ) {
     const target = new URL(url);
     this.visits.push(url);
     const cookie = this.cookieHeader(target);
     const headers: Record<string, string> = { ...this.headers, ...(cookie ? { cookie } : {}), ...init.headers };
     if (init.body !== undefined) headers['content-type'] ??= 'application/x-www-form-urlencoded';
     const answer = await new Promise<Page>((resolve, reject) => {
-      const req = request(target, { method: init.method ?? 'GET', ca: this.ca, agent: false, headers }, (res) => {
+      // rawPath: the request target exactly as given, as an attacker's link would send it.
+      const where = {
+        hostname: target.hostname,
+        port: target.port,
+        path: init.rawPath ?? target.pathname + target.search,
+      };
+      const options = { ...where, method: init.method ?? 'GET', ca: this.ca, agent: false, headers };
+      const req = request(options, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>
