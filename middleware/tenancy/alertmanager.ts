@@ -25,6 +25,8 @@ export interface AlertmanagerTenancyOptions {
   upstream: URL;
   /** Timeout of that lookup; DEFAULT_LOOKUP_TIMEOUT_MS when omitted. */
   lookupTimeoutMs?: number;
+  /** The largest body read (web.maxRequestBodySize); at most MAX_TENANT_BODY_BYTES. */
+  maxBodySize?: number;
 }
 
 export type TenantHandler = (req: Request, res: Response, next: NextFunction, scope: TenantScope) => void;
@@ -191,6 +193,7 @@ class TenantRefusal extends Error {
 export function createAlertmanagerTenancy(options: AlertmanagerTenancyOptions): TenantHandler {
   const { logger } = options;
   const lookupTimeoutMs = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
+  const maxBodySize = Math.min(options.maxBodySize ?? MAX_TENANT_BODY_BYTES, MAX_TENANT_BODY_BYTES);
   const silenceBase = `${options.upstream.origin}${options.upstream.pathname.replace(/\/+$/, '')}${SILENCE_PREFIX}`;
 
   /** The silence with this id, undefined when Alertmanager has none. */
@@ -224,7 +227,7 @@ export function createAlertmanagerTenancy(options: AlertmanagerTenancyOptions): 
   }
 
   async function postSilence(req: Request, scope: TenantScope): Promise<void> {
-    const silence = await readJson(req);
+    const silence = await readJson(req, maxBodySize);
     if (!isObject(silence) || !isMatcherList(silence.matchers))
       throw new TenantRefusal(400, 'bad_data', 'a silence is a JSON object with a list of matchers');
     // An empty list would become a silence of everything the tenant has, which nobody asked for.
@@ -236,7 +239,7 @@ export function createAlertmanagerTenancy(options: AlertmanagerTenancyOptions): 
   }
 
   async function postAlerts(req: Request, scope: TenantScope): Promise<void> {
-    const alerts = await readJson(req);
+    const alerts = await readJson(req, maxBodySize);
     if (!Array.isArray(alerts)) throw new TenantRefusal(400, 'bad_data', 'alerts are posted as a JSON list');
     if (!alerts.every((alert) => labelsInScope(labelsOf(alert), scope)))
       throw new TenantRefusal(403, 'forbidden', "an alert's labels are outside your tenant");
@@ -314,8 +317,8 @@ function silenceIdOf(rawPath: string): string {
   }
 }
 
-/** The request's JSON body: read here (up to MAX_TENANT_BODY_BYTES), or what a host app's parser left. */
-async function readJson(req: Request): Promise<unknown> {
+/** The request's JSON body: read here (up to maxBodySize), or what a host app's parser left. */
+async function readJson(req: Request, maxBodySize: number): Promise<unknown> {
   const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding !== 'identity') throw new TenantRefusal(415, 'bad_data', 'send the body without a Content-Encoding');
   let text: string;
@@ -328,8 +331,11 @@ async function readJson(req: Request): Promise<unknown> {
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > MAX_TENANT_BODY_BYTES)
-        throw new TenantRefusal(413, 'bad_data', `the body is larger than ${MAX_TENANT_BODY_BYTES} bytes`);
+      if (size > maxBodySize) {
+        // The rest of the body is never read: the connection cannot carry another request.
+        req.res?.setHeader('connection', 'close');
+        throw new TenantRefusal(413, 'bad_data', `the body is larger than ${maxBodySize} bytes`);
+      }
       chunks.push(chunk);
     }
     text = Buffer.concat(chunks).toString('utf8');

@@ -8,6 +8,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { silentLogger } from '../../src/kernel/logger.ts';
 import {
   createAlertmanagerTenancy,
+  MAX_TENANT_BODY_BYTES,
   scopeSilenceMatchers,
   silenceInScope,
 } from '../../middleware/tenancy/alertmanager.ts';
@@ -306,6 +307,17 @@ describe('Alertmanager tenancy (fake Alertmanager)', () => {
       });
       assert.deepEqual(reached, []);
     }
+  });
+
+  test('refuses a silence body larger than it reads, before Alertmanager', async () => {
+    const reached = await reaching(async () => {
+      const response = await request('alice', '/api/v2/silences', {
+        method: 'POST',
+        body: { matchers: [eq('alertname', 'x')], comment: 'x'.repeat(MAX_TENANT_BODY_BYTES) },
+      });
+      assert.equal(response.status, 413, response.text);
+    });
+    assert.deepEqual(reached, []);
   });
 
   test("refuses posting alerts with another tenant's labels; forwards the tenant's own", async () => {
