@@ -2,8 +2,11 @@
 // discovered from the issuer, a rotated key accepted without a restart, unknown-kid refetches rate
 // limited, and a provider that is down answered with 503 (not the client's fault) until it is back.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { generateToken, tokenDigest } from '../../middleware/api-tokens/token.ts';
 import { runCli } from '../helpers/cli.ts';
 import { useGatewayWithUpstream, startTestGateway } from '../helpers/gateway.ts';
 import { startJwtProvider, TEST_AUDIENCE, type TestJwtProvider } from '../helpers/jwks.ts';
@@ -73,6 +76,39 @@ describe('JWT bearer tokens from a provider', () => {
     } finally {
       provider.down = false;
     }
+  });
+});
+
+describe('JWT bearer tokens beside API tokens', () => {
+  let provider: TestJwtProvider;
+  const apiToken = generateToken();
+  const lines: string[] = [];
+  const record = (fields: Record<string, unknown>, message: string) =>
+    lines.push(`${message} ${JSON.stringify(fields)}`);
+  before(async () => {
+    provider = await startJwtProvider();
+  });
+  after(() => provider?.close());
+  const started = useGatewayWithUpstream((upstream) => {
+    const tokensFile = join(mkdtempSync(join(tmpdir(), 'promgate-jwt-')), 'tokens');
+    writeFileSync(tokensFile, `robot sha256:${tokenDigest(apiToken)}\n`, { mode: 0o600 });
+    return {
+      upstream: { url: upstream.url, identityHeaders: {} },
+      logger: { debug: record, info: record, warn: record, error: record },
+      log: { accessLog: false },
+      auth: { tokensFile, jwt: { issuer: provider.issuer, audience: TEST_AUDIENCE, caFile: provider.caFile } },
+    };
+  });
+  const query = (authorization: string) => started.gateway.request(QUERY, { headers: { authorization } });
+
+  it('sends promgate_ tokens to the API tokens and every other Bearer token to the JWT method', async () => {
+    assert.equal((await query(`Bearer ${apiToken}`)).status, 200);
+    assert.equal(started.upstream.requests.at(-1)!.headers['x-forwarded-user'], 'robot');
+    assert.equal((await query(`Bearer ${await provider.sign({ sub: 'svc' })}`)).status, 200);
+    assert.equal(started.upstream.requests.at(-1)!.headers['x-forwarded-user'], 'svc');
+    const logged = lines.length;
+    assert.equal((await query(`Bearer ${generateToken()}`)).status, 401);
+    assert.match(lines.slice(logged).join('\n'), /"reason":"unknown_token"/, 'judged as an API token');
   });
 });
 
