@@ -372,7 +372,7 @@ Generates an API token (promgate_..., 256 random bits), appends its line (the na
 SHA-256 digest, the expiry and groups; never the token) to PATH (auth.tokensFile; created with
 mode 0600), and prints the token once on standard output. Clients send it as
 Authorization: Bearer <token>. Revoke a token by deleting its line; the gateway reloads the file.
-  --name     the user name roles and logs see (no ":" or spaces)
+  --name     the user name roles and logs see (no ":" or spaces, not starting with "#")
   --expires  a duration (12h, 90d, 2w) or a time (2027-03-01T00:00:00Z); default: never
   --group    a group for accessControl.groups; repeat for several
 `;

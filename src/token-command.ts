@@ -30,14 +30,17 @@ const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 /** Checks everything before touching the file, then appends one line and returns the token. */
 export function createToken(options: CreateTokenOptions): CreatedToken {
   const { name, file } = options;
-  if (!/^[^:\s]+$/.test(name)) throw new ConfigError('--name must be non-empty, without ":" or spaces');
+  // A line starting with # is a comment: such a name would make a token that never works.
+  if (!/^[^:\s#][^:\s]*$/.test(name))
+    throw new ConfigError('--name must be non-empty, without ":" or spaces, and not start with "#"');
   const groups = options.groups ?? [];
   for (const group of groups)
     if (!/^[^\s,]+$/.test(group)) throw new ConfigError('--group must be a name without commas or spaces');
   const expiresAt = options.expires === undefined ? undefined : expiryOf(options.expires, options.now ?? Date.now());
   const token = generateToken();
   const line = formatTokenLine({ name, digest: tokenDigest(token), expiresAt, groups });
-  parseTokensFile(line, '--name/--group/--expires'); // the gateway must read back what is written
+  if (!parseTokensFile(line, 'the new line').has(tokenDigest(token)))
+    throw new Error('the new line does not read back'); // the gateway must read what is written
   let fd: number;
   try {
     // Mode applies when the file is created; an existing file keeps its own (warned below).

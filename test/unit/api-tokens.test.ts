@@ -176,6 +176,7 @@ describe('token create', () => {
     ['a name with a colon', { name: 'a:b', file: join(folder, 'x') }, /--name must be non-empty/],
     ['a name with a space', { name: 'a b', file: join(folder, 'x') }, /--name must be non-empty/],
     ['an empty name', { name: '', file: join(folder, 'x') }, /--name must be non-empty/],
+    ['a name read as a comment', { name: '#bot', file: join(folder, 'x') }, /not start with "#"/],
     ['a group with a comma', { name: 'a', groups: ['x,y'], file: join(folder, 'x') }, /--group must be a name/],
     ['a bad duration', { name: 'a', expires: '90 days', file: join(folder, 'x') }, /--expires must be a duration/],
     ['a zero duration', { name: 'a', expires: '0d', file: join(folder, 'x') }, /--expires must be a duration/],
