@@ -1,10 +1,9 @@
 // A tenant in front of Alertmanager (API v2) sees and changes only its own alerts and silences.
-// Alerts and alert groups are filtered to those whose labels are in scope. A silence is the
-// tenant's when, for every scoped label, one of its matchers is a positive matcher within the
-// allowed values: a new silence gets the tenant's matchers added, one whose matchers on a scoped
-// label reach beyond it is refused, and updates and expiry look the silence up first (as
-// prom-label-proxy does, with several labels and values). Everything else is an allow-list:
-// the v1 API, receivers, metrics and anything Alertmanager adds later are refused.
+// Alerts and alert groups are filtered to those whose labels are in scope; silences to the
+// tenant's (silences.ts). A new silence gets the tenant's matchers added, one whose matchers on a
+// scoped label reach beyond it is refused, and updates, reads and expiry of one silence look it up
+// first (as prom-label-proxy does, with several labels and values). The endpoints are an
+// allow-list: the v1 API, receivers, metrics and anything Alertmanager adds later are refused.
 import type { NextFunction, Request, Response } from 'express';
 import { sendError } from '../../src/kernel/error-answer.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
@@ -12,7 +11,10 @@ import { pathReadings } from '../../src/kernel/path-readings.ts';
 import type { TenantScope } from '../../src/kernel/request-state.ts';
 import { filterResponse } from '../../src/kernel/response-filter.ts';
 import { hasParsedBody } from '../proxy/parsed-body.ts';
-import { labelsInScope, quoteMeta } from './promql/index.ts';
+import { labelsInScope } from './promql/index.ts';
+import { isMatcherList, isObject, type SilenceMatcher, scopeSilenceMatchers, silenceInScope } from './silences.ts';
+
+export { type SilenceMatcher, scopeSilenceMatchers, silenceInScope } from './silences.ts';
 
 /** A silence or list of alerts a tenant posts is read whole; larger bodies are refused. */
 export const MAX_TENANT_BODY_BYTES = 1 << 20;
@@ -30,14 +32,6 @@ export interface AlertmanagerTenancyOptions {
 }
 
 export type TenantHandler = (req: Request, res: Response, next: NextFunction, scope: TenantScope) => void;
-
-/** Alertmanager's silence matcher (API v2); `isEqual` absent means true. */
-export interface SilenceMatcher {
-  name: string;
-  value: string;
-  isRegex: boolean;
-  isEqual?: boolean;
-}
 
 type Kind = 'alerts' | 'alert-groups' | 'silences' | 'silence' | 'status' | 'harmless' | { refused: string };
 
@@ -78,76 +72,6 @@ function endpointOf(rawPath: string): Kind {
   const first = kinds[0]!;
   if (typeof first !== 'string') return first;
   return kinds.every((kind) => kind === first) ? first : { refused: 'the request path reads as several endpoints' };
-}
-
-/** Whether one matcher confines its label to the allowed values: positive, and a value or union of values. */
-function confines(matcher: SilenceMatcher, allowed: readonly string[]): boolean {
-  if (matcher.isEqual === false) return false;
-  if (!matcher.isRegex) return allowed.includes(matcher.value);
-  // Only the union of quoted values that the gateway itself writes is understood; anything else may match more.
-  const quoted = new Set(allowed.map(quoteMeta));
-  return splitAlternatives(matcher.value).every((alternative) => quoted.has(alternative));
-}
-
-/** A regex split at its top-level `|` that are not escaped (quoted values escape theirs). */
-function splitAlternatives(regex: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  for (let index = 0; index < regex.length; index++) {
-    if (regex[index] === '\\') index++;
-    else if (regex[index] === '|') {
-      parts.push(regex.slice(start, index));
-      start = index + 1;
-    }
-  }
-  parts.push(regex.slice(start));
-  return parts;
-}
-
-/** A silence is the tenant's when every scoped label has a matcher that confines it to the allowed values. */
-export function silenceInScope(matchers: readonly SilenceMatcher[], scope: TenantScope): boolean {
-  return Object.entries(scope).every(([name, allowed]) =>
-    matchers.some((matcher) => matcher.name === name && confines(matcher, allowed)),
-  );
-}
-
-/**
- * The silence's matchers with the tenant's added for each scoped label the silence does not
- * match on; a string saying why when a matcher on a scoped label reaches beyond the tenant.
- */
-export function scopeSilenceMatchers(
-  matchers: readonly SilenceMatcher[],
-  scope: TenantScope,
-): SilenceMatcher[] | string {
-  const scoped = [...matchers];
-  for (const [name, allowed] of Object.entries(scope)) {
-    const own = matchers.filter((matcher) => matcher.name === name);
-    if (own.some((matcher) => confines(matcher, allowed))) continue;
-    if (own.length > 0) return `the silence's matchers on "${name}" reach beyond your tenant (${allowed.join(', ')})`;
-    scoped.push(
-      allowed.length === 1
-        ? { name, value: allowed[0]!, isRegex: false, isEqual: true }
-        : { name, value: allowed.map(quoteMeta).join('|'), isRegex: true, isEqual: true },
-    );
-  }
-  return scoped;
-}
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function isMatcherList(value: unknown): value is SilenceMatcher[] {
-  return (
-    Array.isArray(value) &&
-    value.every(
-      (matcher) =>
-        isObject(matcher) &&
-        typeof matcher.name === 'string' &&
-        typeof matcher.value === 'string' &&
-        typeof matcher.isRegex === 'boolean' &&
-        (matcher.isEqual === undefined || typeof matcher.isEqual === 'boolean'),
-    )
-  );
 }
 
 const labelsOf = (item: unknown): Record<string, string> =>
