@@ -56,7 +56,7 @@ export interface JwtAuthenticator extends Authenticator {
 }
 
 interface Accepted {
-  /** Latin-1 bytes: a header holds no other characters, and the conversion is the cheapest. */
+  /** As Latin-1 bytes: Node reads header bytes as Latin-1, so the conversion is exact (and the cheapest). */
   authorization: Buffer;
   identity: Identity;
   until: number;
