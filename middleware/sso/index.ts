@@ -31,6 +31,8 @@ export const LOGIN_LIFETIME_MS = 10 * 60_000;
 export const COOKIE_SIZE_LIMIT = 4096;
 /** How long a refresh's result is handed to requests still carrying the cookie it replaced. */
 const REFRESH_REUSE_MS = 60_000;
+/** Sessions opened recently, by cookie value: a browser repeats its cookie on every request. */
+const OPENED_SESSIONS = 1024;
 /** Always kept in the session, besides the user and groups claims and those tenancy names. */
 const STANDARD_CLAIMS = ['iss', 'sub', 'preferred_username', 'email', 'name'];
 
@@ -121,6 +123,18 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
 
   // Who each request is, as its session cookie said (set by the stage, read by the authenticator).
   const identities = new WeakMap<IncomingMessage, Identity>();
+  // Opening a cookie decrypts it (~0.1 ms); a hit is a lookup. Expiry is checked on every use.
+  const opened = new Map<string, { session: SessionPayload; identity: Identity }>();
+  const openSession = async (value: string) => {
+    const hit = opened.get(value);
+    if (hit) return hit.session.exp > nowSeconds() ? hit : undefined;
+    const session = (await sessionSeal.open(value)) as SessionPayload | undefined;
+    if (!session || typeof session.u !== 'string' || !Array.isArray(session.g)) return undefined;
+    if (opened.size >= OPENED_SESSIONS) opened.delete(opened.keys().next().value as string);
+    const entry = { session, identity: identityOf(session) };
+    opened.set(value, entry);
+    return entry;
+  };
   // One refresh per refresh token, shared by the requests that arrive with it at once.
   const refreshes = new Map<string, { result: Promise<Refreshed>; at: number }>();
 
@@ -195,16 +209,17 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
 
   /** Opens the request's session cookie (the first of its values that opens), refreshing it when due. */
   const readSession = async (req: IncomingMessage, res: ServerResponse, values: string[]): Promise<void> => {
-    let session: SessionPayload | undefined;
+    let entry: { session: SessionPayload; identity: Identity } | undefined;
     for (const value of values) {
-      session = (await sessionSeal.open(value)) as SessionPayload | undefined;
-      if (session) break;
+      entry = await openSession(value);
+      if (entry) break;
     }
-    if (!session || typeof session.u !== 'string' || !Array.isArray(session.g)) {
+    if (!entry) {
       logger.debug({ path: req.url }, 'session cookie refused');
       res.appendHeader('set-cookie', clearSession);
       return;
     }
+    const { session } = entry;
     if (session.rt !== undefined && session.ra !== undefined && nowSeconds() >= session.ra) {
       const outcome = await refreshOnce(session as SessionPayload & { rt: string });
       if (outcome === 'refused') {
@@ -214,10 +229,11 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
       // An unreachable provider keeps the session for now (until it ends): it is asked again next time.
       if (outcome !== 'unavailable') {
         res.appendHeader('set-cookie', sessionCookie(outcome.cookie, outcome.session));
-        session = outcome.session;
+        identities.set(req, identityOf(outcome.session));
+        return;
       }
     }
-    identities.set(req, identityOf(session));
+    identities.set(req, entry.identity);
   };
 
   const providerDown = (res: ServerResponse, error: unknown) => {
