@@ -51,7 +51,7 @@ const ENDPOINTS: Readonly<Record<string, Kind>> = {
 };
 const SILENCE_PREFIX = '/api/v2/silence/';
 /** Alertmanager's silence ids are UUIDs; anything else must not reach the lookup URL. */
-const SILENCE_ID = /^[0-9A-Za-z-]{1,64}$/;
+const SILENCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
 function classify(reading: string): Kind {

@@ -181,7 +181,21 @@ export interface TenantPrometheus {
  * gateway at /prometheus with the fixture's users and roles (`gatewayOptions` adds to them). Ready
  * when the rules have fired for every namespace and the exemplars are stored.
  */
-export async function startTenantPrometheus(gatewayOptions: ServerOptions = {}): Promise<TenantPrometheus> {
+export async function startTenantPrometheus(
+  gatewayOptions: ServerOptions = {},
+  attempts = 3,
+): Promise<TenantPrometheus> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTenantPrometheusOnce(gatewayOptions);
+    } catch (error) {
+      // Someone took Prometheus's port between freePort() and its bind: start over.
+      if (attempt >= attempts || !/address already in use/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startTenantPrometheusOnce(gatewayOptions: ServerOptions): Promise<TenantPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'promgate-tenants-'));
   const dataDir = join(dir, 'data');
   const input = join(dir, 'tenants.om');
