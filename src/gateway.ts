@@ -277,7 +277,8 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     trustProxy,
     logger,
     createStore: redis?.createStore,
-    sparedFromFailedLoginLimits: basic?.sparedFromFailedLoginLimits,
+    sparedFromFailedLoginLimits: (req) =>
+      basic?.sparedFromFailedLoginLimits(req) === true || tokens?.sparedFromFailedLoginLimits(req) === true,
     onLimited: (rule) => metrics.decision(false, rule),
     onStoreError: metrics.rateLimitStoreError,
   });

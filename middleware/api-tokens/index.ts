@@ -33,6 +33,11 @@ export interface ApiTokenOptions {
 
 export interface ApiTokenAuthenticator extends Authenticator {
   readonly method: 'token';
+  /**
+   * Whether the request presents a known, unexpired token: failed-login limits never refuse it, as
+   * basic auth spares credentials known to be right (a client's wrong tokens cannot lock out its right one).
+   */
+  sparedFromFailedLoginLimits(req: IncomingMessage): boolean;
   /** Begins following the tokens file (building reads it once and follows nothing). */
   start(): void;
   close(): void;
@@ -84,13 +89,22 @@ export function createApiTokenAuthenticator(options: ApiTokenOptions): ApiTokenA
     authenticate(req) {
       const entry = lookUp(req, presentedToken(req) ?? '');
       if ('refused' in entry) return entry;
-      if (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())
-        return { ...EXPIRED, claimed: entry.identity.user };
+      if (expired(entry)) return { ...EXPIRED, claimed: entry.identity.user };
       return entry.identity;
+    },
+    sparedFromFailedLoginLimits(req) {
+      const token = presentedToken(req);
+      if (token === undefined || !token.startsWith(API_TOKEN_PREFIX)) return false;
+      const entry = lookUp(req, token);
+      return !('refused' in entry) && !expired(entry);
     },
     start: () => file.start(),
     close: () => file.close(),
   };
+}
+
+function expired(entry: TokenEntry): boolean {
+  return entry.expiresAt !== undefined && entry.expiresAt <= Date.now();
 }
 
 function sameSecret(a: string, b: string): boolean {

@@ -156,6 +156,29 @@ describe('API tokens beside basic auth', () => {
   });
 });
 
+describe('API tokens and the failed-login limits', () => {
+  const tokensFile = join(tokensFolder(), 'tokens');
+  const token = generateToken();
+  writeFileSync(tokensFile, `ci sha256:${tokenDigest(token)}\n`);
+  const htpasswdFile = writeHtpasswd([{ user: 'alice', password: 'correct horse', flag: '-B' }]);
+  const setup = useGatewayWithUpstream((upstream) => ({
+    upstream: upstream.url,
+    auth: { tokensFile, htpasswdFile },
+    rateLimit: { failedAuthPerClient: { requests: 3, window: '1m' } },
+  }));
+
+  it("count a client's wrong tokens, but never refuse its right one", async () => {
+    const { gateway } = setup;
+    const path = '/prometheus/api/v1/query';
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 4; attempt++)
+      statuses.push((await gateway.request(path, { headers: bearer(generateToken()) })).status);
+    assert.deepEqual(statuses, [401, 401, 401, 429]);
+    assert.equal((await gateway.request(path, { headers: bearer(token) })).status, 200);
+    assert.equal((await gateway.request(path, { headers: bearer(generateToken()) })).status, 429);
+  });
+});
+
 describe('API tokens beside JWTs', () => {
   const tokensFile = join(tokensFolder(), 'tokens');
   const token = generateToken();
