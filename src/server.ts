@@ -202,14 +202,19 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const basePath = routes[0]!.basePath === '/' ? '' : routes[0]!.basePath.replace(/\/$/, '');
-  const authOf = (route: Config) =>
-    route.auth.off
-      ? 'off'
-      : route.auth.htpasswdFile
-        ? `htpasswd ${route.auth.htpasswdFile}`
-        : webConfig?.users.size
-          ? `basic_auth_users of ${webConfig.file}`
-          : 'off';
+  // The route's login methods, as its authentication stage asks them.
+  const authOf = (route: Config) => {
+    if (route.auth.off) return 'off';
+    const methods = [
+      route.auth.htpasswdFile ? `htpasswd ${route.auth.htpasswdFile}` : undefined,
+      Object.keys(route.auth.users).length > 0 ? 'auth.users' : undefined,
+      webConfig?.users.size ? `basic_auth_users of ${webConfig.file}` : undefined,
+      route.auth.tokensFile ? `tokens ${route.auth.tokensFile}` : undefined,
+      route.auth.jwt ? `jwt ${route.auth.jwt.issuer}` : undefined,
+      route.auth.oidc ? `sign-in ${route.auth.oidc.issuer}` : undefined,
+    ].filter((method) => method !== undefined);
+    return methods.length > 0 ? methods.join(', ') : 'off';
+  };
   if (routes.length === 1) {
     logger.info(
       {

@@ -3,6 +3,7 @@
 // request presenting none goes on anonymous, unless the route requires a login: then it gets the
 // 401 challenge. The identity is handed on as req.promgate.identity (and .user).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendError } from '../../src/kernel/error-answer.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
 import {
   credentialsOf,
@@ -76,6 +77,13 @@ export function createAuthenticationStage(options: AuthenticationOptions): Authe
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 
+  // The method's provider could not be asked (its cause is logged there): not the client's fault.
+  const unavailable = (req: Req, res: ServerResponse, error: Error) => {
+    logger.debug({ method: req.method, path: pathOf(req), error: error.message }, 'authentication unavailable');
+    res.setHeader('retry-after', '5');
+    sendError(res, rawPath(req.url), 503, 'unavailable', 'authentication is unavailable; try again shortly');
+  };
+
   const settle = (req: Req, res: ServerResponse, next: Next, result: Identity | Refusal) => {
     if (isRefusal(result)) return refuse(req, res, result);
     setIdentity(req, result);
@@ -94,12 +102,20 @@ export function createAuthenticationStage(options: AuthenticationOptions): Authe
         return refuse(req, res, NOTHING_PRESENTED);
       }
       const result = authenticator.authenticate(req);
-      if (result instanceof Promise) result.then((settled) => settle(req, res, next, settled), next);
+      if (result instanceof Promise)
+        result.then(
+          (settled) => settle(req, res, next, settled),
+          (error: unknown) => (isUnavailable(error) ? unavailable(req, res, error) : next(error)),
+        );
       else settle(req, res, next, result);
     },
     refuse,
   };
 }
+
+/** An authenticator's error that says its provider (a key set, a sign-in provider) is unreachable. */
+const isUnavailable = (error: unknown): error is Error =>
+  error instanceof Error && (error as Error & { status?: unknown }).status === 503;
 
 const rawPath = (url: string) => {
   const query = url.indexOf('?');

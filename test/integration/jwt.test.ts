@@ -139,7 +139,16 @@ describe('JWT bearer tokens while the provider is down', () => {
         for (let attempt = 0; attempt < 10; attempt++) {
           const down = await query(token);
           assert.equal(down.status, 503, down.text);
+          assert.deepEqual(JSON.parse(down.text), {
+            status: 'error',
+            errorType: 'unavailable',
+            error: 'authentication is unavailable; try again shortly',
+          });
         }
+        assert.ok(
+          !errors.some((line) => line.includes('request failed')),
+          'a 503 of the provider is no failure of ours',
+        );
         assert.equal(upstream.requests.length, 0);
         const asked = provider.discoveryRequests + provider.jwksRequests;
         assert.ok(asked <= 2, `the provider was asked ${asked} times for 10 requests`);
