@@ -24,7 +24,10 @@ export { safeReturnPath } from './return-path.ts';
 export const CALLBACK_PATH = '/-/promgate/callback';
 export const LOGOUT_PATH = '/-/promgate/logout';
 export const SESSION_COOKIE = `${GATEWAY_COOKIE_PREFIX}session`;
+/** Followed by `_<state>`: one per sign-in, so tabs signing in at once do not undo each other. */
 export const LOGIN_COOKIE = `${GATEWAY_COOKIE_PREFIX}login`;
+/** What openid-client's randomState() makes (base64url), and all a login cookie name may carry. */
+const STATE = /^[A-Za-z0-9_-]{16,64}$/;
 /** How long a browser may take at the provider's login form. */
 export const LOGIN_LIFETIME_MS = 10 * 60_000;
 /** Browsers keep cookies up to 4096 bytes (name, value and attributes). */
@@ -119,7 +122,8 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
   const cookieAttributes = `Path=${cookiePath}; Secure; HttpOnly; SameSite=Lax`;
   const loginCookieAttributes = `Path=${externalPath}${CALLBACK_PATH}; Secure; HttpOnly; SameSite=Lax`;
   const clearSession = `${SESSION_COOKIE}=; ${cookieAttributes}; Max-Age=0`;
-  const clearLogin = `${LOGIN_COOKIE}=; ${loginCookieAttributes}; Max-Age=0`;
+  const loginCookieName = (state: string) => `${LOGIN_COOKIE}_${state}`;
+  const clearLogin = (state: string) => `${loginCookieName(state)}=; ${loginCookieAttributes}; Max-Age=0`;
 
   // Who each request is, as its session cookie said (set by the stage, read by the authenticator).
   const identities = new WeakMap<IncomingMessage, Identity>();
@@ -267,26 +271,30 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
     redirect(
       res,
       target.href,
-      `${LOGIN_COOKIE}=${sealed}; ${loginCookieAttributes}; Max-Age=${LOGIN_LIFETIME_MS / 1000}`,
+      `${loginCookieName(login.state)}=${sealed}; ${loginCookieAttributes}; Max-Age=${LOGIN_LIFETIME_MS / 1000}`,
     );
   };
 
   const finishSignIn = async (req: IncomingMessage & { url: string }, res: ServerResponse): Promise<void> => {
-    const refuse = (message: string) => sendPage(res, 400, 'Sign-in failed', message, signInAgain, clearLogin);
+    const query = req.url.indexOf('?');
+    const search = query < 0 ? '' : req.url.slice(query);
+    // The answer names its sign-in by the state; the cookie of that name must hold the same state.
+    const state = new URLSearchParams(search).get('state') ?? '';
+    const cookies = STATE.test(state) ? [clearLogin(state)] : [];
+    const refuse = (message: string) => sendPage(res, 400, 'Sign-in failed', message, signInAgain, ...cookies);
     if (req.method !== 'GET') return refuse('The sign-in answer must come with GET.');
-    const sealed = readCookies(req.headers.cookie).get(LOGIN_COOKIE)?.[0];
+    const sealed = STATE.test(state) ? readCookies(req.headers.cookie).get(loginCookieName(state))?.[0] : undefined;
     const login = sealed
       ? ((await loginSeal.open(sealed)) as (LoginState & Record<string, unknown>) | undefined)
       : undefined;
-    if (!login || typeof login.state !== 'string') {
+    if (!login || login.state !== state) {
       logger.info({ reason: sealed ? 'login state refused' : 'no login state' }, 'sign-in failed');
       return refuse(
         'No sign-in was started in this browser, it took longer than 10 minutes, or this answer was used already.',
       );
     }
-    const query = req.url.indexOf('?');
     const current = new URL(redirectUri);
-    current.search = query < 0 ? '' : req.url.slice(query);
+    current.search = search;
     let configuration: client.Configuration;
     try {
       configuration = await provider.configuration();
@@ -326,7 +334,7 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
       );
     }
     logger.info({ user: fields.u }, 'signed in');
-    redirect(res, `${externalPath}${login.returnPath}`, sessionCookie(value, session), clearLogin);
+    redirect(res, `${externalPath}${login.returnPath}`, sessionCookie(value, session), ...cookies);
   };
 
   const logout = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -354,7 +362,10 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
     answerAnonymous(req, res) {
       const request = req as IncomingMessage & { url: string };
       if (!isPageNavigation(request)) return false;
-      startSignIn(request, res).catch((error: unknown) => providerDown(res, error));
+      startSignIn(request, res).catch((error: unknown) => {
+        if (res.headersSent) res.destroy();
+        else providerDown(res, error);
+      });
       return true;
     },
     handle(req, res, next) {

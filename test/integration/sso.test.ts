@@ -62,9 +62,11 @@ describe('single sign-on', () => {
     const login = String(first.headers['set-cookie']);
     assert.match(
       login,
-      /^promgate_login=[^;]+; Path=\/prometheus\/-\/promgate\/callback; Secure; HttpOnly; SameSite=Lax/,
+      /^promgate_login_[\w-]+=[^;]+; Path=\/prometheus\/-\/promgate\/callback; Secure; HttpOnly; SameSite=Lax/,
     );
 
+    // Never completed: its login state stays until it expires (only the callback path sees it).
+    browser.cookies.splice(0, browser.cookies.length);
     browser.cookies.push({ name: 'theme', value: 'dark', host: '127.0.0.1', path: '/' });
     const page = await browser.signIn(`${gateway.origin}/prometheus/graph?g0.expr=up`, ALICE);
     assert.equal(page.status, 200, page.text);
@@ -76,7 +78,10 @@ describe('single sign-on', () => {
       /^\/prometheus$/,
       'the session cookie is scoped to the base path',
     );
-    assert.equal(browser.cookie('promgate_login'), undefined, 'the login state is cleared');
+    assert.ok(
+      !browser.cookies.some((cookie) => cookie.name.startsWith('promgate_login')),
+      'the login state is cleared',
+    );
     const identity = identities.at(-1);
     assert.deepEqual(
       { user: identity?.user, groups: identity?.groups, method: identity?.method },
@@ -142,31 +147,59 @@ describe('single sign-on', () => {
     assert.equal(identities.at(-1)?.user, 'alice');
   });
 
-  it('refuses a callback used twice, or without the sign-in this browser started, with a page', async () => {
+  it('refuses a callback used twice, mixed with another sign-in, or in another browser, with a page', async () => {
     const browser = sso.browser(gateway.cert.cert);
-    browser.stopAt = `${sso.externalUrl(0)}/-/promgate/callback`;
-    const atCallback = await browser.signIn(`${gateway.origin}/prometheus/graph`, ALICE);
-    const callback = new URL(atCallback.headers.location ?? '', atCallback.url).href;
-    const loginState = browser.cookie('promgate_login');
-    browser.stopAt = undefined;
-    assert.equal((await browser.follow(callback)).status, 200, 'the first use signs in');
+    const toCallback = async (page: string) => {
+      browser.cookies.splice(
+        0,
+        browser.cookies.length,
+        ...browser.cookies.filter((c) => c.name !== 'promgate_session'),
+      );
+      browser.stopAt = `${sso.externalUrl(0)}/-/promgate/callback`;
+      const atCallback = await browser.signIn(`${gateway.origin}/prometheus${page}`, ALICE);
+      browser.stopAt = undefined;
+      return new URL(atCallback.headers.location ?? '', atCallback.url);
+    };
+    const callback = await toCallback('/graph');
+    assert.equal((await browser.follow(callback.href)).status, 200, 'the first use signs in');
 
-    const replayed = await browser.fetch(callback);
+    const replayed = await browser.fetch(callback.href);
     assert.equal(replayed.status, 400);
     assert.match(replayed.text, /No sign-in was started in this browser/);
 
-    // Another sign-in started: its login state does not match the old answer's state.
-    browser.stopAt = `${sso.externalUrl(0)}/-/promgate/callback`;
-    await browser.follow(`${gateway.origin}/prometheus/other`);
-    assert.notEqual(browser.cookie('promgate_login'), loginState);
-    const mismatched = await browser.fetch(callback);
-    assert.equal(mismatched.status, 400);
-    assert.match(mismatched.text, /Sign-in failed/);
-    assert.match(String(mismatched.headers['set-cookie']), /promgate_login=; .*Max-Age=0/);
+    // The state of one sign-in with the code of another: the code was issued for another PKCE verifier.
+    const [first, second] = [await toCallback('/one'), await toCallback('/two')];
+    const mixed = new URL(first);
+    mixed.searchParams.set('code', second.searchParams.get('code') ?? '');
+    const refused = await browser.fetch(mixed.href);
+    assert.equal(refused.status, 400);
+    assert.match(refused.text, /Sign-in failed/);
+    assert.match(String(refused.headers['set-cookie']), /^promgate_login_[\w-]+=; .*Max-Age=0$/);
 
     const stranger = sso.browser(gateway.cert.cert);
-    const forged = await stranger.fetch(callback);
+    const forged = await stranger.fetch(second.href);
     assert.equal(forged.status, 400, 'a callback in a browser that started no sign-in');
+  });
+
+  it('lets several tabs sign in at once, each back to its own page', async () => {
+    const browser = sso.browser(gateway.cert.cert);
+    await browser.signIn(`${gateway.origin}/prometheus/graph`, ALICE); // the provider knows alice now
+    browser.cookies.splice(
+      browser.cookies.findIndex((cookie) => cookie.name === 'promgate_session'),
+      1,
+    );
+    browser.stopAt = `${sso.externalUrl(0)}/-/promgate/callback`;
+    const tabs = [];
+    for (const page of ['/alerts', '/targets', '/graph?g0.expr=up']) {
+      const atCallback = await browser.follow(`${gateway.origin}/prometheus${page}`);
+      tabs.push({ page, callback: new URL(atCallback.headers.location ?? '', atCallback.url).href });
+    }
+    browser.stopAt = undefined;
+    for (const { page, callback } of tabs.reverse()) {
+      const landed = await browser.fetch(callback);
+      assert.equal(landed.status, 302, page);
+      assert.equal(landed.headers.location, `/prometheus${page}`);
+    }
   });
 
   it('shows the provider refusing the sign-in as a page', async () => {
