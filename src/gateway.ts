@@ -278,7 +278,9 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     logger,
     createStore: redis?.createStore,
     sparedFromFailedLoginLimits: (req) =>
-      basic?.sparedFromFailedLoginLimits(req) === true || tokens?.sparedFromFailedLoginLimits(req) === true,
+      basic?.sparedFromFailedLoginLimits(req) === true ||
+      tokens?.sparedFromFailedLoginLimits(req) === true ||
+      jwt?.sparedFromFailedLoginLimits(req) === true,
     onLimited: (rule) => metrics.decision(false, rule),
     onStoreError: metrics.rateLimitStoreError,
   });
@@ -306,7 +308,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     // Whenever the web config serves TLS: a reload can turn client certificates on.
     ...optional('client-identity', webConfig?.tls ? createClientIdentityStage() : undefined),
     ...hook('beforeAuth'),
-    ...optional('rate-limit.failed-auth', basic ? limits.failedAuth : undefined),
+    ...optional('rate-limit.failed-auth', methods.length > 0 ? limits.failedAuth : undefined),
     // The sign-in's callback and logout, and the session cookie opened (and refreshed) once.
     ...optional('sso', sso?.handle as RequestHandler | undefined),
     ...optional('authentication', authentication?.handle as RequestHandler | undefined),

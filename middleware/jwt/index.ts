@@ -3,6 +3,7 @@
 // provider's published keys and the issuer, audience and times; a checked token is remembered by
 // its hash until it expires (a few minutes at most), so a repeated token costs a lookup.
 import { hash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { jwtVerify, type JWTPayload } from 'jose';
 import { API_TOKEN_PREFIX } from '../../src/kernel/api-token.ts';
@@ -50,6 +51,11 @@ export interface JwtAuthOptions {
 export interface JwtAuthenticator extends Authenticator {
   readonly method: 'jwt';
   readonly challenge: string;
+  /**
+   * Whether the request's token is known to be good (accepted on its connection, or verified and
+   * cached) or being checked now: failed-login limits never refuse it, as they spare basic auth's.
+   */
+  sparedFromFailedLoginLimits(req: IncomingMessage): boolean;
   /** Discovers the provider's keys in the background (building opens nothing). */
   start(): void;
   close(): void;
@@ -90,6 +96,16 @@ export function createJwtAuthenticator(options: JwtAuthOptions): JwtAuthenticato
   // recognising it skips even the hash.
   const acceptedOnConnection = new WeakMap<Socket, Accepted>();
 
+  const acceptedNow = (req: IncomingMessage, now: number) => {
+    const accepted = acceptedOnConnection.get(req.socket);
+    // Constant time: a proxy in front may carry several users' requests on one connection.
+    return accepted !== undefined &&
+      accepted.until > now &&
+      sameSecret(accepted.authorization, req.headers.authorization ?? '')
+      ? accepted
+      : undefined;
+  };
+
   const check = async (token: string, key: string): Promise<Identity | Refusal> => {
     let payload: JWTPayload;
     try {
@@ -119,10 +135,8 @@ export function createJwtAuthenticator(options: JwtAuthOptions): JwtAuthenticato
     authenticate(req) {
       const authorization = req.headers.authorization ?? '';
       const now = Date.now();
-      const accepted = acceptedOnConnection.get(req.socket);
-      // Constant time: a proxy in front may carry several users' requests on one connection.
-      if (accepted && accepted.until > now && sameSecret(accepted.authorization, authorization))
-        return accepted.identity;
+      const accepted = acceptedNow(req, now);
+      if (accepted) return accepted.identity;
       const token = (credentialsOf(req) as { token?: string } | undefined)?.token ?? '';
       if (!JWS_COMPACT.test(token)) return MALFORMED;
       const key = hash('sha256', token, 'base64');
@@ -147,6 +161,14 @@ export function createJwtAuthenticator(options: JwtAuthOptions): JwtAuthenticato
         if (entry) remember(entry);
         return result;
       });
+    },
+    sparedFromFailedLoginLimits(req) {
+      const now = Date.now();
+      if (acceptedNow(req, now)) return true;
+      const token = (credentialsOf(req) as { token?: string } | undefined)?.token ?? '';
+      if (!JWS_COMPACT.test(token)) return false;
+      const key = hash('sha256', token, 'base64');
+      return verified.get(key, now) !== undefined || checking.has(key);
     },
     start: () => keys.start(),
     close: () => keys.close(),
