@@ -173,7 +173,7 @@ function scopeParameters(
   ];
 }
 
-/** The enforcer with its rewrites of queries and selectors remembered, least recently used out first. */
+/** The enforcer with its rewrites of queries and selectors remembered, the oldest out first (a hit moves nothing). */
 export function cachedEnforcer(enforcer: PromQLEnforcer): PromQLEnforcer {
   const cache = new Map<string, string>();
   // Roles with fixed values share one scope object: its key is computed once.
@@ -188,11 +188,7 @@ export function cachedEnforcer(enforcer: PromQLEnforcer): PromQLEnforcer {
       if (text.length > SCOPED_CACHE_MAX_QUERY) return rewrite(text, scope);
       const key = `${kind}\n${keyOf(scope)}\n${text}`;
       const known = cache.get(key);
-      if (known !== undefined) {
-        cache.delete(key);
-        cache.set(key, known);
-        return known;
-      }
+      if (known !== undefined) return known;
       const scoped = rewrite(text, scope);
       if (cache.size >= SCOPED_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
       cache.set(key, scoped);
