@@ -3,7 +3,11 @@
 // gateway: alice (team-a) and bob (team-b) see and change only their own alerts and silences,
 // carol (admin) everything. What Alertmanager holds afterwards is checked on Alertmanager itself.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { ALERTMANAGER_BINARY, startAlertmanager, type TestAlertmanager } from '../helpers/components.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
@@ -264,7 +268,48 @@ describe('tenancy in front of a real Alertmanager', { skip: requireCommands(ALER
     });
   }
 
-  test('the web UI loads for a tenant', async () => {
+  test('amtool as alice: her silence gets her namespace, her alert query shows only her alerts', {
+    skip: requireCommands('amtool'),
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promgate-amtool-'));
+    try {
+      const httpConfig = join(dir, 'http.yml');
+      writeFileSync(
+        httpConfig,
+        `basic_auth: {username: alice, password: alice-pw}\ntls_config: {ca_file: ${JSON.stringify(gateway.cert.certFile)}}\n`,
+      );
+      const amtool = async (...args: string[]) =>
+        (
+          await promisify(execFile)('amtool', [
+            `--alertmanager.url=${gateway.origin}${BASE_PATH}`,
+            `--http.config.file=${httpConfig}`,
+            ...args,
+          ])
+        ).stdout;
+      const id = (await amtool('silence', 'add', 'alertname=Backlog', '--comment=deploy', '--duration=1h')).trim();
+      const stored = await silenceOnAlertmanager(id);
+      assert.deepEqual(stored.matchers.map((matcher) => `${matcher.name}=${matcher.value}`).sort(), [
+        'alertname=Backlog',
+        'namespace=a',
+      ]);
+      const alerts = JSON.parse(await amtool('alert', 'query', '--active', '--silenced', '--output=json')) as Array<{
+        labels: Labels;
+      }>;
+      assert.deepEqual(
+        pairs(alerts.map((alert) => alert.labels)),
+        pairs(ALERT_LABELS.filter((labels) => visibleTo('alice', labels))),
+      );
+      const refused = await amtool('silence', 'add', 'namespace=b', '--comment=not mine').then(
+        () => 'accepted',
+        (error: { stderr?: string }) => error.stderr ?? String(error),
+      );
+      assert.match(refused, /403|forbidden|beyond your tenant/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the root page loads for a tenant (Debian's Alertmanager serves a note in place of the web UI)", async () => {
     const response = await request('alice', '/');
     assert.equal(response.status, 200, response.text);
     assert.match(response.text, /Alertmanager/);
