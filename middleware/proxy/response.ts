@@ -78,8 +78,7 @@ export function createResponseWriter(options: ResponseWriterOptions): ResponseWr
     const hashed =
       contentType?.startsWith('text/html') === true && req.method !== 'HEAD' && securityHeaders.hashesInlineScripts;
     // A stage showing only part of the answer (src/kernel/response-filter.ts): only 2xx answers carry data.
-    const filter =
-      head.statusCode >= 200 && head.statusCode < 300 && req.method !== 'HEAD' ? responseFilterOf(req) : undefined;
+    const filter = hasData(head.statusCode) && req.method !== 'HEAD' ? responseFilterOf(req) : undefined;
     // The common case: no stage set a header, so the head goes out in one writeHead with the held
     // security headers first, without a setHeader per header. Hashed HTML sets its CSP last.
     // The held list is the gateway's, shared by every response: copied before adding to it.
@@ -151,6 +150,9 @@ function streamed(
     },
   };
 }
+
+/** A 2xx answer that carries a body: 204 and 205 have none to filter. */
+const hasData = (status: number) => status >= 200 && status < 300 && status !== 204 && status !== 205;
 
 /** Headers of an upstream answer that no longer hold once its body is filtered and re-serialized. */
 const REENCODED = new Set(['content-length', 'content-encoding', 'etag', 'content-md5', 'digest', 'repr-digest']);

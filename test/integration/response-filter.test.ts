@@ -84,6 +84,12 @@ describe('response filtering', () => {
     });
   }
 
+  it('passes an answer without a body (204) as it is', async () => {
+    env.upstream.handle((_req, res) => res.writeHead(204).end());
+    const response = await env.gateway.request('/prometheus/filtered');
+    assert.equal(response.status, 204);
+  });
+
   it('passes error answers and unfiltered requests through untouched', async () => {
     env.upstream.handle((_req, res) =>
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"status":"error","error":"bad"}'),
