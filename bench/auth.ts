@@ -128,7 +128,10 @@ try {
         seconds: SECONDS,
         headers: variant.headers,
       });
-      if (result.errors > 0) throw new Error(`${variant.name}: ${result.errors} failed requests`);
+      if (result.errors > 0)
+        throw new Error(
+          `${variant.name}: ${result.errors} failed requests (${result.badStatus} answered >= 400, socket errors ${JSON.stringify(result.socketErrors)})`,
+        );
       results.get(variant.name)!.push(result);
     }
   }
