@@ -133,3 +133,10 @@ function systemCertificates(): readonly string[] {
     return rootCertificates;
   }
 }
+
+/** A refusal's reason for logs and pages: the OAuth error code or openid-client's message, never a token. */
+export function reasonOf(error: unknown): string {
+  if (error instanceof client.AuthorizationResponseError || error instanceof client.ResponseBodyError)
+    return error.error_description ? `${error.error}: ${error.error_description}` : error.error;
+  return error instanceof Error ? error.message : String(error);
+}
