@@ -1,5 +1,5 @@
 // From a verified token's claims to an identity, and from jose's errors to a refusal reason.
-import { errors, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Identity, Refusal } from '../../src/kernel/request-state.ts';
 
 /** A claim by its exact name (`https://example.com/groups`), else by a dotted path (`realm_access.roles`). */
@@ -45,23 +45,24 @@ const CLAIM_REFUSALS: Readonly<Record<string, Refusal>> = {
   exp: Object.freeze({ refused: 'missing_expiry' }),
 };
 
-const ERROR_REFUSALS: Readonly<Record<string, Refusal>> = {
-  [errors.JWTExpired.code]: Object.freeze({ refused: 'expired_token' }),
-  [errors.JWSSignatureVerificationFailed.code]: Object.freeze({ refused: 'bad_signature' }),
-  [errors.JWKSNoMatchingKey.code]: Object.freeze({ refused: 'unknown_key' }),
-  [errors.JWKSMultipleMatchingKeys.code]: Object.freeze({ refused: 'ambiguous_key' }),
-  [errors.JOSEAlgNotAllowed.code]: Object.freeze({ refused: 'algorithm_not_allowed' }),
+/** By jose's error codes (its classes would load jose with this module). */
+export const ERROR_REFUSALS: Readonly<Record<string, Refusal>> = {
+  ERR_JWT_EXPIRED: Object.freeze({ refused: 'expired_token' }),
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: Object.freeze({ refused: 'bad_signature' }),
+  ERR_JWKS_NO_MATCHING_KEY: Object.freeze({ refused: 'unknown_key' }),
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: Object.freeze({ refused: 'ambiguous_key' }),
+  ERR_JOSE_ALG_NOT_ALLOWED: Object.freeze({ refused: 'algorithm_not_allowed' }),
   // An unknown `crit` extension, or an algorithm jose does not implement.
-  [errors.JOSENotSupported.code]: Object.freeze({ refused: 'unsupported_token' }),
-  [errors.JWSInvalid.code]: MALFORMED,
-  [errors.JWTInvalid.code]: MALFORMED,
+  ERR_JOSE_NOT_SUPPORTED: Object.freeze({ refused: 'unsupported_token' }),
+  ERR_JWS_INVALID: MALFORMED,
+  ERR_JWT_INVALID: MALFORMED,
 };
 
 const INVALID: Refusal = Object.freeze({ refused: 'invalid_token' });
 
 /** Why jose refused a token, as a fixed reason (logs and metrics never see the token or its claims). */
 export function refusalFor(error: unknown): Refusal {
-  if (error instanceof errors.JWTClaimValidationFailed) return CLAIM_REFUSALS[error.claim] ?? INVALID;
-  if (error instanceof errors.JOSEError) return ERROR_REFUSALS[error.code] ?? INVALID;
-  return INVALID;
+  const { code, claim } = (error ?? {}) as { code?: unknown; claim?: unknown };
+  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return CLAIM_REFUSALS[String(claim)] ?? INVALID;
+  return (typeof code === 'string' && ERROR_REFUSALS[code]) || INVALID;
 }

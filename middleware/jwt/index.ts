@@ -5,8 +5,9 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { API_TOKEN_PREFIX } from '../../src/kernel/api-token.ts';
+import { lazyModule } from '../../src/kernel/lazy-module.ts';
 import { credentialsOf, type Authenticator, type Identity, type Refusal } from '../../src/kernel/request-state.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
 import type { JwtAlgorithm } from './algorithms.ts';
@@ -109,7 +110,7 @@ export function createJwtAuthenticator(options: JwtAuthOptions): JwtAuthenticato
   const check = async (token: string, key: string): Promise<Identity | Refusal> => {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keys.lookup, verifyOptions));
+      ({ payload } = await jose().jwtVerify(token, keys.lookup, verifyOptions));
     } catch (error) {
       if (error instanceof ProviderUnavailableError) throw error;
       return refusalFor(error);
@@ -174,6 +175,8 @@ export function createJwtAuthenticator(options: JwtAuthOptions): JwtAuthenticato
     close: () => keys.close(),
   };
 }
+
+const jose = lazyModule<typeof import('jose')>('jose');
 
 /** header.payload.signature in base64url; anything else is refused before any work. */
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;

@@ -3,17 +3,10 @@
 // (at most once per cooldown), so key rotation needs no restart. Building opens nothing.
 import { readFileSync } from 'node:fs';
 import { getCACertificates, rootCertificates } from 'node:tls';
-import {
-  createRemoteJWKSet,
-  customFetch,
-  errors,
-  type FetchImplementation,
-  type JWSHeaderParameters,
-  type FlattenedJWSInput,
-  type RemoteJWKSet,
-} from 'jose';
+import type { FetchImplementation, FlattenedJWSInput, JWSHeaderParameters, RemoteJWKSet } from 'jose';
 import { Agent, fetch } from 'undici';
 import { ConfigError, fileErrorReason } from '../../src/kernel/errors.ts';
+import { lazyModule } from '../../src/kernel/lazy-module.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
 
 /** How long one fetch of the discovery document or the key set may take. */
@@ -62,12 +55,14 @@ export class ProviderUnavailableError extends Error {
 
 // jose's verdicts on a token against a key set it did fetch: the token is wrong, not the provider.
 const TOKEN_FAULTS = new Set([
-  errors.JWKSNoMatchingKey.code,
-  errors.JWKSMultipleMatchingKeys.code,
-  errors.JOSENotSupported.code,
-  errors.JOSEAlgNotAllowed.code,
-  errors.JWSInvalid.code,
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+  'ERR_JOSE_NOT_SUPPORTED',
+  'ERR_JOSE_ALG_NOT_ALLOWED',
+  'ERR_JWS_INVALID',
 ]);
+
+const jose = lazyModule<typeof import('jose')>('jose');
 
 export function createProviderKeys(options: ProviderKeysOptions): ProviderKeys {
   const { issuer, logger } = options;
@@ -88,12 +83,12 @@ export function createProviderKeys(options: ProviderKeysOptions): ProviderKeys {
   let closed = false;
   const failedRecently = () => Date.now() - failedAt < retryMs;
   const remoteKeySet = (url: string) =>
-    createRemoteJWKSet(new URL(url), {
+    jose().createRemoteJWKSet(new URL(url), {
       timeoutDuration: PROVIDER_TIMEOUT_MS,
       cooldownDuration: options.cooldownMs ?? KEY_REFETCH_COOLDOWN_MS,
       // Refreshed by our timer instead: jose would refuse every token once a refresh failed.
       cacheMaxAge: Number.POSITIVE_INFINITY,
-      [customFetch]: providerFetch,
+      [jose().customFetch]: providerFetch,
     });
   const discover = async (): Promise<RemoteJWKSet> => {
     if (options.jwksUrl !== undefined) return remoteKeySet(options.jwksUrl);
@@ -142,7 +137,7 @@ export function createProviderKeys(options: ProviderKeysOptions): ProviderKeys {
         lastFailure = '';
         return key;
       } catch (error) {
-        if (error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code)) throw error;
+        if (TOKEN_FAULTS.has((error as { code?: string }).code ?? '')) throw error;
         failedAt = Date.now();
         throw unavailable(error);
       }

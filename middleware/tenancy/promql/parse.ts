@@ -1,6 +1,7 @@
 // PromQL text -> typed tree, through the grammar Prometheus's own UI uses. Every node type of the
 // grammar is either read here or refused by name; anything else refuses the query.
-import { parser } from '@prometheus-io/lezer-promql';
+import type { parser as Parser } from '@prometheus-io/lezer-promql';
+import { lazyModule } from '../../../src/kernel/lazy-module.ts';
 import {
   AGGREGATIONS,
   BINARY_OPERATORS,
@@ -22,10 +23,13 @@ import {
   type VectorMatching,
 } from './tree.ts';
 
-const strict = parser.configure({ strict: true });
+const lezer = lazyModule<typeof import('@prometheus-io/lezer-promql')>('@prometheus-io/lezer-promql');
+let strictParser: typeof Parser | undefined;
+/** The grammar in strict mode (errors throw instead of being recovered from), built on first use. */
+const strict = () => (strictParser ??= lezer().parser.configure({ strict: true }));
 
 /** The grammar's node (from @lezer/common, which we do not depend on directly). */
-type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
+type SyntaxNode = ReturnType<typeof Parser.parse>['topNode'];
 
 /** Deeper queries are refused before the recursive passes could exhaust the stack. */
 export const MAX_DEPTH = 500;
@@ -34,7 +38,7 @@ export const MAX_DEPTH = 500;
 export function parseQuery(query: string): Expr {
   let top: SyntaxNode;
   try {
-    top = strict.parse(query).topNode;
+    top = strict().parse(query).topNode;
   } catch (error) {
     throw syntaxError(query, error);
   }
