@@ -355,7 +355,7 @@ export const configSchema = z.strictObject({
             .string()
             .refine(isSignInUrl, { message: 'must be an https:// URL (http:// only to localhost) without query' })
             .describe(
-              'Where browsers reach this route, e.g. https://prometheus.example.com; register <externalUrl>/-/promgate/callback and <externalUrl>/-/promgate/logout at the provider. The Host header is never used.',
+              'Where browsers reach this route, base path included, e.g. https://prometheus.example.com/prometheus; register <externalUrl>/-/promgate/callback and <externalUrl>/-/promgate/logout at the provider. The Host header is never used.',
             ),
           scopes: z
             .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'must be an OAuth scope' }))
