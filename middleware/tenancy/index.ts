@@ -28,7 +28,7 @@ export function createTenancyStage(options: TenancyStageOptions): RequestHandler
     preset === 'prometheus'
       ? createPrometheusTenancy({ logger, enforcer: promql, maxBodySize: options.maxBodySize })
       : preset === 'alertmanager'
-        ? createAlertmanagerTenancy({ logger, upstream: options.upstream })
+        ? createAlertmanagerTenancy({ logger, upstream: options.upstream, maxBodySize: options.maxBodySize })
         : undefined;
   return (req: Request, res: Response, next: NextFunction) => {
     const scope = req.promgate?.tenant;
