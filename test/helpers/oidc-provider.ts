@@ -17,7 +17,8 @@
 //   op.stop()
 //
 // Users sign in with their login and password on a minimal form (POST /interaction/<uid>/login, fields `login`,
-// `password`); consent is given at once. Scopes: openid, profile (name, preferred_username), email (email,
+// `password`); consent is given at once. Scopes: openid, profile (name, preferred_username, a user's own
+// `claims`), email (email,
 // email_verified), groups (groups), offline_access; the ID token carries the claims of its scopes (as Keycloak and
 // Dex do). Refresh tokens are issued to the client whenever the refresh_token grant is allowed. End session:
 // `${issuer}/session/end`, its confirmation page is a form with `logout=yes` (submitted by a script in browsers).
@@ -37,6 +38,8 @@ export interface TestUser {
   name?: string;
   /** Defaults to the login. */
   preferredUsername?: string;
+  /** More claims, in the ID token with the profile scope (names known at start). */
+  claims?: Record<string, unknown>;
 }
 
 export interface OidcProviderOptions {
@@ -85,6 +88,7 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
   const ca = await makeCa('promgate test OpenID provider CA');
   const certificate = await issueServerCertificate(ca);
   const users = new Map(Object.entries(options.users ?? DEFAULT_USERS).map(([login, user]) => [login, { ...user }]));
+  const extraClaimNames = [...new Set([...users.values()].flatMap((user) => Object.keys(user.claims ?? {})))];
   const client = { clientId: options.clientId ?? 'promgate', clientSecret: randomBytes(24).toString('base64url') };
   const adapter = createMemoryAdapter();
   const cookieKeys = [randomBytes(32).toString('base64url')];
@@ -116,7 +120,7 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
     claims: {
       openid: ['sub'],
-      profile: ['name', 'preferred_username'],
+      profile: ['name', 'preferred_username', ...extraClaimNames],
       email: ['email', 'email_verified'],
       groups: ['groups'],
     },
@@ -134,6 +138,7 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
             email: user?.email,
             email_verified: user?.email !== undefined,
             groups: user?.groups ?? [],
+            ...user?.claims,
           };
         },
       };

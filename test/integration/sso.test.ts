@@ -237,6 +237,43 @@ describe('single sign-on', () => {
   });
 });
 
+describe('single sign-on and tenancy', () => {
+  it("keeps the claims a tenant role names in the session: the query is scoped by the user's claim", async () => {
+    const sso = await startSsoProvider({
+      provider: {
+        users: {
+          dana: { password: 'dana-password', groups: ['analysts'], claims: { department: 'research', badge: 'x' } },
+        },
+      },
+    });
+    const upstream = await startUpstream();
+    const gateway = await startTestGateway({
+      upstream: upstream.url,
+      web: { listenAddress: sso.listenAddress(0) },
+      auth: sso.auth(0),
+      accessControl: {
+        groups: { analysts: 'department' },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder users write
+        roles: { department: { tenant: { namespace: ['${claims.department}'] } } },
+      },
+    });
+    try {
+      const browser = sso.browser(gateway.cert.cert);
+      await browser.signIn(`${gateway.origin}/prometheus/graph`, { login: 'dana', password: 'dana-password' });
+      const api = await browser.fetch(`${gateway.origin}/prometheus/api/v1/query?query=up`, {
+        headers: { accept: 'application/json' },
+      });
+      assert.equal(api.status, 200, api.text);
+      const query = new URL(upstream.requests.at(-1)?.url ?? '', 'http://upstream').searchParams.get('query');
+      assert.match(String(query), /namespace="research"/);
+    } finally {
+      await gateway.close();
+      await upstream.close();
+      await sso.stop();
+    }
+  });
+});
+
 describe('single sign-on sessions over time', () => {
   let sso: SsoSetup;
   let upstream: RecordingUpstream;
