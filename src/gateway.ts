@@ -219,6 +219,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
       ? createSsoAuthenticator({
           ...oidcSettings,
           sessionLifetimeMs: parseDuration(oidcSettings.sessionLifetime),
+          basePath: config.basePath,
           realm: config.auth.realm,
           // The claims tenant values name (`${claims.NAME}`) ride in the session.
           keptClaims: claimPlaceholders(config.accessControl),

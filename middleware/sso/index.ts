@@ -8,6 +8,7 @@
 // provider (answerAnonymous), everything else gets the authentication stage's 401.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as client from 'openid-client';
+import { ConfigError } from '../../src/kernel/errors.ts';
 import { GATEWAY_COOKIE_PREFIX, readCookies } from '../../src/kernel/gateway-cookies.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
 import type { Authenticator, Identity } from '../../src/kernel/request-state.ts';
@@ -38,6 +39,8 @@ export interface SsoOptions {
   cookieSecretFile: string;
   /** Where browsers reach this route (scheme, host, port, base path): the redirect URI is built from it. */
   externalUrl: string;
+  /** The route's base path: externalUrl's path must be it (as Prometheus's --web.external-url). */
+  basePath: string;
   scopes: readonly string[];
   userClaim: string;
   groupsClaim: string;
@@ -72,6 +75,12 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
   const { logger } = options;
   const external = new URL(options.externalUrl);
   const externalPath = external.pathname.replace(/\/+$/, '');
+  // Another path would send the provider's answer, and the session cookie, to another route.
+  if (externalPath !== options.basePath.replace(/\/+$/, ''))
+    throw new ConfigError(
+      `${options.externalUrl} must end with this route's base path ${options.basePath} (the URL browsers use for it)`,
+      { key: 'auth.oidc.externalUrl' },
+    );
   const redirectUri = `${external.origin}${externalPath}${CALLBACK_PATH}`;
   const logoutUrl = `${external.origin}${externalPath}${LOGOUT_PATH}`;
   const signInAgain = { href: `${externalPath}/`, text: 'Sign in again' };

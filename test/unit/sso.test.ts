@@ -5,9 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { createSsoAuthenticator } from '../../middleware/sso/index.ts';
 import { safeReturnPath } from '../../middleware/sso/return-path.ts';
 import { createCookieSeal, readCookieSecrets, readSecretFile } from '../../middleware/sso/seal.ts';
 import { ConfigError } from '../../src/kernel/errors.ts';
+import { silentLogger } from '../../src/kernel/logger.ts';
 import { readCookies, withoutGatewayCookies } from '../../src/kernel/gateway-cookies.ts';
 
 const SECRET = 'a'.repeat(32);
@@ -133,5 +135,48 @@ describe("promgate's cookies", () => {
     const cookies = readCookies('promgate_session=one; x=1; promgate_session=two');
     assert.deepEqual(cookies.get('promgate_session'), ['one', 'two']);
     assert.deepEqual(readCookies(undefined).size, 0);
+  });
+});
+
+describe('the sign-in settings', () => {
+  const settings = (externalUrl: string, basePath: string) => ({
+    issuer: 'https://idp.example',
+    clientId: 'promgate',
+    clientSecretFile: secretFile('client-secret\n'),
+    cookieSecretFile: secretFile(`${SECRET}\n`),
+    externalUrl,
+    basePath,
+    scopes: ['openid'],
+    userClaim: 'preferred_username',
+    groupsClaim: 'groups',
+    sessionLifetimeMs: 3_600_000,
+    realm: 'promgate',
+    logger: silentLogger,
+  });
+
+  it("refuse an external URL that is not the route's base path (the answer would go to another route)", () => {
+    for (const [externalUrl, basePath] of [
+      ['https://prometheus.example', '/prometheus'],
+      ['https://prometheus.example/alertmanager', '/prometheus'],
+      ['https://prometheus.example/prometheus', '/'],
+    ] as const) {
+      assert.throws(
+        () => createSsoAuthenticator(settings(externalUrl, basePath)),
+        (error: unknown) =>
+          error instanceof ConfigError && error.key === 'auth.oidc.externalUrl' && error.message.includes(basePath),
+        `${externalUrl} under ${basePath}`,
+      );
+    }
+  });
+
+  it('accept the base path with or without a trailing slash, and the root', () => {
+    for (const [externalUrl, basePath] of [
+      ['https://prometheus.example/prometheus', '/prometheus'],
+      ['https://prometheus.example/prometheus/', '/prometheus/'],
+      ['https://prometheus.example', '/'],
+      ['https://prometheus.example/', '/'],
+    ] as const) {
+      createSsoAuthenticator(settings(externalUrl, basePath)).close();
+    }
   });
 });
