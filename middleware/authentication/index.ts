@@ -57,13 +57,16 @@ export function createAuthenticationStage(options: AuthenticationOptions): Authe
 
   const refuse = (req: Req, res: ServerResponse, refusal: Refusal) => {
     options.onFailure?.(refusal.refused);
-    // An unknown "user" is often a password typed into the wrong field: it is not logged.
+    // An unknown "user" is often a password typed into the wrong field: it is not logged. A name
+    // that exists (a wrong password's user, an expired token's owner) is.
     logger.info(
       {
         method: req.method,
         path: pathOf(req),
         reason: refusal.refused,
-        ...(refusal.refused === 'wrong_password' ? { user: refusal.claimed } : {}),
+        ...(refusal.refused === 'wrong_password' || refusal.refused === 'expired_token'
+          ? { user: refusal.claimed }
+          : {}),
       },
       'authentication failed',
     );

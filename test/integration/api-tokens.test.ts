@@ -91,6 +91,8 @@ describe('API tokens', () => {
       assert.equal(upstream.requests.length, seen, 'nothing reached the upstream');
       const failure = await waitFor(() => log.lines().findLast((each) => each.msg === 'authentication failed'));
       assert.equal(failure.reason, reason);
+      // The owner of an expired token is worth an operator's attention; an unknown one names no one.
+      assert.equal(failure.user, reason === 'expired_token' ? 'old' : undefined);
     });
   }
 
