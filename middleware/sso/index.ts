@@ -7,9 +7,10 @@
 // authenticator then only looks the session up; a page navigation without one is sent to the
 // provider (answerAnonymous), everything else gets the authentication stage's 401.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import { ConfigError } from '../../src/kernel/errors.ts';
 import { GATEWAY_COOKIE_PREFIX, readCookies } from '../../src/kernel/gateway-cookies.ts';
+import { lazyModule } from '../../src/kernel/lazy-module.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
 import type { Authenticator, Identity } from '../../src/kernel/request-state.ts';
 import { sendPage } from './pages.ts';
@@ -71,6 +72,8 @@ interface LoginState {
   returnPath: string;
 }
 
+const openid = lazyModule<typeof import('openid-client')>('openid-client');
+
 export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
   const { logger } = options;
   const external = new URL(options.externalUrl);
@@ -126,17 +129,17 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
       return providerDown(res, error);
     }
     const login: LoginState = {
-      state: client.randomState(),
-      nonce: client.randomNonce(),
-      verifier: client.randomPKCECodeVerifier(),
+      state: openid().randomState(),
+      nonce: openid().randomNonce(),
+      verifier: openid().randomPKCECodeVerifier(),
       returnPath: safeReturnPath(req.url),
     };
-    const target = client.buildAuthorizationUrl(configuration, {
+    const target = openid().buildAuthorizationUrl(configuration, {
       redirect_uri: redirectUri,
       scope,
       state: login.state,
       nonce: login.nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(login.verifier),
+      code_challenge: await openid().calculatePKCECodeChallenge(login.verifier),
       code_challenge_method: 'S256',
     });
     const sealed = await loginSeal.seal({ ...login }, Date.now() + LOGIN_LIFETIME_MS);
@@ -175,7 +178,7 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
     }
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
-      tokens = await client.authorizationCodeGrant(configuration, current, {
+      tokens = await openid().authorizationCodeGrant(configuration, current, {
         pkceCodeVerifier: login.verifier,
         expectedState: login.state,
         expectedNonce: login.nonce,
@@ -209,7 +212,7 @@ export function createSsoAuthenticator(options: SsoOptions): SsoAuthenticator {
     }
     if (!configuration?.serverMetadata().end_session_endpoint)
       return signedOut('You are signed out here; the sign-in provider may still remember you.');
-    const target = client.buildEndSessionUrl(configuration, { post_logout_redirect_uri: logoutUrl });
+    const target = openid().buildEndSessionUrl(configuration, { post_logout_redirect_uri: logoutUrl });
     redirect(res, target.href, sessions.clear);
   };
 

@@ -4,9 +4,10 @@
 // per change of cause.
 import { readFileSync } from 'node:fs';
 import { getCACertificates, rootCertificates } from 'node:tls';
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import { Agent, fetch } from 'undici';
 import { ConfigError } from '../../src/kernel/errors.ts';
+import { lazyModule } from '../../src/kernel/lazy-module.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
 
 /** How long one request to the provider may take, in seconds (openid-client's unit). */
@@ -41,6 +42,8 @@ export class ProviderUnavailableError extends Error {
   readonly status = 503;
 }
 
+const openid = lazyModule<typeof import('openid-client')>('openid-client');
+
 export function createProviderConnection(options: ProviderOptions): ProviderConnection {
   const { issuer, logger } = options;
   const ca = options.caFile ? readCaFile(options.caFile) : undefined;
@@ -64,12 +67,12 @@ export function createProviderConnection(options: ProviderOptions): ProviderConn
   const configuration = (): Promise<client.Configuration> => {
     if (discovered) return discovered;
     if (Date.now() - failedAt < retryMs) return Promise.reject(unavailable(new Error(lastFailure)));
-    discovered = client
-      .discovery(new URL(issuer), options.clientId, undefined, client.ClientSecretBasic(options.clientSecret), {
-        [client.customFetch]: providerFetch,
+    discovered = openid()
+      .discovery(new URL(issuer), options.clientId, undefined, openid().ClientSecretBasic(options.clientSecret), {
+        [openid().customFetch]: providerFetch,
         timeout: PROVIDER_TIMEOUT_S,
         // The schema allows http:// only to localhost (a provider on the same host or in tests).
-        ...(local ? { execute: [client.allowInsecureRequests] } : {}),
+        ...(local ? { execute: [openid().allowInsecureRequests] } : {}),
       })
       .then((found) => {
         connection.available();
@@ -103,9 +106,9 @@ export function createProviderConnection(options: ProviderOptions): ProviderConn
 export function isUnreachable(error: unknown): boolean {
   if (error instanceof ProviderUnavailableError || error instanceof TypeError) return true; // fetch failed
   if (error instanceof DOMException) return true; // timed out
-  if (error instanceof client.ResponseBodyError) return error.status >= 500;
+  if (error instanceof openid().ResponseBodyError) return error.status >= 500;
   return (
-    error instanceof client.ClientError &&
+    error instanceof openid().ClientError &&
     (error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || error.code === 'OAUTH_RESPONSE_IS_NOT_JSON')
   );
 }
@@ -136,7 +139,7 @@ function systemCertificates(): readonly string[] {
 
 /** A refusal's reason for logs and pages: the OAuth error code or openid-client's message, never a token. */
 export function reasonOf(error: unknown): string {
-  if (error instanceof client.AuthorizationResponseError || error instanceof client.ResponseBodyError)
+  if (error instanceof openid().AuthorizationResponseError || error instanceof openid().ResponseBodyError)
     return error.error_description ? `${error.error}: ${error.error_description}` : error.error;
   return error instanceof Error ? error.message : String(error);
 }

@@ -4,8 +4,11 @@
 // opens (rotation without signing everybody out).
 import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { EncryptJWT, jwtDecrypt, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { ConfigError } from '../../src/kernel/errors.ts';
+import { lazyModule } from '../../src/kernel/lazy-module.ts';
+
+const jose = lazyModule<typeof import('jose')>('jose');
 
 /** Shorter secrets are refused: the key is only as strong as the secret. */
 export const MIN_SECRET_LENGTH = 32;
@@ -56,7 +59,7 @@ export function createCookieSeal(secrets: readonly string[], purpose: string, au
   };
   return {
     seal: (payload, expiresAt) =>
-      new EncryptJWT(payload)
+      new (jose().EncryptJWT)(payload)
         .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
         .setAudience(audience)
         .setIssuedAt()
@@ -65,7 +68,7 @@ export function createCookieSeal(secrets: readonly string[], purpose: string, au
     async open(value) {
       for (const key of keys) {
         try {
-          return (await jwtDecrypt(value, key, options)).payload;
+          return (await jose().jwtDecrypt(value, key, options)).payload;
         } catch {
           // Another secret of the file may have sealed it.
         }

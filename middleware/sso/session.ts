@@ -3,8 +3,8 @@
 // lookup) and renewed with the refresh token when the ID token it came from expired: one refresh
 // per token, shared by the requests that arrive with it at once.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import * as client from 'openid-client';
 import { GATEWAY_COOKIE_PREFIX } from '../../src/kernel/gateway-cookies.ts';
+import { lazyModule } from '../../src/kernel/lazy-module.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
 import type { Identity } from '../../src/kernel/request-state.ts';
 import { claimAt, groupsIn, pickClaims } from './claims.ts';
@@ -71,6 +71,8 @@ interface SessionPayload {
 type Opened = { session: SessionPayload; identity: Identity };
 type Refreshed = { setCookie: string; session: SessionPayload } | 'refused' | 'unavailable';
 
+const openid = lazyModule<typeof import('openid-client')>('openid-client');
+
 export function createSessionCookies(options: SessionCookieOptions): SessionCookies {
   const { seal, provider, logger } = options;
   const attributes = `Path=${options.path}; Secure; HttpOnly; SameSite=Lax`;
@@ -109,7 +111,7 @@ export function createSessionCookies(options: SessionCookieOptions): SessionCook
   const refresh = async (session: SessionPayload & { rt: string }): Promise<Refreshed> => {
     try {
       const configuration = await provider.configuration();
-      const tokens = await client.refreshTokenGrant(configuration, session.rt);
+      const tokens = await openid().refreshTokenGrant(configuration, session.rt);
       provider.available();
       const claims = tokens.claims();
       const fields = claims ? fieldsFrom(claims) : { u: session.u, g: session.g, c: session.c };
