@@ -18,7 +18,7 @@ export const COOKIE_SIZE_LIMIT = 4096;
 const REFRESH_REUSE_MS = 60_000;
 /** Sessions opened recently, by cookie value: a browser repeats its cookie on every request. */
 const OPENED_SESSIONS = 1024;
-/** Always kept in the session, besides the user and groups claims and those tenancy names. */
+/** Claims always kept, besides the user claim and those tenancy names (the groups are kept apart). */
 const STANDARD_CLAIMS = ['iss', 'sub', 'preferred_username', 'email', 'name'];
 /** When the provider sends no expiry with a refresh, the identity is renewed after this long. */
 const DEFAULT_REFRESH_AFTER_S = 300;
@@ -77,7 +77,7 @@ export function createSessionCookies(options: SessionCookieOptions): SessionCook
   const { seal, provider, logger } = options;
   const attributes = `Path=${options.path}; Secure; HttpOnly; SameSite=Lax`;
   const clear = `${SESSION_COOKIE}=; ${attributes}; Max-Age=0`;
-  const keptClaims = [...new Set([...STANDARD_CLAIMS, options.userClaim, options.groupsClaim, ...options.keptClaims])];
+  const keptClaims = [...new Set([...STANDARD_CLAIMS, options.userClaim, ...options.keptClaims])];
   const opened = new Map<string, Opened>();
   const refreshes = new Map<string, { result: Promise<Refreshed>; at: number }>();
 
@@ -165,7 +165,12 @@ export function createSessionCookies(options: SessionCookieOptions): SessionCook
           : {}),
         exp: nowSeconds() + Math.floor(options.lifetimeMs / 1000),
       };
-      const setCookie = await sealSession(session);
+      let setCookie = await sealSession(session);
+      if (!setCookie && session.rt !== undefined) {
+        // Some providers' refresh tokens are large: rather a session that lasts without renewal than none.
+        logger.warn({ user: fields.u }, 'the refresh token does not fit in the session cookie; it is not kept');
+        setCookie = await sealSession({ u: session.u, g: session.g, c: session.c, exp: session.exp });
+      }
       if (!setCookie) {
         logger.warn(
           { user: fields.u, groups: fields.g.length },

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createSsoAuthenticator } from '../../middleware/sso/index.ts';
 import { safeReturnPath } from '../../middleware/sso/return-path.ts';
+import type { ProviderConnection } from '../../middleware/sso/provider.ts';
 import { createCookieSeal, readCookieSecrets, readSecretFile } from '../../middleware/sso/seal.ts';
+import { createSessionCookies } from '../../middleware/sso/session.ts';
 import { ConfigError } from '../../src/kernel/errors.ts';
 import { silentLogger } from '../../src/kernel/logger.ts';
 import { readCookies, withoutGatewayCookies } from '../../src/kernel/gateway-cookies.ts';
@@ -178,5 +180,54 @@ describe('the sign-in settings', () => {
     ] as const) {
       createSsoAuthenticator(settings(externalUrl, basePath)).close();
     }
+  });
+});
+
+describe('session cookies', () => {
+  const seal = createCookieSeal([SECRET], 'promgate sso session', AUDIENCE);
+  const sessions = createSessionCookies({
+    seal,
+    path: '/prometheus',
+    provider: {} as ProviderConnection, // a sign-in asks the provider nothing more
+    userClaim: 'preferred_username',
+    groupsClaim: 'groups',
+    keptClaims: ['tenant'],
+    lifetimeMs: 3_600_000,
+    logger: silentLogger,
+  });
+  const claims = (groups: number) => ({
+    iss: 'https://idp.example',
+    sub: 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6',
+    preferred_username: 'alice',
+    groups: Array.from({ length: groups }, (_, index) => `00000000-0000-0000-0000-${String(index).padStart(12, '0')}`),
+    tenant: 'research',
+    exp: Math.floor(Date.now() / 1000) + 300,
+    unrelated: 'x'.repeat(500),
+  });
+  const opened = async (started: Awaited<ReturnType<typeof sessions.start>>) => {
+    assert.ok(typeof started !== 'string', String(started));
+    const value = /^promgate_session=([^;]+);/.exec(started.setCookie)?.[1] ?? '';
+    return seal.open(value);
+  };
+
+  it('keep the user, groups, standard and named claims, and the refresh token, nothing else', async () => {
+    const session = await opened(await sessions.start(claims(3), 'refresh-token'));
+    assert.equal(session?.u, 'alice');
+    assert.equal((session?.g as string[]).length, 3);
+    assert.deepEqual(Object.keys(session?.c ?? {}).sort(), ['iss', 'preferred_username', 'sub', 'tenant']);
+    assert.equal(session?.rt, 'refresh-token');
+  });
+
+  it('drop a refresh token too large for the cookie rather than the sign-in', async () => {
+    const session = await opened(await sessions.start(claims(30), 'r'.repeat(2500)));
+    assert.equal(session?.u, 'alice');
+    assert.equal(session?.rt, undefined);
+    assert.equal(session?.ra, undefined, 'not renewed: it has nothing to renew with');
+  });
+
+  it('refuse a sign-in whose groups alone pass 4 KB, saying why', async () => {
+    const refused = await sessions.start(claims(120), undefined);
+    assert.equal(typeof refused, 'string');
+    assert.match(String(refused), /too many groups \(120\)/);
   });
 });
