@@ -9,9 +9,6 @@ import { createAccessLogStage } from '../middleware/access-log/index.ts';
 import { clientNames, createAccessControlStage, PRESET_RULES } from '../middleware/access-control/index.ts';
 import { createAuthenticationStage } from '../middleware/authentication/index.ts';
 import { createBasePathRedirect, createOriginForm } from '../middleware/base-path/index.ts';
-import { createBasicAuthenticator } from '../middleware/basic-auth/index.ts';
-import { createJwtAuthenticator, type JwtAlgorithm } from '../middleware/jwt/index.ts';
-import { createApiTokenAuthenticator } from '../middleware/api-tokens/index.ts';
 import {
   createClientCertificateAuthenticator,
   createClientIdentityStage,
@@ -26,9 +23,9 @@ import { createRequestPathStage } from '../middleware/request-path/index.ts';
 import { createRequestLimits } from '../middleware/rate-limit/limits.ts';
 import { createRedisConnection } from '../middleware/rate-limit/redis-store.ts';
 import { createSecurityHeaders, type SecurityHeaders } from '../middleware/security-headers/index.ts';
-import { createSsoAuthenticator } from '../middleware/sso/index.ts';
 import { createTenancyStage } from '../middleware/tenancy/index.ts';
 import { validateConfig } from './config/load.ts';
+import { buildLoginMethods } from './login-methods.ts';
 import { ConfigError, didYouMean } from './errors.ts';
 import { loadWebConfig, type WebConfig } from './config/web-config.ts';
 import { parseDuration, type Config, type ConfigInput } from './config/schema.ts';
@@ -128,12 +125,6 @@ export interface GatewayExtensions {
   collectGarbage?: CollectGarbage | undefined;
 }
 
-/** An authentication method of a route, with what it follows (files, key sets) once started. */
-interface LoginMethod extends Authenticator {
-  start?(): void;
-  close?(): void;
-}
-
 /** Builds a route's stage list from a validated config; nothing runs until `start()`. */
 export function assembleGateway(config: Config, extensions: GatewayExtensions): RouteRuntime {
   const { webConfig, logger } = extensions;
@@ -164,71 +155,7 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
     onUpstreamError: metrics.upstreamError,
     collectGarbage: extensions.collectGarbage,
   });
-  const configUsers = new Map(
-    Object.entries(config.auth.users).map(([user, hash]) => [user, { scheme: 'bcrypt' as const, hash }]),
-  );
-  const staticUsers = new Map([...(webConfig?.users ?? []), ...configUsers]);
-  for (const user of configUsers.keys()) {
-    if (webConfig?.users.has(user))
-      throw new ConfigError(`user "${user}" is also in basic_auth_users of ${webConfig.file}; keep one`, {
-        key: `auth.users.${user}`,
-      });
-  }
-  const basic =
-    !config.auth.off && (config.auth.htpasswdFile || staticUsers.size > 0)
-      ? createBasicAuthenticator({
-          htpasswdFile: config.auth.htpasswdFile,
-          staticUsers,
-          staticUsersSource: configUsers.size > 0 ? 'auth.users' : webConfig?.file,
-          allowPlaintext: config.auth.allowPlaintext,
-          cacheSize: config.auth.cacheSize,
-          cacheTtlMs: parseDuration(config.auth.cacheTtl),
-          logger,
-          onReloadResult: (ok) => metrics.reloaded('htpasswd', ok),
-        })
-      : undefined;
-  if (basic && config.auth.htpasswdFile) metrics.loaded('htpasswd');
-  const tokens =
-    !config.auth.off && config.auth.tokensFile
-      ? createApiTokenAuthenticator({
-          tokensFile: config.auth.tokensFile,
-          realm: config.auth.realm,
-          // Without a JWT method every Bearer token is judged here: a wrong one is refused, not ignored.
-          takesEveryBearer: config.auth.jwt === undefined,
-          logger,
-          onReloadResult: (ok) => metrics.reloaded('tokens', ok),
-        })
-      : undefined;
-  if (tokens) metrics.loaded('tokens');
-  const { jwt: jwtSettings } = config.auth;
-  const jwt =
-    !config.auth.off && jwtSettings
-      ? createJwtAuthenticator({
-          ...jwtSettings,
-          algorithms: jwtSettings.algorithms as JwtAlgorithm[],
-          clockSkewMs: parseDuration(jwtSettings.clockSkew),
-          realm: config.auth.realm,
-          // Without API tokens on the route every Bearer token is a JWT to check, whatever it starts with.
-          takesApiTokenPrefix: tokens === undefined,
-          logger,
-        })
-      : undefined;
-  const { oidc: oidcSettings } = config.auth;
-  const sso =
-    !config.auth.off && oidcSettings
-      ? createSsoAuthenticator({
-          ...oidcSettings,
-          sessionLifetimeMs: parseDuration(oidcSettings.sessionLifetime),
-          basePath: config.basePath,
-          realm: config.auth.realm,
-          // The claims tenant values name (`${claims.NAME}`) ride in the session.
-          keptClaims: claimPlaceholders(config.accessControl),
-          logger,
-        })
-      : undefined;
-  // The login methods of the route, in the order a request is asked for their credentials.
-  const methods: LoginMethod[] = [basic, tokens, jwt].filter((method) => method !== undefined);
-  if (sso) methods.push(sso); // last: it presents only a session cookie, never an Authorization header
+  const { configUsers, basic, tokens, jwt, sso, methods } = buildLoginMethods(config, { webConfig, metrics, logger });
   // A login, when one is configured, is required, as in Prometheus: a client certificate then only
   // adds its roles (accessControl.clients). Without one a verified certificate is the identity.
   const authenticators: Authenticator[] =
@@ -391,11 +318,6 @@ export function assembleGateway(config: Config, extensions: GatewayExtensions): 
       redis?.start();
     },
   };
-}
-
-/** The claim names the settings' `${claims.NAME}` placeholders use (tenant values). */
-function claimPlaceholders(settings: unknown): string[] {
-  return [...new Set([...JSON.stringify(settings).matchAll(/\$\{claims\.([^}]+)\}/g)].map((match) => match[1]!))];
 }
 
 /** Serves the metrics at <base path>/-/promgate/metrics, after auth. */
