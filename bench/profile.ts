@@ -1,7 +1,8 @@
 // A CPU profile of promgate's full chain (basic auth, default access log) under the small-API load
 // of bench/compare.ts: real Prometheus, GET /prometheus/api/v1/label/job/values, wrk -c32 over TLS.
 // Writes bench/results/profiles/*.cpuprofile (open in Chrome DevTools) and prints where the self
-// time goes. Run: node bench/profile.ts (PROFILE_SECONDS=20).
+// time goes. Run: node bench/profile.ts (PROFILE_SECONDS=20; PROFILE_ARGS: extra promgate flags, e.g.
+// --config.file=tenant.yml to profile a tenant role's requests).
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { printProfileSummary, summarizeProfile } from './cpuprofile-summary.ts';
@@ -39,7 +40,7 @@ await runBench(async (group) => {
     upstream: prometheus.port,
     cert,
     key,
-    extra: [`--auth.htpasswd-file=${htpasswd}`],
+    extra: [`--auth.htpasswd-file=${htpasswd}`, ...(process.env.PROFILE_ARGS ?? '').split(' ').filter(Boolean)],
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
   });
   const url = `https://127.0.0.1:${gateway.port}/prometheus${API_PATH}`;

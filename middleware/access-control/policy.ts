@@ -154,11 +154,17 @@ export function compilePolicy(config: AccessControlSettings, preset: Preset = 'p
 const NO_ROLE: Decision = Object.freeze({ allowed: false, rule: 'no-role' });
 const NO_NAMES: readonly string[] = Object.freeze([]);
 const EVERYTHING: ScopeDecision = Object.freeze({});
+const NO_TENANT_VALUE: ScopeDecision = Object.freeze({ refused: 'no tenant value for this identity' });
 
 /** Several tenant roles: each label's values joined, when they restrict the same labels. */
 function unionOf(scopes: readonly TenantScope[]): ScopeDecision {
   if (scopes.length === 0) return EVERYTHING; // no role allows it: access control refuses anyway
   const [first, ...rest] = scopes as [TenantScope, ...TenantScope[]];
+  // The common case, one tenant role: nothing to join.
+  if (rest.length === 0) {
+    for (const label in first) if (first[label]!.length === 0) return NO_TENANT_VALUE;
+    return { scope: first };
+  }
   const labels = Object.keys(first).sort().join(',');
   const merged: Record<string, string[]> = {};
   for (const scope of scopes) {
@@ -169,9 +175,8 @@ function unionOf(scopes: readonly TenantScope[]): ScopeDecision {
       for (const value of values) if (!known.includes(value)) known.push(value);
     }
   }
-  if (Object.values(merged).some((values) => values.length === 0))
-    return { refused: 'no tenant value for this identity' };
-  return { scope: rest.length === 0 ? first : merged };
+  if (Object.values(merged).some((values) => values.length === 0)) return NO_TENANT_VALUE;
+  return { scope: merged };
 }
 
 /** Allowed only if every reading of the path is allowed by this role. */

@@ -33,6 +33,8 @@ export function parseForm(text: string, where: string): Parameters {
 }
 
 function queryUnescape(text: string, where: string): string {
+  // Most names and values (start, end, step, times) hold neither: nothing to decode.
+  if (!text.includes('%') && !text.includes('+')) return text;
   if (BAD_ESCAPE.test(text)) throw new FormError(`the ${where} has an invalid %-escape`);
   try {
     return decodeURIComponent(text.replaceAll('+', ' '));
@@ -67,5 +69,17 @@ export function single(parameters: Parameters, name: string): string | undefined
 
 /** `a=1&b=2`, encoded as Go's url.Values.Encode reads it back (space as `+`). */
 export function encodeForm(parameters: Parameters): string {
-  return new URLSearchParams(parameters).toString();
+  let encoded = '';
+  for (const [name, value] of parameters)
+    encoded += `${encoded === '' ? '' : '&'}${formEscape(name)}=${formEscape(value)}`;
+  return encoded;
 }
+
+/** As URLSearchParams writes a value (a third of its cost): everything but A-Z a-z 0-9 * - . _ escaped, space as +. */
+function formEscape(text: string): string {
+  return SAFE.test(text) ? text : encodeURIComponent(text).replace(ESCAPED_TOO, escapeMore);
+}
+
+const SAFE = /^[A-Za-z0-9*\-._]*$/;
+const ESCAPED_TOO = /%20|[!'()~]/g;
+const escapeMore = (match: string) => (match === '%20' ? '+' : `%${match.charCodeAt(0).toString(16).toUpperCase()}`);

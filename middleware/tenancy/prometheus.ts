@@ -194,8 +194,16 @@ export function cachedEnforcer(enforcer: PromQLEnforcer): PromQLEnforcer {
       cache.set(key, scoped);
       return scoped;
     };
+  // A label API's default match[]: the same for every request of a role with fixed values.
+  const selectors = new WeakMap<TenantScope, string>();
+  const scopeSelector = (scope: TenantScope) => {
+    let selector = selectors.get(scope);
+    if (selector === undefined) selectors.set(scope, (selector = enforcer.scopeSelector(scope)));
+    return selector;
+  };
   return {
     ...enforcer,
+    scopeSelector,
     enforceQuery: remembered(enforcer.enforceQuery, 'query'),
     enforceSeriesSelector: remembered(enforcer.enforceSeriesSelector, 'match'),
   };

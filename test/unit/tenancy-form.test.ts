@@ -39,6 +39,26 @@ describe('tenant form parameters', () => {
     ];
     assert.deepEqual(parseForm(encodeForm(parameters), 'form body'), parameters);
   });
+
+  it('writes exactly what URLSearchParams writes, without its cost', () => {
+    const texts = [
+      'up',
+      'sum by (job) (rate(x{a=~"b|c",d!="e f"}[5m]))',
+      "!'()*~-._ +&=%/?#[]@$,;:",
+      'é€😀',
+      '',
+      'match[]',
+      '\u0000\u007f\t\n',
+    ];
+    for (const name of texts)
+      for (const value of texts) {
+        const parameters: Array<[string, string]> = [
+          [name, value],
+          [value, name],
+        ];
+        assert.equal(encodeForm(parameters), new URLSearchParams(parameters).toString(), JSON.stringify(parameters));
+      }
+  });
 });
 
 describe('tenant endpoint classes', () => {
