@@ -1,27 +1,9 @@
 // From a verified token's claims to an identity, and from jose's errors to a refusal reason.
 import type { JWTPayload } from 'jose';
+import { claimAt, groupsIn } from '../../src/kernel/claims.ts';
 import type { Identity, Refusal } from '../../src/kernel/request-state.ts';
 
-/** A claim by its exact name (`https://example.com/groups`), else by a dotted path (`realm_access.roles`). */
-export function claimAt(claims: JWTPayload, name: string): unknown {
-  if (Object.hasOwn(claims, name)) return claims[name];
-  let value: unknown = claims;
-  for (const part of name.split('.')) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, part))
-      return undefined;
-    value = (value as Record<string, unknown>)[part];
-  }
-  return value;
-}
-
-/** The groups claim as a list of names: a JSON list of strings, or one space-separated string (OAuth scopes). */
-export function groupsIn(value: unknown): readonly string[] {
-  if (typeof value === 'string') return Object.freeze(value.split(' ').filter((group) => group !== ''));
-  if (Array.isArray(value)) return Object.freeze(value.filter((group): group is string => typeof group === 'string'));
-  return NO_GROUPS;
-}
-
-const NO_GROUPS: readonly string[] = Object.freeze([]);
+export { claimAt, groupsIn } from '../../src/kernel/claims.ts';
 
 export const MISSING_USER: Refusal = Object.freeze({ refused: 'missing_user_claim' });
 export const NOT_YET_VALID: Refusal = Object.freeze({ refused: 'token_not_yet_valid' });
@@ -32,7 +14,7 @@ export function identityOf(claims: JWTPayload, userClaim: string, groupsClaim: s
   if (typeof user !== 'string' || user === '') return MISSING_USER;
   return Object.freeze({
     user,
-    groups: groupsIn(claimAt(claims, groupsClaim)),
+    groups: Object.freeze(groupsIn(claimAt(claims, groupsClaim))),
     method: 'jwt',
     claims: Object.freeze(claims),
   });
