@@ -96,6 +96,13 @@ const policyPath = z
     },
   );
 
+/** A private CA of an identity provider (JWT keys, sign-in), as both methods take it. */
+const providerCaFile = z
+  .string()
+  .min(1)
+  .optional()
+  .describe("CA bundle (PEM) trusted for the provider's HTTPS besides the system's.");
+
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { message: 'must be an HTTP header name' });
 
 const accessRule = z.strictObject({
@@ -377,11 +384,7 @@ export const configSchema = z.strictObject({
             .describe(
               'How long a sign-in lasts; with a refresh token the identity is renewed when the ID token expires.',
             ),
-          caFile: z
-            .string()
-            .min(1)
-            .optional()
-            .describe("CA bundle (PEM) trusted for the provider's HTTPS besides the system's."),
+          caFile: providerCaFile,
         })
         .optional()
         .describe(
@@ -462,11 +465,7 @@ export const configSchema = z.strictObject({
           clockSkew: duration
             .default(DEFAULT_JWT_CLOCK_SKEW)
             .describe("Tolerance for the provider's clock in exp, nbf and iat."),
-          caFile: z
-            .string()
-            .min(1)
-            .optional()
-            .describe("CA bundle (PEM) trusted for the provider's HTTPS besides the system's."),
+          caFile: providerCaFile,
         })
         .optional()
         .describe("Accept JWT bearer tokens signed by an identity provider's published keys (OAuth access tokens)."),
