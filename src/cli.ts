@@ -2,7 +2,7 @@
 // promgate's command line: run the gateway, check a config, generate a certificate.
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { http } from './kernel/node-http.ts';
 import { request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { parseArgs, type ParseArgsOptionDescriptor } from 'node:util';
@@ -24,6 +24,8 @@ import {
   subjectAltNameProblem,
   writeCertificateFiles,
 } from './tls/certificates.ts';
+
+const { request: httpRequest } = http;
 
 const COMMANDS = [
   'run',

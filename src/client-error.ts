@@ -3,9 +3,11 @@
 // for 'clientError'; listening, we send the same bytes and also count and log them, as nginx's
 // access log shows its 400s. The request's bytes (error.rawPacket) are never logged: they may
 // carry Authorization.
-import { STATUS_CODES } from 'node:http';
+import { http } from './kernel/node-http.ts';
 import type { Duplex } from 'node:stream';
 import type { Logger } from './logger.ts';
+
+const { STATUS_CODES } = http;
 
 /** Node's own answers by parser error (node:_http_server); anything else is a 400. */
 const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map([

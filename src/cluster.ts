@@ -4,7 +4,7 @@
 // and adds up every worker's metrics (prom-client's AggregatorRegistry). A worker that dies is
 // replaced; SIGTERM/SIGINT are passed on and the primary exits 0 once every worker has finished.
 import cluster, { type Worker } from 'node:cluster';
-import { createServer as createHttpServer } from 'node:http';
+import { http } from './kernel/node-http.ts';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../middleware/metrics/index.ts';
 import { HEALTHY_PATH, READY_PATH } from '../middleware/health/index.ts';
@@ -13,6 +13,8 @@ import { listen } from './server.ts';
 import type { Logger } from './logger.ts';
 import { loadListenerTls } from './tls/listener-tls.ts';
 import { checkGatewaySetup } from './check.ts';
+
+const { createServer: createHttpServer } = http;
 
 export const isClusterWorker = (): boolean => cluster.isWorker;
 

@@ -4,7 +4,8 @@
 // yet requests and responses are still Express's: the server creates them from classes whose
 // prototypes are an Express app's, so user middleware (`res.status(403).json()`, `req.get()`,
 // `req.ip`, `req.query`) works as it does in an Express app.
-import { IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage as NodeIncomingMessage, ServerResponse } from 'node:http';
+import { http } from './kernel/node-http.ts';
 import express, { type Request, type Response } from 'express';
 import { isHealthPath } from '../middleware/health/index.ts';
 import { createLandingPage } from '../middleware/landing-page/index.ts';
@@ -13,6 +14,9 @@ import { ConfigError, errorMessage } from './errors.ts';
 import type { RouteRuntime } from './gateway.ts';
 import { createResponseClass } from './gateway-response.ts';
 import type { Logger } from './logger.ts';
+
+const { IncomingMessage } = http;
+type IncomingMessage = NodeIncomingMessage;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 

@@ -1,8 +1,12 @@
 // The standalone server's response class. Its prototype chain runs through an Express app's
 // response, so user middleware gets Express's API; on top of Node's ServerResponse it says
 // `Connection: close` after SIGTERM and holds the security headers until the head is written.
-import { ServerResponse, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse as NodeServerResponse } from 'node:http';
+import { http } from './kernel/node-http.ts';
 import { HOLD_HEADERS, TAKE_HELD_HEADERS, type FlatHeaderList, type HoldsHeaders } from './kernel/response-headers.ts';
+
+const { ServerResponse } = http;
+type ServerResponse = NodeServerResponse;
 
 /** Node's OutgoingMessage has it; @types/node does not declare it. */
 const rawHeaderNames = (ServerResponse.prototype as unknown as { getRawHeaderNames(this: ServerResponse): string[] })

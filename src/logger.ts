@@ -3,10 +3,14 @@
 // pino-pretty for people at a terminal; library users may hand in any pino-compatible logger.
 import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
-import PinoPretty from 'pino-pretty';
+import type PinoPrettyModule from 'pino-pretty';
 import type { LOG_FORMATS, LOG_LEVELS } from './config/schema.ts';
 
 import type { FlatFields, FlatLineWriter, Logger, LogFields } from './kernel/logger.ts';
+import { lazyModule } from './kernel/lazy-module.ts';
+
+// Only for a terminal or `--log.format=pretty`: a gateway logging JSON never loads it.
+const pinoPretty = lazyModule<typeof PinoPrettyModule>('pino-pretty');
 
 export type { FlatFields, FlatLineWriter, Logger, LogFields } from './kernel/logger.ts';
 export { silentLogger } from './kernel/logger.ts';
@@ -57,7 +61,7 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
   if (format === 'pretty') {
     return pino(
       settings,
-      PinoPretty({
+      pinoPretty()({
         destination: out as NodeJS.WritableStream,
         colorize: isTerminal,
         sync: true,

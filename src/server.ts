@@ -1,11 +1,7 @@
 // The standalone HTTPS server: the gateway mounted at the base path, everything else 404, behind
 // a TLS listener with modern defaults.
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server as HttpServer,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { http } from './kernel/node-http.ts';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
@@ -25,6 +21,8 @@ import { clientAuthServerOptions, rejectReason } from './tls/client-certificates
 import { loadListenerTls, reloadListenerTls } from './tls/listener-tls.ts';
 import { x509 } from './tls/x509.ts';
 import { exposedCollector } from '../middleware/proxy/young-gc.ts';
+
+const { createServer: createHttpServer } = http;
 
 /** How long idle keep-alive connections stay open after shutdown begins, for requests already sent. */
 export const SHUTDOWN_IDLE_LINGER_MS = 500;

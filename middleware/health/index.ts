@@ -2,9 +2,12 @@
 //   /-/promgate/healthy  the process serves requests;
 //   /-/promgate/ready    and the upstream answered its own ready path (Prometheus: /-/ready) at
 //                        the last check, polled in the background so a probe never waits on it.
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { http } from '../../src/kernel/node-http.ts';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from '../../src/kernel/logger.ts';
+
+const { request: httpRequest } = http;
 
 export const HEALTHY_PATH = '/-/promgate/healthy';
 export const READY_PATH = '/-/promgate/ready';

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { getCACertificates, rootCertificates } from 'node:tls';
 import type { FetchImplementation, FlattenedJWSInput, JWSHeaderParameters, RemoteJWKSet } from 'jose';
-import { Agent, fetch } from 'undici';
+import type * as Undici from 'undici';
 import { ConfigError, fileErrorReason } from '../../src/kernel/errors.ts';
 import { lazyModule } from '../../src/kernel/lazy-module.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
@@ -63,8 +63,11 @@ const TOKEN_FAULTS = new Set([
 ]);
 
 const jose = lazyModule<typeof import('jose')>('jose');
+// undici's fetch, for its dispatcher option (a CA file); loaded with the first provider, as is the rest.
+const undici = lazyModule<typeof Undici>('undici');
 
 export function createProviderKeys(options: ProviderKeysOptions): ProviderKeys {
+  const { Agent, fetch } = undici();
   const { issuer, logger } = options;
   checkProviderUrl(issuer, 'auth.jwt.issuer');
   if (options.jwksUrl !== undefined) checkProviderUrl(options.jwksUrl, 'auth.jwt.jwksUrl');

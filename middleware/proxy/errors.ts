@@ -1,10 +1,13 @@
 // Failures answered by the gateway: upstream refused/unreachable -> 502, silent too long -> 504; a
 // request body over the limit -> 413.
 // Under /api/ the body is Prometheus's API error JSON so clients (Grafana, promtool) parse it.
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { http } from '../../src/kernel/node-http.ts';
 import { sendError } from '../../src/kernel/error-answer.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
 import type { UpstreamErrorKind } from '../../src/kernel/upstream.ts';
+
+const { STATUS_CODES } = http;
 
 export const UPSTREAM_TIMEOUT_CODE = 'PROMGATE_UPSTREAM_TIMEOUT';
 

@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Logger } from '../../src/kernel/logger.ts';
 import type { UpstreamErrorKind } from '../../src/kernel/upstream.ts';
 import type { ResponseSecurityHeaders } from '../../src/kernel/response-headers.ts';
@@ -16,6 +16,7 @@ import { hasParsedBody, parsedBody } from './parsed-body.ts';
 import { readRequestBody, type RequestBody } from './request-body.ts';
 import { createRequestHeaderHygiene } from './request-headers.ts';
 import { createResponseWriter, type ResponseBody, type UpstreamResponseHead } from './response.ts';
+import { Pool } from './pool.ts';
 import { SilenceWatch, type Watched } from './silence-watch.ts';
 import type { CollectGarbage } from './young-gc.ts';
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { getCACertificates, rootCertificates } from 'node:tls';
 import type * as client from 'openid-client';
-import { Agent, fetch } from 'undici';
+import type * as Undici from 'undici';
 import { ConfigError } from '../../src/kernel/errors.ts';
 import { lazyModule } from '../../src/kernel/lazy-module.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
@@ -43,8 +43,11 @@ export class ProviderUnavailableError extends Error {
 }
 
 const openid = lazyModule<typeof import('openid-client')>('openid-client');
+// undici's fetch, for its dispatcher option (a CA file); loaded with the first provider, as is the rest.
+const undici = lazyModule<typeof Undici>('undici');
 
 export function createProviderConnection(options: ProviderOptions): ProviderConnection {
+  const { Agent, fetch } = undici();
   const { issuer, logger } = options;
   const ca = options.caFile ? readCaFile(options.caFile) : undefined;
   const agent = new Agent({ connect: { ca: ca ? [...systemCertificates(), ca] : undefined } });

@@ -2,7 +2,8 @@
 // a scalar read into a string-typed field keeps its text as written (`X-XSS-Protection: 1` is
 // "1", `1.0` is "1.0", `true` is "true"), a null sets the field's zero value (`~` is "", false
 // or 0, even where the field has a default), and time.Duration has Go's own syntax.
-import { isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
+import type { Document, Node } from 'yaml';
+import { yaml } from './yaml.ts';
 import { z } from 'zod';
 
 /**
@@ -14,6 +15,7 @@ export function goYamlValue(doc: Document, schema: z.ZodType): unknown {
 }
 
 function convert(doc: Document, node: Node | null, schema: z.ZodType): unknown {
+  const { isAlias, isMap, isScalar, isSeq } = yaml();
   if (node === null) return zeroValue(unwrap(schema));
   const target = unwrap(schema);
   const resolved = isAlias(node) ? (node.resolve(doc) as Node | undefined) : node;

@@ -1,7 +1,8 @@
 // Reads a YAML file into plain data, keeping a way back from a key path to its line, so errors
 // can say `file:line: key: problem`.
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
+import { yaml } from './yaml.ts';
 import { ConfigError, fileErrorReason } from '../errors.ts';
 
 export interface YamlFile {
@@ -22,6 +23,7 @@ export function readYamlFile(file: string, what = 'config file', { yaml11 = fals
   } catch (error) {
     throw new ConfigError(`cannot read ${what}: ${fileErrorReason(error)}`, { origin: file });
   }
+  const { isMap, isScalar, isSeq, LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,

@@ -1,6 +1,9 @@
 // Errors the gateway answers itself: Prometheus's API error JSON under /api/ (Grafana and promtool
 // parse it), `<status> <reason>: <message>` as plain text elsewhere.
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { http } from './node-http.ts';
+
+const { STATUS_CODES } = http;
 
 export function sendError(
   res: ServerResponse,
