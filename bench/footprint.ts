@@ -8,9 +8,10 @@
 //
 // Knobs: FOOTPRINT_ENTRY (a cli.js; default dist/src/cli.js, rebuilt when stale), FOOTPRINT_ROUNDS
 // (2), FOOTPRINT_LOAD_SECONDS (small-API load after the 20 s first warm-up: 3 bursts of this, 5),
-// FOOTPRINT_DOWNLOAD_SECONDS (10).
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+// FOOTPRINT_DOWNLOAD_SECONDS (10), FOOTPRINT_MEMORY_LIMIT (say 128M: promgate runs in a memory cgroup
+// of that size, as in a pod with that limit, where Node sizes its heap by the limit; needs root).
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeErrors, median, runWrk, SERVER_CORE } from './lib.ts';
 import {
@@ -63,6 +64,7 @@ interface Round {
 
 const settings = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [''];
 const entry = process.env.FOOTPRINT_ENTRY ? resolve(process.env.FOOTPRINT_ENTRY) : promgateEntry(root).entry;
+const cgroup = process.env.FOOTPRINT_MEMORY_LIMIT ? memoryCgroup(process.env.FOOTPRINT_MEMORY_LIMIT) : undefined;
 
 await runBench(async (group) => {
   const work = group.tempDir('promgate-footprint-');
@@ -71,6 +73,7 @@ await runBench(async (group) => {
   const htpasswd = makeHtpasswd(work);
   const [prometheus, upstream] = await Promise.all([startPrometheus(group, work), startStaticUpstream(group, work)]);
   const rounds = new Map<string, Round[]>(settings.map((setting) => [setting, []]));
+  if (cgroup) console.log(`in a memory cgroup limited to ${process.env.FOOTPRINT_MEMORY_LIMIT} (${cgroup.dir})`);
   console.log(
     `promgate ${entry}, image defaults: ${[...Object.entries(IMAGE_ENV).map(([name, value]) => `${name}=${value}`), 'node', ...IMAGE_NODE_FLAGS].join(' ')}`,
   );
@@ -87,6 +90,7 @@ await runBench(async (group) => {
       key,
       extra: [`--auth.htpasswd-file=${htpasswd}`],
       nodeArgs,
+      cgroupProcs: cgroup?.procs,
     });
     const answer = await fetchOnce(`https://127.0.0.1:${server.port}${HEALTHY_PATH}`, { ca });
     if (answer.status !== 200) throw new Error(`${name}: health check answered ${answer.status}`);
@@ -136,6 +140,8 @@ await runBench(async (group) => {
       const result = await wrk(`${downloads.base}${LARGE_PATH}`, DOWNLOAD_CONNECTIONS, DOWNLOAD_SECONDS);
       const downloadsPeakMb = peakRssMegabytes([downloads.pid]);
       await stopProcess(downloads.child);
+      const oomKills = cgroup?.oomKills() ?? 0;
+      if (oomKills > 0) throw new Error(`the kernel killed a process of the memory cgroup ${oomKills} times`);
 
       const record: Round = {
         idleMb,
@@ -175,4 +181,23 @@ await runBench(async (group) => {
 function statusMegabytes(pid: number, field: string): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1] ?? Number.NaN) / 1024;
+}
+
+/** A memory cgroup (v2, or v1's memory controller) limited to `limit` (bytes, or with K/M/G), removed at exit. */
+function memoryCgroup(limit: string): { dir: string; procs: string; oomKills(): number } {
+  const unit = { K: 1 << 10, M: 1 << 20, G: 1 << 30 }[limit.slice(-1).toUpperCase()];
+  const bytes = unit ? Number(limit.slice(0, -1)) * unit : Number(limit);
+  if (!(bytes > 0)) throw new Error(`FOOTPRINT_MEMORY_LIMIT=${limit}: expected bytes or a number with K, M or G`);
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const dir = join(v2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory', `promgate-footprint-${process.pid}`);
+  try {
+    mkdirSync(dir);
+    writeFileSync(join(dir, v2 ? 'memory.max' : 'memory.limit_in_bytes'), String(bytes));
+  } catch (error) {
+    throw new Error(`FOOTPRINT_MEMORY_LIMIT needs a writable memory cgroup (root): ${(error as Error).message}`);
+  }
+  process.on('exit', () => rmdirSync(dir));
+  const events = join(dir, v2 ? 'memory.events' : 'memory.oom_control');
+  const oomKills = () => Number(/^oom_kill (\d+)$/m.exec(readFileSync(events, 'utf8'))?.[1] ?? 0);
+  return { dir, procs: join(dir, 'cgroup.procs'), oomKills };
 }

@@ -122,23 +122,30 @@ export async function startPromgate(
     nodeArgs?: string[];
     env?: Record<string, string>;
     workers?: number;
+    /** A cgroup's `cgroup.procs` file: the server starts inside it, so Node sizes its heap by its memory limit. */
+    cgroupProcs?: string;
   },
 ): Promise<Server & { child: ChildProcess }> {
   const port = await freePort();
   const logFile = join(options.dir, `promgate-${options.name}-${port}.log`);
+  const command = process.execPath;
+  const args = [
+    ...IMAGE_NODE_FLAGS,
+    ...(options.nodeArgs ?? []),
+    options.entry,
+    `--web.listen-address=127.0.0.1:${port}`,
+    `--upstream.url=http://127.0.0.1:${options.upstream}`,
+    `--tls.cert-file=${options.cert}`,
+    `--tls.key-file=${options.key}`,
+    ...options.extra,
+  ];
+  // `exec` keeps the pid: the process the group stops and measures is promgate's own.
+  const inCgroup = options.cgroupProcs
+    ? { command: 'sh', args: ['-c', 'echo $$ > "$0" && exec "$@"', options.cgroupProcs, command, ...args] }
+    : { command, args };
   const { pid, child } = await group.start({
     core: options.core,
-    command: process.execPath,
-    args: [
-      ...IMAGE_NODE_FLAGS,
-      ...(options.nodeArgs ?? []),
-      options.entry,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--upstream.url=http://127.0.0.1:${options.upstream}`,
-      `--tls.cert-file=${options.cert}`,
-      `--tls.key-file=${options.key}`,
-      ...options.extra,
-    ],
+    ...inCgroup,
     logFile,
     env: { ...IMAGE_ENV, ...process.env, ...options.env }, // the image's defaults yield to a set variable, as in its entrypoint
     // Each cluster worker logs its own line.
