@@ -100,6 +100,8 @@ await runBench(async (group) => {
   const wrk = (url: string, connections: number, seconds: number) =>
     runWrk(url, { connections, seconds, headers: BASIC_AUTH_HEADER, timeoutSeconds: 60, signal: group.signal }).then(
       (result) => {
+        const oomKills = cgroup?.oomKills() ?? 0;
+        if (oomKills > 0) throw new Error(`${url}: the kernel killed promgate (out of memory in the cgroup)`);
         if (result.errors > 0 || !(result.requests >= 0))
           throw new Error(`${url}: ${describeErrors(result)} in ${result.requests} requests`);
         return result;
@@ -140,8 +142,6 @@ await runBench(async (group) => {
       const result = await wrk(`${downloads.base}${LARGE_PATH}`, DOWNLOAD_CONNECTIONS, DOWNLOAD_SECONDS);
       const downloadsPeakMb = peakRssMegabytes([downloads.pid]);
       await stopProcess(downloads.child);
-      const oomKills = cgroup?.oomKills() ?? 0;
-      if (oomKills > 0) throw new Error(`the kernel killed a process of the memory cgroup ${oomKills} times`);
 
       const record: Round = {
         idleMb,
