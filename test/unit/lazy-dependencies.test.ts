@@ -54,10 +54,11 @@ describe('optional packages load on first use', () => {
 
   it('a config file loads the YAML parser, a pretty logger pino-pretty (the probe sees both)', async () => {
     const loaded = await optionalPackagesLoaded(`
-      const { writeFileSync, mkdtempSync } = await import('node:fs');
-      const file = mkdtempSync('/tmp/promgate-lazy-') + '/promgate.yml';
-      writeFileSync(file, 'upstream:\\n  url: http://127.0.0.1:9\\n');
-      loadConfig({ flags: {}, env: {}, configFile: file });
+      const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+      const dir = mkdtempSync((await import('node:os')).tmpdir() + '/promgate-lazy-');
+      writeFileSync(dir + '/promgate.yml', 'upstream:\\n  url: http://127.0.0.1:9\\n');
+      loadConfig({ flags: {}, env: {}, configFile: dir + '/promgate.yml' });
+      rmSync(dir, { recursive: true });
       createLogger({ format: 'pretty', destination: { write() {} } }).info('started');`);
     assert.deepEqual(loaded, ['pino-pretty', 'yaml']);
   });
