@@ -20,7 +20,7 @@ import type { ServerCredentials } from './tls/certificates.ts';
 import { clientAuthServerOptions, rejectReason } from './tls/client-certificates.ts';
 import { loadListenerTls, reloadListenerTls } from './tls/listener-tls.ts';
 import { x509 } from './tls/x509.ts';
-import { exposedCollector } from '../middleware/proxy/young-gc.ts';
+import { exposedCollector, youngGenerationCapped } from '../middleware/proxy/young-gc.ts';
 
 const { createServer: createHttpServer } = http;
 
@@ -80,6 +80,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     logger.info({ file: webConfig.file }, 'http_server_config.http2: false has no effect: promgate serves HTTP/1.1');
   const registry = givenRegistry ?? new Registry();
   if (!givenRegistry) collectProcessMetrics(registry);
+  const collectGarbage = exposedCollector(); // only where the operator exposed it (the image does)
+  // Capped without these scavenges, streamed buffers wait for full collections: 64 large downloads
+  // got such a process killed in a 128 MiB container.
+  if (!collectGarbage && youngGenerationCapped())
+    logger.warn(
+      {},
+      'Node runs with --max-semi-space-size but without --expose-gc: large responses can exhaust a memory limit; pass both, as the image does',
+    );
   const { routes, runtimes } = await buildGateways(config, {
     middleware,
     on,
@@ -87,7 +95,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Gateway
     helmet,
     registry,
     webConfig,
-    collectGarbage: exposedCollector(), // only where the operator exposed it (the image does)
+    collectGarbage,
   });
   const gateway = runtimes[0]!.gateway;
   const closeRoutes = () => {

@@ -16,6 +16,14 @@ export function exposedCollector(): CollectGarbage | undefined {
   return typeof gc === 'function' ? (gc as CollectGarbage) : undefined;
 }
 
+/** Node was started with a capped young generation (`--max-semi-space-size`), in its arguments or NODE_OPTIONS. */
+export function youngGenerationCapped(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+): boolean {
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some((arg) => /^--max[-_]semi[-_]space[-_]size(=|$)/.test(arg));
+}
+
 /** Counts streamed body bytes; every `bytesPerScavenge`, one scavenge (none without a collector). */
 export function createScavengeTrigger(
   bytesPerScavenge = BYTES_PER_SCAVENGE,

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
-import { createScavengeTrigger, exposedCollector } from '../../middleware/proxy/young-gc.ts';
+import { createScavengeTrigger, exposedCollector, youngGenerationCapped } from '../../middleware/proxy/young-gc.ts';
 
 describe('scavenges while large bodies stream', () => {
   const counting = () => {
@@ -62,4 +62,18 @@ describe('scavenges while large bodies stream', () => {
     assert.equal(without, 0, 'a library host that exposed gc for itself is left alone');
     assert.ok(withCollector! >= 4, `expected at least 4 scavenges for 4 MiB, saw ${withCollector}`);
   });
+});
+
+describe('a capped young generation is noticed wherever Node took the option', () => {
+  const cases: [string, string[], string, boolean][] = [
+    ['in the arguments', ['--max-semi-space-size=4'], '', true],
+    ['with underscores, as V8 also reads it', ['--max_semi_space_size=4'], '', true],
+    ['with its value apart', ['--max-semi-space-size', '4'], '', true],
+    ['in NODE_OPTIONS', [], '--enable-source-maps --max-semi-space-size=4', true],
+    ['not at all', ['--expose-gc', '--max-old-space-size=256'], '--enable-source-maps', false],
+    ['only a longer option that starts alike', ['--max-semi-space-size-x=4'], '', false],
+  ];
+  for (const [name, execArgv, nodeOptions, capped] of cases) {
+    it(name, () => assert.equal(youngGenerationCapped(execArgv, nodeOptions), capped));
+  }
 });
